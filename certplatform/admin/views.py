@@ -1,0 +1,197 @@
+"""Administration: users and their roles, organizations and their members, the audit log."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from certplatform.admin import bp
+from certplatform.admin.forms import (
+    ActionForm,
+    ActiveForm,
+    MemberForm,
+    OrganizationForm,
+    RoleForm,
+)
+from certplatform.authz import role_required
+from certplatform.extensions import db
+from certplatform.models import AuditEvent, CompanyTier, Organization, OrganizationKind, Role, User
+from certplatform.services import admin as admin_service
+
+admin_only = role_required(Role.ADMIN)
+
+
+def _get_or_404(model, ident: int):
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _parse_role(value: str | None) -> Role | None:
+    try:
+        return Role(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@admin_only
+def index():
+    """Overview with counts and the latest audit events."""
+    counts = {
+        "users": db.session.scalar(sa.select(sa.func.count(User.id))),
+        "organizations": db.session.scalar(sa.select(sa.func.count(Organization.id))),
+    }
+    recent = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(10)).all()
+    return render_template("admin/index.html", counts=counts, recent=recent)
+
+
+@bp.get("/users")
+@admin_only
+def users():
+    """List and search accounts."""
+    query = request.args.get("q", "")[:100]
+    role = _parse_role(request.args.get("role"))
+    page = request.args.get("page", 1, type=int)
+    pagination = admin_service.search_users(query, role, max(page, 1))
+    return render_template("admin/users.html", pagination=pagination, query=query, role=role)
+
+
+@bp.get("/users/<int:user_id>")
+@admin_only
+def user_detail(user_id: int):
+    """One account: its roles, status, organizations and audit trail."""
+    user = _get_or_404(User, user_id)
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.target_type == "user", AuditEvent.target_id == str(user.id))
+        .order_by(AuditEvent.id.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "admin/user_detail.html",
+        user=user,
+        events=events,
+        role_form=RoleForm(),
+        active_form=ActiveForm(active="0" if user.active else "1"),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/users/<int:user_id>/roles")
+@admin_only
+def grant_role(user_id: int):
+    """Grant a role."""
+    user = _get_or_404(User, user_id)
+    form = RoleForm()
+    if form.validate_on_submit():
+        _apply(lambda: admin_service.grant_role(current_user, user, Role(form.role.data)), _("Role granted."))
+    else:
+        flash(_("Choose a valid role."), "error")
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/roles/<role>/revoke")
+@admin_only
+def revoke_role(user_id: int, role: str):
+    """Revoke a role."""
+    user = _get_or_404(User, user_id)
+    parsed = _parse_role(role)
+    if parsed is None:
+        abort(404)
+    if ActionForm().validate_on_submit():
+        _apply(lambda: admin_service.revoke_role(current_user, user, parsed), _("Role revoked."))
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/active")
+@admin_only
+def set_active(user_id: int):
+    """Activate or deactivate an account."""
+    user = _get_or_404(User, user_id)
+    form = ActiveForm()
+    if form.validate_on_submit() and form.active.data in {"0", "1"}:
+        active = form.active.data == "1"
+        message = _("Account activated.") if active else _("Account deactivated.")
+        _apply(lambda: admin_service.set_active(current_user, user, active), message)
+    return redirect(url_for("admin.user_detail", user_id=user.id))
+
+
+@bp.route("/organizations", methods=["GET", "POST"])
+@admin_only
+def organizations():
+    """List organizations and create new ones."""
+    form = OrganizationForm()
+    if form.validate_on_submit():
+        tier = CompanyTier(form.tier.data) if form.tier.data else None
+        try:
+            org = admin_service.create_organization(
+                current_user, form.name.data, form.slug.data, OrganizationKind(form.kind.data), tier
+            )
+        except admin_service.AdminError as exc:
+            form.name.errors.append(str(exc))
+        else:
+            flash(_("Organization %(name)s created.", name=org.name), "success")
+            return redirect(url_for("admin.organization_detail", org_id=org.id))
+    orgs = db.session.scalars(sa.select(Organization).order_by(Organization.name)).all()
+    status = 422 if form.errors else 200
+    return render_template("admin/organizations.html", organizations=orgs, form=form), status
+
+
+@bp.get("/organizations/<int:org_id>")
+@admin_only
+def organization_detail(org_id: int):
+    """One organization and its members."""
+    org = _get_or_404(Organization, org_id)
+    return render_template(
+        "admin/organization_detail.html", org=org, member_form=MemberForm(), action_form=ActionForm()
+    )
+
+
+@bp.post("/organizations/<int:org_id>/members")
+@admin_only
+def add_member(org_id: int):
+    """Add an existing account to an organization."""
+    org = _get_or_404(Organization, org_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        _apply(lambda: admin_service.add_member(current_user, org, form.email.data), _("Member added."))
+    else:
+        flash(_("Enter the email of an existing account."), "error")
+    return redirect(url_for("admin.organization_detail", org_id=org.id))
+
+
+@bp.post("/organizations/<int:org_id>/members/<int:user_id>/remove")
+@admin_only
+def remove_member(org_id: int, user_id: int):
+    """Remove a member from an organization."""
+    org = _get_or_404(Organization, org_id)
+    user = _get_or_404(User, user_id)
+    if ActionForm().validate_on_submit():
+        _apply(lambda: admin_service.remove_member(current_user, org, user), _("Member removed."))
+    return redirect(url_for("admin.organization_detail", org_id=org.id))
+
+
+@bp.get("/audit")
+@admin_only
+def audit_log():
+    """The audit log, newest first."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    action = request.args.get("action", "")[:64]
+    stmt = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    pagination = db.paginate(stmt, page=page, per_page=100, error_out=False)
+    return render_template("admin/audit.html", pagination=pagination, action=action)
+
+
+def _apply(change, success: str) -> None:
+    try:
+        change()
+    except admin_service.AdminError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(success, "success")

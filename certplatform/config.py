@@ -1,0 +1,164 @@
+"""Configuration: the only module that reads the environment.
+
+`load_config(name, instance_path)` is called by `create_app`; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+ENVIRONMENTS = ("development", "test", "production")
+LANGUAGES = ("en", "zh_CN")
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot start the application safely."""
+
+
+class BaseConfig:
+    SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - replaced in production, which refuses to start without one
+    SQLALCHEMY_DATABASE_URI = "sqlite:///certplatform.db"  # relative: Flask-SQLAlchemy puts it in instance/
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    REDIS_URL: str | None = None
+
+    # Session and cookie hardening.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_NAME = "certplatform_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 3600 * 4
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # features that accept larger uploads raise it per route
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    LANGUAGES = LANGUAGES
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "certplatform"
+    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    REGISTER_RATE_LIMIT = "10 per hour"
+    RESET_RATE_LIMIT = "5 per hour"
+
+    PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+    PASSWORD_MIN_LENGTH = 10
+
+    MAIL_BACKEND = "console"  # development: the message, and so the reset link, goes to the log
+    MAIL_DEFAULT_SENDER = "FlagOS Certification <no-reply@certplatform.localhost>"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+
+    CELERY: dict[str, Any] = {}
+
+
+class DevelopmentConfig(BaseConfig):
+    DEBUG = False
+
+
+class TestConfig(BaseConfig):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    MAIL_BACKEND = "locmem"
+    PASSWORD_RESET_MAX_AGE = 3600
+
+
+class ProductionConfig(BaseConfig):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    MAIL_BACKEND = "smtp"
+    PREFERRED_URL_SCHEME = "https"
+
+
+_CLASSES = {"development": DevelopmentConfig, "test": TestConfig, "production": ProductionConfig}
+
+
+def _upper_attrs(cls: type) -> dict[str, Any]:
+    return {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
+    """Build the configuration mapping for environment `name` (default: $CERTPLATFORM_ENV or development)."""
+    env = os.environ
+    name = name or env.get("CERTPLATFORM_ENV", "development")
+    if name not in _CLASSES:
+        raise ConfigError(f"Unknown environment {name!r}; choose one of {', '.join(ENVIRONMENTS)}.")
+    cfg = _upper_attrs(_CLASSES[name])
+    cfg["ENV_NAME"] = name
+    cfg["CELERY"] = dict(cfg["CELERY"])
+
+    if name == "production":
+        missing = [k for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY") if not env.get(k)]
+        if missing:
+            raise ConfigError(
+                "Refusing to start in production: set "
+                + ", ".join(missing)
+                + " in the environment (PostgreSQL DATABASE_URL, Redis REDIS_URL, a long random SECRET_KEY)."
+            )
+    if env.get("SECRET_KEY") and name != "test":
+        cfg["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("DATABASE_URL"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
+    if env.get("REDIS_URL"):
+        cfg["REDIS_URL"] = env["REDIS_URL"]
+
+    for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER", "MAIL_BACKEND"):
+        if env.get(key):
+            cfg[key] = env[key]
+    if env.get("MAIL_PORT"):
+        cfg["MAIL_PORT"] = int(env["MAIL_PORT"])
+    for key in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if env.get(key):
+            cfg[key] = _env_bool(env[key])
+
+    # Login throttling must be shared by every web worker, so production counts in Redis.
+    if name == "production":
+        cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
+    if env.get("RATELIMIT_STORAGE_URI"):
+        cfg["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
+
+    cfg["CELERY"].update(_celery_config(name, cfg["REDIS_URL"], instance_path))
+    return cfg
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _celery_config(name: str, redis_url: str | None, instance_path: str) -> dict[str, Any]:
+    if redis_url:
+        broker = redis_url
+    else:
+        # Embedded default: a file-backed broker, so a laptop with nothing installed still runs jobs.
+        broker = f"sqla+sqlite:///{os.path.join(instance_path, 'celery-broker.sqlite')}"
+    return {
+        "broker_url": broker,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "broker_connection_retry_on_startup": True,
+        "task_always_eager": name == "test",
+        "task_eager_propagates": name == "test",
+    }

@@ -1,0 +1,31 @@
+"""Language selection: the user's saved choice, then the session's, then Accept-Language."""
+
+from __future__ import annotations
+
+from flask import current_app, request, session
+from flask_login import current_user
+
+from certplatform.models import Locale
+
+SESSION_KEY = "locale"
+LANGUAGE_NAMES = {Locale.EN: "English", Locale.ZH_CN: "中文"}
+
+
+def parse_locale(value: str | None) -> Locale | None:
+    try:
+        return Locale(value) if value else None
+    except ValueError:
+        return None
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale.value
+    chosen = parse_locale(session.get(SESSION_KEY))
+    if chosen:
+        return chosen.value
+    # Browsers send zh-CN, zh-Hans, zh ...; every Chinese variant gets the Simplified Chinese interface.
+    best = request.accept_languages.best_match(["en", "zh-CN", "zh-Hans", "zh"])
+    if best and best.lower().startswith("zh"):
+        return Locale.ZH_CN.value
+    return best or current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -1,0 +1,79 @@
+"""Accounts and the roles they hold."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from certplatform.extensions import db
+from certplatform.models.types import UTCDateTime, enum_type, utcnow
+
+if TYPE_CHECKING:
+    from certplatform.models.organization import OrganizationMembership
+
+
+class Role(enum.StrEnum):
+    STUDENT = "student"
+    MENTOR = "mentor"
+    UNIVERSITY_ADMIN = "university_admin"
+    COMPANY_MEMBER = "company_member"
+    ADMIN = "admin"
+
+
+class Locale(enum.StrEnum):
+    EN = "en"
+    ZH_CN = "zh_CN"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name_latin: Mapped[str] = mapped_column(sa.String(120))
+    name_zh: Mapped[str | None] = mapped_column(sa.String(60))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    locale: Mapped[Locale | None] = mapped_column(enum_type(Locale, "locale"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+    )
+    memberships: Mapped[list[OrganizationMembership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses to log in inactive users
+        return self.active
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(r.role for r in self.roles)
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.role_set.intersection(roles))
+
+    @property
+    def display_name(self) -> str:
+        return self.name_latin
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="roles")

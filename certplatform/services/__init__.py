@@ -1,0 +1,1 @@
+"""Domain logic that views, tasks and commands call."""

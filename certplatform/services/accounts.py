@@ -1,0 +1,173 @@
+"""Registration, authentication, passwords and password-reset tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from certplatform.extensions import db
+from certplatform.models import Locale, Role, User, UserRole
+from certplatform.models.types import utcnow
+from certplatform.services import audit
+
+RESET_SALT = "password-reset"
+# A hash computed once so that a login with an unknown email costs as much as one with a known email.
+_DUMMY_HASH = generate_password_hash("certplatform-timing-equaliser")
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be honoured; the message is safe to show to the user.
+
+    `field` names the form field the message belongs to, when there is one.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def normalise_email(raw: str) -> str:
+    """Validate an address and return its canonical form (lower-cased, IDNA domain); raises AccountError."""
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AccountError(_("This is not a valid email address: %(reason)s", reason=str(exc)), "email") from exc
+    return result.normalized.lower()
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why a password is too weak, or None when it is acceptable."""
+    min_len = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < min_len:
+        return _("use at least %(n)d characters", n=min_len)
+    if len(password) > 256:
+        return _("use at most 256 characters")
+    if password.lower() == password or password.upper() == password or not any(c.isdigit() for c in password):
+        return _("mix upper- and lower-case letters and at least one digit")
+    if email and email.split("@")[0].lower() in password.lower():
+        return _("do not use the name part of your email address")
+    return None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)  # scrypt, the library's default
+
+
+def find_by_email(email: str) -> User | None:
+    try:
+        email = normalise_email(email)
+    except AccountError:
+        return None
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def register(
+    email: str, password: str, name_latin: str, name_zh: str | None = None, locale: Locale | None = None
+) -> User:
+    """Create a student account; raises AccountError on a taken email or weak password."""
+    email = normalise_email(email)
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(_("Password too weak: %(problem)s.", problem=problem), "password")
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise AccountError(_("An account with this email already exists."), "email")
+    user = User(
+        email=email,
+        name_latin=name_latin.strip(),
+        name_zh=(name_zh or "").strip() or None,
+        password_hash=hash_password(password),
+        locale=locale,
+    )
+    user.roles.append(UserRole(role=Role.STUDENT))
+    db.session.add(user)
+    db.session.flush()
+    audit.record(user, "user.register", "user", user.id, email=email)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Costs the same for unknown emails."""
+    user = find_by_email(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, current):
+        raise AccountError(_("The current password is not correct."), "current")
+    _set_password(user, new, "user.password_change")
+
+
+def _set_password(user: User, new: str, action: str) -> None:
+    problem = password_problem(new, user.email)
+    if problem:
+        raise AccountError(_("Password too weak: %(problem)s.", problem=problem), "password")
+    user.password_hash = hash_password(new)
+    audit.record(user, action, "user", user.id)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class ResetToken:
+    token: str
+    user: User
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Binding the token to the current hash makes it single-use: once the password changes, it no longer verifies.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User:
+    """The user a valid reset token belongs to; raises AccountError if expired, used or forged."""
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except SignatureExpired as exc:
+        raise AccountError(_("This reset link has expired. Ask for a new one.")) from exc
+    except BadSignature as exc:
+        raise AccountError(_("This reset link is not valid.")) from exc
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("pw") != _password_fingerprint(user):
+        raise AccountError(_("This reset link has already been used or is not valid."))
+    return user
+
+
+def reset_password(token: str, new: str) -> User:
+    user = user_for_reset_token(token)
+    _set_password(user, new, "user.password_reset")
+    return user
+
+
+def set_locale(user: User, locale: Locale) -> None:
+    user.locale = locale
+    db.session.commit()
+
+
+def update_profile(user: User, name_latin: str, name_zh: str | None, locale: Locale | None) -> None:
+    user.name_latin = name_latin.strip()
+    user.name_zh = (name_zh or "").strip() or None
+    user.locale = locale
+    audit.record(user, "user.profile_update", "user", user.id)
+    db.session.commit()

@@ -1,0 +1,66 @@
+"""Demo data for trying the platform: one account per role, a university and a member company."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from certplatform.extensions import db
+from certplatform.models import (
+    CompanyTier,
+    Organization,
+    OrganizationKind,
+    OrganizationMembership,
+    Role,
+    User,
+    UserRole,
+)
+from certplatform.services import accounts
+
+DEMO_DOMAIN = "demo.flagos.example"
+DEMO_ACCOUNTS: list[tuple[Role, str, str, str | None]] = [
+    (Role.STUDENT, "student", "Li Wei", "李伟"),
+    (Role.MENTOR, "mentor", "Chen Jing", "陈静"),
+    (Role.UNIVERSITY_ADMIN, "university", "Wang Fang", "王芳"),
+    (Role.COMPANY_MEMBER, "company", "Alex Morgan", None),
+    (Role.ADMIN, "admin", "Zhang Min", "张敏"),
+]
+DEMO_ORGS = [
+    ("Demo University", "demo-university", OrganizationKind.UNIVERSITY, None),
+    ("Demo Chip Co.", "demo-chip", OrganizationKind.COMPANY, CompanyTier.GOLD),
+]
+
+
+def _organization(name: str, slug: str, kind: OrganizationKind, tier: CompanyTier | None) -> Organization:
+    org = db.session.scalar(sa.select(Organization).where(Organization.slug == slug))
+    if org is None:
+        org = Organization(name=name, slug=slug, kind=kind, tier=tier)
+        db.session.add(org)
+        db.session.flush()
+    return org
+
+
+def load_demo_data(password: str) -> dict[str, Any]:
+    """Create or refresh the demo accounts (password reset to `password`) and return them by role."""
+    orgs = {slug: _organization(name, slug, kind, tier) for name, slug, kind, tier in DEMO_ORGS}
+    result: dict[str, Any] = {"accounts": {}, "organizations": sorted(orgs)}
+    for role, local, name, name_zh in DEMO_ACCOUNTS:
+        email = f"{local}@{DEMO_DOMAIN}"
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, name_latin=name, name_zh=name_zh, password_hash="")
+            db.session.add(user)
+        user.password_hash = accounts.hash_password(password)
+        user.active = True
+        for needed in {Role.STUDENT, role}:
+            if needed not in user.role_set:
+                user.roles.append(UserRole(role=needed))
+        db.session.flush()
+        org_slug = {Role.UNIVERSITY_ADMIN: "demo-university", Role.STUDENT: "demo-university",
+                    Role.COMPANY_MEMBER: "demo-chip"}.get(role)
+        if org_slug and not any(m.organization_id == orgs[org_slug].id for m in user.memberships):
+            db.session.add(OrganizationMembership(organization=orgs[org_slug], user=user))
+        result["accounts"][role.value] = {"email": email, "password": password}
+    db.session.commit()
+    return result

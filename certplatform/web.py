@@ -1,0 +1,95 @@
+"""Blueprints, login wiring, security headers and what every template sees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from certplatform.extensions import db, login_manager
+from certplatform.i18n import LANGUAGE_NAMES
+from certplatform.labels import KIND_LABELS, ROLE_LABELS, TIER_LABELS
+from certplatform.main.forms import LanguageForm
+from certplatform.models import Role, User
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    roles: frozenset[Role] | None = None  # None: every signed-in user
+
+
+# Features add their own entries here when they arrive.
+NAVIGATION: list[NavItem] = [
+    NavItem("main.dashboard", _l("Dashboard")),
+    NavItem("orgs.mine", _l("My organizations"), frozenset({Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER})),
+    NavItem("admin.index", _l("Administration"), frozenset({Role.ADMIN})),
+]
+
+
+def navigation_for(user: object) -> list[NavItem]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    roles = user.role_set  # type: ignore[attr-defined]
+    return [item for item in NAVIGATION if item.roles is None or item.roles & roles]
+
+
+def init_app(app: Flask) -> None:
+    from certplatform.account import bp as account_bp
+    from certplatform.admin import bp as admin_bp
+    from certplatform.auth import bp as auth_bp
+    from certplatform.main import bp as main_bp
+    from certplatform.orgs import bp as orgs_bp
+
+    for bp in (main_bp, auth_bp, account_bp, admin_bp, orgs_bp):
+        app.register_blueprint(bp)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    @app.context_processor
+    def template_globals() -> dict[str, object]:
+        return {
+            "navigation": navigation_for(current_user),
+            "language_names": LANGUAGE_NAMES,
+            "csrf_token": generate_csrf,
+            "Role": Role,
+            "role_names": ROLE_LABELS,
+            "kind_names": KIND_LABELS,
+            "tier_names": TIER_LABELS,
+            "current_locale": str(get_locale()),
+            "language_form": LanguageForm(
+                formdata=None, locale=str(get_locale()), next=getattr(g, "current_path", "/")
+            ),
+        }
+
+    @app.before_request
+    def remember_path() -> None:
+        g.current_path = request.full_path.rstrip("?")
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
