@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from certplatform.models import Locale
 
 SESSION_KEY = "locale"
 LANGUAGE_NAMES = {Locale.EN: "English", Locale.ZH_CN: "中文"}
+
+
+def current_locale() -> Locale:
+    """The interface language of this request as our enum (Babel spells Simplified Chinese zh_Hans_CN)."""
+    return Locale.ZH_CN if get_locale().language == "zh" else Locale.EN
 
 
 def parse_locale(value: str | None) -> Locale | None:
@@ -19,6 +25,8 @@ def parse_locale(value: str | None) -> Locale | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # commands and tasks choose their language explicitly (force_locale)
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale:
         return current_user.locale.value
     chosen = parse_locale(session.get(SESSION_KEY))

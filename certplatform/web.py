@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, g, request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from certplatform.extensions import db, login_manager
-from certplatform.i18n import LANGUAGE_NAMES
+from certplatform.i18n import LANGUAGE_NAMES, current_locale
 from certplatform.labels import KIND_LABELS, ROLE_LABELS, TIER_LABELS
 from certplatform.main.forms import LanguageForm
 from certplatform.models import Role, User
@@ -74,9 +73,9 @@ def init_app(app: Flask) -> None:
             "role_names": ROLE_LABELS,
             "kind_names": KIND_LABELS,
             "tier_names": TIER_LABELS,
-            "current_locale": str(get_locale()),
+            "current_locale": current_locale().value,
             "language_form": LanguageForm(
-                formdata=None, locale=str(get_locale()), next=getattr(g, "current_path", "/")
+                formdata=None, locale=current_locale().value, next=getattr(g, "current_path", "/")
             ),
         }
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from certplatform.i18n import LANGUAGE_NAMES
@@ -13,7 +13,7 @@ class ProfileForm(FlaskForm):
     name_zh = StringField(_l("Name in Chinese characters (optional)"), validators=[Optional(), Length(max=60)])
     locale = SelectField(
         _l("Interface language"),
-        choices=[("", _l("Follow my browser"))] + [(loc.value, name) for loc, name in LANGUAGE_NAMES.items()],
+        choices=[SelectChoice("", _l("Follow my browser"))] + [SelectChoice(loc.value, name) for loc, name in LANGUAGE_NAMES.items()],
     )
 
 

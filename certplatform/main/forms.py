@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
+from wtforms import HiddenField, SelectChoice, SelectField
 
 from certplatform.i18n import LANGUAGE_NAMES
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(choices=[(loc.value, name) for loc, name in LANGUAGE_NAMES.items()])
+    locale = SelectField(choices=[SelectChoice(loc.value, name) for loc, name in LANGUAGE_NAMES.items()])
     next = HiddenField()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask import render_template
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from certplatform.i18n import current_locale
 from certplatform.models import User
 
 
 def _recipient_locale(user: User) -> str:
-    return user.locale.value if user.locale else str(get_locale())
+    return (user.locale or current_locale()).value
 
 
 def send_password_reset(user: User, link: str) -> None:

@@ -1,0 +1,133 @@
+"""Fixtures in the flaskr style: app, client, runner, auth; every database test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+
+from certplatform import create_app
+from certplatform.extensions import db, limiter
+from tests import services
+from tests.factories import PASSWORD
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database per backend for the whole run, its schema built from the models."""
+    if request.param == "postgresql":
+        services.need(services.postgres_problem())
+        url = services.POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    yield url
+
+
+def _test_config(database_url: str, **extra: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "ENV_NAME": "test",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+    }
+    if services.redis_problem() is None:
+        config["RATELIMIT_STORAGE_URI"] = services.REDIS_URL
+    config.update(extra)
+    return config
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app_config() -> dict[str, object]:
+    """Per-test overrides of the configuration; a test or module may override this fixture."""
+    return {}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never share the test's application context.
+
+    Flask reuses an already-pushed app context for a request, so `g` (Flask-WTF's CSRF token cache,
+    Flask-Login's user) would leak from one request into the next. Each request here runs in an empty
+    context, like a real request in a server; afterwards the test's session forgets what it had loaded.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():  # not inside a redirect that the client follows
+            db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def app(database_url: str, app_config: dict[str, object]) -> Iterator[Flask]:
+    app = create_app(_test_config(database_url, **app_config))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        limiter.reset()  # the limiter is process-wide: start every test with no attempts counted
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/") -> str:
+    """The CSRF token of the client's session, read from a page like a browser would."""
+    html = client.get(path).get_data(as_text=True)
+    match = _CSRF_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, object] | None = None, **kwargs):
+    """POST a form with the session's CSRF token, as a browser submitting the page would."""
+    payload = {"csrf_token": csrf_token(client), **(data or {})}
+    return client.post(path, data=payload, **kwargs)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        return post_form(self._client, "/auth/login", {"email": email, "password": password})
+
+    def logout(self):
+        return post_form(self._client, "/auth/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
