@@ -45,6 +45,12 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
 
     celery_init_app(app)
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
     web.init_app(app)
     errors.init_app(app)
 

@@ -61,6 +61,9 @@ class BaseConfig:
     MAIL_USE_TLS = False
     MAIL_USE_SSL = False
 
+    # How many reverse proxies in front of the app set X-Forwarded-*; 0 trusts none (rate limits key on IPs).
+    TRUSTED_PROXIES = 0
+
     CELERY: dict[str, Any] = {}
 
 
@@ -128,6 +131,9 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         if env.get(key):
             cfg[key] = _env_bool(env[key])
 
+    if env.get("TRUSTED_PROXIES"):
+        cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+
     # Login throttling must be shared by every web worker, so production counts in Redis.
     if name == "production":
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
@@ -147,11 +153,8 @@ def normalise_database_url(url: str) -> str:
 
 
 def _celery_config(name: str, redis_url: str | None, instance_path: str) -> dict[str, Any]:
-    if redis_url:
-        broker = redis_url
-    else:
-        # Embedded default: a file-backed broker, so a laptop with nothing installed still runs jobs.
-        broker = f"sqla+sqlite:///{os.path.join(instance_path, 'celery-broker.sqlite')}"
+    # Without Redis, a file-backed broker: a laptop with nothing installed still runs jobs.
+    broker = redis_url or f"sqla+sqlite:///{os.path.join(instance_path, 'celery-broker.sqlite')}"
     return {
         "broker_url": broker,
         "task_ignore_result": True,

@@ -12,4 +12,8 @@ ROLE_LABELS = {
     Role.ADMIN: _l("Platform administrator"),
 }
 KIND_LABELS = {OrganizationKind.UNIVERSITY: _l("University"), OrganizationKind.COMPANY: _l("Member company")}
-TIER_LABELS = {CompanyTier.PLATINUM: _l("Platinum"), CompanyTier.GOLD: _l("Gold"), CompanyTier.SILVER: _l("Silver")}
+TIER_LABELS = {
+    CompanyTier.PLATINUM: _l("Platinum"),
+    CompanyTier.GOLD: _l("Gold"),
+    CompanyTier.SILVER: _l("Silver"),
+}

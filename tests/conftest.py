@@ -1,4 +1,4 @@
-"""Fixtures in the flaskr style: app, client, runner, auth; every database test runs on SQLite and PostgreSQL."""
+"""Fixtures in the flaskr style (app, client, runner, auth); database tests run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def _test_config(database_url: str, **extra: object) -> dict[str, object]:
     }
     if services.redis_problem() is None:
         config["RATELIMIT_STORAGE_URI"] = services.REDIS_URL
+        config["CELERY"] = {"broker_url": services.REDIS_URL}
     config.update(extra)
     return config
 

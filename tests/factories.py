@@ -5,7 +5,15 @@ from __future__ import annotations
 import itertools
 
 from certplatform.extensions import db
-from certplatform.models import CompanyTier, Organization, OrganizationKind, OrganizationMembership, Role, User, UserRole
+from certplatform.models import (
+    CompanyTier,
+    Organization,
+    OrganizationKind,
+    OrganizationMembership,
+    Role,
+    User,
+    UserRole,
+)
 from certplatform.services.accounts import hash_password
 
 PASSWORD = "Correct-Horse-42"

@@ -11,7 +11,9 @@ from functools import cache
 
 import pytest
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/certplatform_test")
+POSTGRES_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/certplatform_test"
+)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1"
 
@@ -24,7 +26,12 @@ def postgres_problem() -> str | None:
     url = make_url(POSTGRES_URL)
     try:
         admin = psycopg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, dbname="postgres", autocommit=True, connect_timeout=3
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            dbname="postgres",
+            autocommit=True,
+            connect_timeout=3,
         )
     except psycopg.Error as exc:
         return f"PostgreSQL at {url.host}:{url.port} unreachable: {exc}"

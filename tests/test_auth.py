@@ -36,7 +36,10 @@ def test_register_creates_a_student_and_logs_in(client, app) -> None:
     assert user.role_set == {Role.STUDENT}
     assert user.password_hash != GOOD["password"] and user.password_hash.startswith("scrypt:")
     assert "Li Wei" in client.get("/dashboard").get_data(as_text=True)
-    assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(user.id))) == "user.register"
+    assert (
+        db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(user.id)))
+        == "user.register"
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,9 +104,15 @@ def test_deactivated_user_cannot_log_in(auth) -> None:
 
 def test_login_redirects_only_to_local_next(client) -> None:
     make_user(email="ada@example.com")
-    for target, expected in [("/account/", "/account/"), ("https://evil.example/", "/dashboard"),
-                             ("//evil.example/x", "/dashboard"), ("/\\evil.example", "/dashboard")]:
-        response = post_form(client, "/auth/login", {"email": "ada@example.com", "password": PASSWORD, "next": target})
+    for target, expected in [
+        ("/account/", "/account/"),
+        ("https://evil.example/", "/dashboard"),
+        ("//evil.example/x", "/dashboard"),
+        ("/\\evil.example", "/dashboard"),
+    ]:
+        response = post_form(
+            client, "/auth/login", {"email": "ada@example.com", "password": PASSWORD, "next": target}
+        )
         assert response.location == expected, target
         post_form(client, "/auth/logout")
 
@@ -119,11 +128,15 @@ def test_login_is_throttled(client, app) -> None:
     limit = int(app.config["LOGIN_RATE_LIMIT"].split()[0])
     token = csrf_token(client)
     statuses = [
-        client.post("/auth/login", data={"csrf_token": token, "email": "ada@example.com", "password": "Bad-guess-1"}).status_code
+        client.post(
+            "/auth/login", data={"csrf_token": token, "email": "ada@example.com", "password": "Bad-guess-1"}
+        ).status_code
         for _ in range(limit)
     ]
     assert statuses == [422] * limit
-    blocked = client.post("/auth/login", data={"csrf_token": token, "email": "ada@example.com", "password": PASSWORD})
+    blocked = client.post(
+        "/auth/login", data={"csrf_token": token, "email": "ada@example.com", "password": PASSWORD}
+    )
     assert blocked.status_code == 429
     assert "Too many" in blocked.get_data(as_text=True)
     assert client.get("/auth/login").status_code == 200, "viewing the page is not counted"
@@ -177,11 +190,21 @@ def test_security_headers(client) -> None:
 def test_change_password(client, auth) -> None:
     make_user(email="ada@example.com")
     auth.login("ada@example.com")
-    wrong = post_form(client, "/account/password", {"current": "nope", "password": "Brand-New-Pass-9", "confirm": "Brand-New-Pass-9"})
+    wrong = post_form(
+        client,
+        "/account/password",
+        {"current": "nope", "password": "Brand-New-Pass-9", "confirm": "Brand-New-Pass-9"},
+    )
     assert wrong.status_code == 422 and "current password is not correct" in wrong.get_data(as_text=True)
-    weak = post_form(client, "/account/password", {"current": PASSWORD, "password": "weak", "confirm": "weak"})
+    weak = post_form(
+        client, "/account/password", {"current": PASSWORD, "password": "weak", "confirm": "weak"}
+    )
     assert weak.status_code == 422
-    ok = post_form(client, "/account/password", {"current": PASSWORD, "password": "Brand-New-Pass-9", "confirm": "Brand-New-Pass-9"})
+    ok = post_form(
+        client,
+        "/account/password",
+        {"current": PASSWORD, "password": "Brand-New-Pass-9", "confirm": "Brand-New-Pass-9"},
+    )
     assert ok.status_code == 302
     auth.logout()
     assert auth.login("ada@example.com", PASSWORD).status_code == 422

@@ -6,7 +6,14 @@ from certplatform.config import ConfigError, load_config, normalise_database_url
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CERTPLATFORM_ENV", "RATELIMIT_STORAGE_URI", "MAIL_BACKEND"):
+    for key in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "CERTPLATFORM_ENV",
+        "RATELIMIT_STORAGE_URI",
+        "MAIL_BACKEND",
+    ):
         monkeypatch.delenv(key, raising=False)
     return monkeypatch
 
@@ -44,7 +51,9 @@ def test_development_defaults_need_nothing_installed(clean_env: pytest.MonkeyPat
     assert config["MAIL_BACKEND"] == "console"
 
 
-def test_urls_in_the_environment_override_every_configuration(clean_env: pytest.MonkeyPatch, tmp_path) -> None:
+def test_urls_in_the_environment_override_every_configuration(
+    clean_env: pytest.MonkeyPatch, tmp_path
+) -> None:
     clean_env.setenv("DATABASE_URL", "postgresql://u@h/d")
     clean_env.setenv("REDIS_URL", "redis://h:1/2")
     for name in ("development", "test"):
@@ -74,3 +83,25 @@ def test_overrides_merge_into_celery_settings(clean_env: pytest.MonkeyPatch) -> 
     app = create_app({"ENV_NAME": "test", "CELERY": {"task_default_queue": "q1"}})
     assert app.config["CELERY"]["task_default_queue"] == "q1"
     assert app.config["CELERY"]["task_always_eager"] is True
+
+
+def test_trusted_proxies_decide_the_client_address(clean_env: pytest.MonkeyPatch) -> None:
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    plain = create_app({"ENV_NAME": "test"})
+    with plain.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        from flask import request
+
+        assert request.remote_addr == "127.0.0.1", "no proxy is trusted by default"
+    clean_env.setenv("TRUSTED_PROXIES", "1")
+    proxied = create_app("test")
+    seen = {}
+
+    @proxied.get("/_ip")
+    def _ip():
+        from flask import request
+
+        seen["ip"] = request.remote_addr
+        return "ok"
+
+    proxied.test_client().get("/_ip", headers=headers)
+    assert seen["ip"] == "203.0.113.9"

@@ -39,24 +39,32 @@ def test_email_is_unique(app) -> None:
 
 def test_a_role_is_held_once(app) -> None:
     user = make_user(Role.STUDENT)
-    db.session.execute(sa.text("INSERT INTO user_roles (user_id, role, granted_at) VALUES (:u, 'mentor', :t)"),
-                       {"u": user.id, "t": user.created_at.replace(tzinfo=None)})
+    db.session.execute(
+        sa.text("INSERT INTO user_roles (user_id, role, granted_at) VALUES (:u, 'mentor', :t)"),
+        {"u": user.id, "t": user.created_at.replace(tzinfo=None)},
+    )
     with pytest.raises(IntegrityError):
-        db.session.execute(sa.text("INSERT INTO user_roles (user_id, role, granted_at) VALUES (:u, 'mentor', :t)"),
-                           {"u": user.id, "t": user.created_at.replace(tzinfo=None)})
+        db.session.execute(
+            sa.text("INSERT INTO user_roles (user_id, role, granted_at) VALUES (:u, 'mentor', :t)"),
+            {"u": user.id, "t": user.created_at.replace(tzinfo=None)},
+        )
     db.session.rollback()
 
 
 def test_unknown_role_value_is_refused_by_the_database(app) -> None:
     user = make_user()
     with pytest.raises(IntegrityError):
-        db.session.execute(sa.text("INSERT INTO user_roles (user_id, role, granted_at) VALUES (:u, 'root', :t)"),
-                           {"u": user.id, "t": user.created_at.replace(tzinfo=None)})
+        db.session.execute(
+            sa.text("INSERT INTO user_roles (user_id, role, granted_at) VALUES (:u, 'root', :t)"),
+            {"u": user.id, "t": user.created_at.replace(tzinfo=None)},
+        )
     db.session.rollback()
 
 
 def test_tier_must_match_kind(app) -> None:
-    db.session.add(Organization(name="Uni", slug="uni", kind=OrganizationKind.UNIVERSITY, tier=CompanyTier.GOLD))
+    db.session.add(
+        Organization(name="Uni", slug="uni", kind=OrganizationKind.UNIVERSITY, tier=CompanyTier.GOLD)
+    )
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()

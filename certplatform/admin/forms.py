@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, Length
 
 from certplatform.labels import KIND_LABELS, ROLE_LABELS, TIER_LABELS
 
+
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
 

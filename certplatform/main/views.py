@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, redirect, render_template, request, session, url_for
+from flask import jsonify, redirect, render_template, session, url_for
 from flask_login import current_user
 
 from certplatform.authz import login_required, member_organizations_query, public

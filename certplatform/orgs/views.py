@@ -11,7 +11,10 @@ from certplatform.models import Organization, OrganizationKind, Role
 from certplatform.orgs import bp
 
 # Which role manages an organization of each kind: only they (and platform admins) see its member list.
-MANAGING_ROLE = {OrganizationKind.UNIVERSITY: Role.UNIVERSITY_ADMIN, OrganizationKind.COMPANY: Role.COMPANY_MEMBER}
+MANAGING_ROLE = {
+    OrganizationKind.UNIVERSITY: Role.UNIVERSITY_ADMIN,
+    OrganizationKind.COMPANY: Role.COMPANY_MEMBER,
+}
 
 
 def can_manage(user, org: Organization) -> bool:
@@ -32,4 +35,6 @@ def detail(slug: str):
     """One organization, for its members; the member list only for those who manage it."""
     org = organization_for_member(slug)
     members = sorted((m.user for m in org.memberships), key=lambda u: u.name_latin.lower())
-    return render_template("orgs/detail.html", org=org, members=members, can_manage=can_manage(current_user, org))
+    return render_template(
+        "orgs/detail.html", org=org, members=members, can_manage=can_manage(current_user, org)
+    )

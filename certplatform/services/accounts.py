@@ -38,7 +38,9 @@ def normalise_email(raw: str) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AccountError(_("This is not a valid email address: %(reason)s", reason=str(exc)), "email") from exc
+        raise AccountError(
+            _("This is not a valid email address: %(reason)s", reason=str(exc)), "email"
+        ) from exc
     return result.normalized.lower()
 
 
@@ -132,7 +134,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _password_fingerprint(user: User) -> str:
-    # Binding the token to the current hash makes it single-use: once the password changes, it no longer verifies.
+    # Bound to the current hash, a token is single-use: after a password change it no longer verifies.
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 

@@ -57,8 +57,11 @@ def load_demo_data(password: str) -> dict[str, Any]:
             if needed not in user.role_set:
                 user.roles.append(UserRole(role=needed))
         db.session.flush()
-        org_slug = {Role.UNIVERSITY_ADMIN: "demo-university", Role.STUDENT: "demo-university",
-                    Role.COMPANY_MEMBER: "demo-chip"}.get(role)
+        org_slug = {
+            Role.UNIVERSITY_ADMIN: "demo-university",
+            Role.STUDENT: "demo-university",
+            Role.COMPANY_MEMBER: "demo-chip",
+        }.get(role)
         if org_slug and not any(m.organization_id == orgs[org_slug].id for m in user.memberships):
             db.session.add(OrganizationMembership(organization=orgs[org_slug], user=user))
         result["accounts"][role.value] = {"email": email, "password": password}

@@ -1,0 +1,174 @@
+"""Every route x every role: each view declares its access, and nothing leaks to those it refuses."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from certplatform import create_app
+from certplatform.authz import Access, access_of
+from certplatform.extensions import db
+from certplatform.models import AuditEvent, OrganizationKind, Role, UserRole
+from certplatform.services import accounts
+from tests.conftest import post_form
+from tests.factories import make_org, make_user
+
+SECRET_EMAIL = "secret-target@example.com"
+SECRET_ORG = "Hidden Research Institute"
+IDENTITIES = [None, *Role]  # None: an anonymous visitor
+
+
+def _rules():
+    app = create_app({"ENV_NAME": "test"})
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"], app
+
+
+def test_every_route_declares_its_access() -> None:
+    rules, app = _rules()
+    undeclared = [r.rule for r in rules if access_of(app.view_functions[r.endpoint]) is None]
+    assert undeclared == [], "each view needs @public, @login_required or @role_required"
+
+
+PUBLIC = Access("public")
+LOGIN = Access("login")
+# The intended policy of every route. A new route must be added here, so a mistake in its decorator
+# (say, login_required where only admins belong) fails this test instead of shipping.
+EXPECTED_POLICY = {
+    "main.index": PUBLIC,
+    "main.healthz": PUBLIC,
+    "main.set_language": PUBLIC,
+    "main.dashboard": LOGIN,
+    "auth.register": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.reset_request": PUBLIC,
+    "auth.reset_password": PUBLIC,
+    "auth.logout": LOGIN,
+    "account.*": LOGIN,
+    "orgs.*": LOGIN,
+    "admin.*": Access("roles", frozenset({Role.ADMIN})),
+}
+
+
+def _expected(endpoint: str) -> Access | None:
+    return EXPECTED_POLICY.get(endpoint) or EXPECTED_POLICY.get(endpoint.split(".")[0] + ".*")
+
+
+def test_declared_access_matches_the_intended_policy() -> None:
+    rules, app = _rules()
+    wrong = {
+        r.endpoint: access_of(app.view_functions[r.endpoint])
+        for r in rules
+        if access_of(app.view_functions[r.endpoint]) != _expected(r.endpoint)
+    }
+    assert wrong == {}
+
+
+@pytest.fixture
+def world(app):
+    """A target account and organization that no visitor below belongs to."""
+    target = make_user(Role.STUDENT, email=SECRET_EMAIL)
+    org = make_org(OrganizationKind.UNIVERSITY, name=SECRET_ORG, members=(target,))
+    token = accounts.make_reset_token(target)
+    return {"user_id": target.id, "org_id": org.id, "slug": org.slug, "role": "student", "token": token}
+
+
+def _path(rule, world) -> str:
+    path = rule.rule
+    for arg in rule.arguments:
+        path = path.replace(f"<int:{arg}>", str(world[arg])).replace(f"<{arg}>", str(world[arg]))
+    return path
+
+
+# Routes whose page leaks nothing by design even when allowed: the public reset page of a valid token
+# shows a form only, and organization pages answer 404 to non-members (organization scoping).
+ORG_SCOPED = {"orgs.detail"}
+
+
+@pytest.mark.parametrize("identity", IDENTITIES, ids=lambda r: r.value if r else "anonymous")
+def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
+    if identity is not None:
+        visitor = make_user(identity, email=f"visitor-{identity.value}@example.com")
+        if identity != Role.STUDENT:  # hold exactly the one role under test
+            db.session.execute(
+                sa.delete(UserRole).where(UserRole.user_id == visitor.id, UserRole.role == Role.STUDENT)
+            )
+            db.session.commit()
+        assert auth.login(visitor.email).status_code == 302
+    roles = frozenset({identity}) if identity else None
+    audit_before = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    problems: list[str] = []
+
+    for rule in [r for r in app.url_map.iter_rules() if r.endpoint != "static"]:
+        access: Access = access_of(app.view_functions[rule.endpoint])
+        allowed = access.allows(roles)
+        path = _path(rule, world)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method == "POST" and rule.endpoint in {"auth.logout"}:
+                continue  # would end the session under test; covered in test_auth
+            response = client.get(path) if method == "GET" else post_form(client, path, {"role": "admin"})
+            status = response.status_code
+            body = response.get_data(as_text=True)
+            where = f"{method} {path} as {identity.value if identity else 'anonymous'}"
+            if not allowed:
+                expected = {302} if identity is None else {403}
+                if status not in expected:
+                    problems.append(f"{where}: {status}, expected {expected}")
+                if identity is None and status == 302 and "/auth/login" not in response.location:
+                    problems.append(f"{where}: redirected to {response.location}, not to login")
+            else:
+                if rule.endpoint in ORG_SCOPED and identity != Role.ADMIN:
+                    if status != 404:
+                        problems.append(f"{where}: {status}, organization pages answer 404 to outsiders")
+                elif status >= 500 or status in {401, 403, 404}:
+                    problems.append(f"{where}: {status} for an allowed visitor")
+            if status in {302, 403, 404} and (SECRET_EMAIL in body or SECRET_ORG in body):
+                problems.append(f"{where}: refused but the body names the target")
+
+    assert problems == []
+    if identity != Role.ADMIN:
+        # Refused POSTs changed nothing (only the visitor's own login was recorded).
+        after = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+        assert after == audit_before
+        assert (
+            db.session.scalar(sa.select(UserRole.role).where(UserRole.user_id == world["user_id"]))
+            == Role.STUDENT
+        )
+
+
+def test_organization_scoping(client, auth) -> None:
+    manager = make_user(Role.UNIVERSITY_ADMIN, email="manager@example.com")
+    student = make_user(Role.STUDENT, email="member@example.com")
+    outsider = make_user(Role.UNIVERSITY_ADMIN, email="other-admin@example.com")
+    uni = make_org(OrganizationKind.UNIVERSITY, name="Tsinghua Demo", members=(manager, student))
+    other = make_org(OrganizationKind.UNIVERSITY, name="Other Uni", members=(outsider,))
+
+    auth.login(manager.email)
+    page = client.get(f"/orgs/{uni.slug}/").get_data(as_text=True)
+    assert "member@example.com" in page, "the managing role sees the member list"
+    assert client.get(f"/orgs/{other.slug}/").status_code == 404
+    assert client.get("/orgs/no-such-org/").status_code == 404
+    listing = client.get("/orgs/").get_data(as_text=True)
+    assert "Tsinghua Demo" in listing and "Other Uni" not in listing
+    auth.logout()
+
+    auth.login(student.email)
+    page = client.get(f"/orgs/{uni.slug}/")
+    assert page.status_code == 200
+    assert "manager@example.com" not in page.get_data(as_text=True), "plain members do not see the list"
+    auth.logout()
+
+    auth.login(outsider.email)
+    refused = client.get(f"/orgs/{uni.slug}/")
+    assert refused.status_code == 404
+    assert "Tsinghua Demo" not in refused.get_data(as_text=True)
+
+
+def test_navigation_follows_roles(client, auth) -> None:
+    admin = make_user(Role.ADMIN, email="boss@example.com")
+    student = make_user(Role.STUDENT, email="kid@example.com")
+    auth.login(student.email)
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/admin/"' not in html and 'href="/orgs/"' not in html
+    auth.logout()
+    auth.login(admin.email)
+    assert 'href="/admin/"' in client.get("/dashboard").get_data(as_text=True)

@@ -1,0 +1,98 @@
+"""A real browser: register, log in, switch to Chinese, see the Chinese navigation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from certplatform import create_app
+from certplatform.extensions import db
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    app = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def page(tmp_path: Path):
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        if os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Chromium not found at {CHROMIUM}; scripts/test installs it", pytrace=False)
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(locale="en-US")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_register_login_and_switch_to_chinese(live_server: str, page, tmp_path: Path) -> None:
+    page.goto(f"{live_server}/auth/register")
+    page.fill("#email", "li.wei@example.com")
+    page.fill("#name_latin", "Li Wei")
+    page.fill("#name_zh", "李伟")
+    page.fill("#password", "Triton-Kernels-2026")
+    page.fill("#confirm", "Triton-Kernels-2026")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server}/dashboard")
+    assert "Welcome, Li Wei" in page.inner_text("main")
+
+    page.click("text=Log out")
+    page.wait_for_url(f"{live_server}/")
+    page.click(".site-nav >> text=Log in")
+    page.fill("#email", "LI.WEI@example.com")
+    page.fill("#password", "Triton-Kernels-2026")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server}/dashboard")
+
+    page.select_option("#locale-select", "zh_CN")
+    page.click("#language-switcher button")
+    page.wait_for_load_state()
+    nav = page.inner_text(".site-nav")
+    assert "控制台" in nav and "我的账号" in nav and "退出登录" in nav
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    page.reload()
+    assert "欢迎，Li Wei" in page.inner_text("main"), "the choice is remembered"
+    page.screenshot(path=str(tmp_path / "dashboard-zh.png"), full_page=True)

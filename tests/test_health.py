@@ -1,0 +1,37 @@
+import pytest
+
+from tests import services
+
+
+def test_healthz_reports_database_and_broker(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "db": "ok", "broker": "ok", "sandbox": "not_configured"}
+
+
+@pytest.mark.redis
+def test_healthz_checks_a_real_redis_broker(app, client) -> None:
+    services.need(services.redis_problem())
+    app.extensions["celery"].conf.broker_url = services.REDIS_URL
+    assert client.get("/healthz").json["broker"] == "ok"
+
+
+def test_healthz_names_the_failing_part(app, client) -> None:
+    app.extensions["celery"].conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json
+    assert body["db"] == "ok" and body["broker"].startswith("error:")
+    assert body["status"] == "failing: broker"
+
+
+def test_json_errors_outside_pages(client) -> None:
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found" and response.json["message"]
+
+
+def test_oversize_request_is_refused(client) -> None:
+    response = client.post("/auth/login", data={"email": "x" * (3 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "larger than" in response.get_data(as_text=True)

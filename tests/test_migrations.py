@@ -1,0 +1,62 @@
+"""The migrations build exactly the models' schema from empty, and take it down again, on both backends."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy.engine import make_url
+
+from certplatform import create_app
+from certplatform.extensions import db
+from tests import services
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.sqlite'}"
+    services.need(services.postgres_problem())
+    url = make_url(services.POSTGRES_URL).set(database="certplatform_migrations")
+    import psycopg
+
+    with psycopg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "certplatform_migrations" WITH (FORCE)')
+        conn.execute('CREATE DATABASE "certplatform_migrations"')
+    return url.render_as_string(hide_password=False)
+
+
+def test_upgrade_matches_models_then_downgrade_to_base(empty_database: str) -> None:
+    app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": empty_database})
+    with app.app_context():
+        upgrade()
+        with db.engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(context, db.metadata)
+        assert diff == [], (
+            "models and migrations disagree; generate a migration with `certplatform db migrate`"
+        )
+
+        # The database itself keeps the audit log append-only.
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_events (created_at, action, target_type, details) "
+                    "VALUES (CURRENT_TIMESTAMP, 'test.event', 'test', '{}')"
+                )
+            )
+        for statement in ("UPDATE audit_events SET action = 'rewritten'", "DELETE FROM audit_events"):
+            with pytest.raises(sa.exc.DatabaseError, match="append-only"), db.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT action FROM audit_events")).scalars().all() == ["test.event"]
+
+        downgrade(revision="base")
+        with db.engine.connect() as conn:
+            remaining = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+        assert remaining == set()
+        db.engine.dispose()
