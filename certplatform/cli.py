@@ -14,8 +14,12 @@ from certplatform.extensions import db
 
 def _create_app() -> Flask:
     from certplatform import create_app
+    from certplatform.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as exc:  # a configuration problem is the operator's to fix: say it plainly
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)

@@ -61,3 +61,16 @@ def test_every_flask_command_is_a_certplatform_command() -> None:
     assert result.exit_code == 0
     for command in ("db", "routes", "shell", "run", "create-admin", "demo-data"):
         assert command in result.output
+
+
+def test_commands_explain_a_missing_production_setting(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from certplatform.cli import main
+
+    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CERTPLATFORM_ENV", "production")
+    result = CliRunner().invoke(main, ["routes"])
+    assert result.exit_code == 1
+    assert "Refusing to start in production" in result.output and "Traceback" not in result.output
