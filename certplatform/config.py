@@ -61,6 +61,10 @@ class BaseConfig:
     MAIL_USE_TLS = False
     MAIL_USE_SSL = False
 
+    # The folder holding courses/ and exams/; lesson assets are served from it. Default: the repository.
+    CONTENT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    QUIZ_RATE_LIMIT = "30 per hour"
+
     # How many reverse proxies in front of the app set X-Forwarded-*; 0 trusts none (rate limits key on IPs).
     TRUSTED_PROXIES = 0
 
@@ -131,6 +135,8 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         if env.get(key):
             cfg[key] = _env_bool(env[key])
 
+    if env.get("CONTENT_ROOT"):
+        cfg["CONTENT_ROOT"] = os.path.abspath(env["CONTENT_ROOT"])
     if env.get("TRUSTED_PROXIES"):
         cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
 

@@ -62,9 +62,7 @@ def render_error(code: int, detail: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        return render_error(
-            400, _("The form expired or was not sent from this site. Reload the page and try again.")
-        )
+        return render_error(400, _("The form expired or was not sent from this site. Reload the page and try again."))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

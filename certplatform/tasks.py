@@ -10,9 +10,7 @@ from flask_mailman import EmailMessage
 @shared_task(name="certplatform.send_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_email(to: str, subject: str, body: str) -> None:
     """Deliver one plain-text message through the configured mail backend."""
-    message = EmailMessage(
-        subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[to]
-    )
+    message = EmailMessage(subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[to])
     message.send()
 
 

@@ -26,10 +26,13 @@ class NavItem:
     endpoint: str
     label: object
     roles: frozenset[Role] | None = None  # None: every signed-in user
+    public: bool = False  # shown to anonymous visitors too
 
 
 # Features add their own entries here when they arrive.
 NAVIGATION: list[NavItem] = [
+    NavItem("learn.catalogue", _l("Courses"), public=True),
+    NavItem("learn.mine", _l("My learning")),
     NavItem("main.dashboard", _l("Dashboard")),
     NavItem("orgs.mine", _l("My organizations"), frozenset({Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER})),
     NavItem("admin.index", _l("Administration"), frozenset({Role.ADMIN})),
@@ -38,19 +41,20 @@ NAVIGATION: list[NavItem] = [
 
 def navigation_for(user: object) -> list[NavItem]:
     if not getattr(user, "is_authenticated", False):
-        return []
+        return [item for item in NAVIGATION if item.public]
     roles = user.role_set  # type: ignore[attr-defined]
-    return [item for item in NAVIGATION if item.roles is None or item.roles & roles]
+    return [item for item in NAVIGATION if item.public or item.roles is None or item.roles & roles]
 
 
 def init_app(app: Flask) -> None:
     from certplatform.account import bp as account_bp
     from certplatform.admin import bp as admin_bp
     from certplatform.auth import bp as auth_bp
+    from certplatform.learn import bp as learn_bp
     from certplatform.main import bp as main_bp
     from certplatform.orgs import bp as orgs_bp
 
-    for bp in (main_bp, auth_bp, account_bp, admin_bp, orgs_bp):
+    for bp in (main_bp, auth_bp, account_bp, learn_bp, admin_bp, orgs_bp):
         app.register_blueprint(bp)
 
     login_manager.login_view = "auth.login"

@@ -20,9 +20,7 @@ target_metadata = migrate_ext.db.metadata
 
 def run_migrations_offline() -> None:
     """Emit SQL to stdout instead of running it (`certplatform db upgrade --sql`)."""
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True
-    )
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 

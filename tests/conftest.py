@@ -74,6 +74,8 @@ class IsolatedClient(FlaskClient):
 
     def open(self, *args, **kwargs):
         response = contextvars.Context().run(super().open, *args, **kwargs)
+        response.get_data()  # buffer the body and release files a streamed response holds open
+        response.close()
         if has_app_context():  # not inside a redirect that the client follows
             db.session.expire_all()
         return response

@@ -11,9 +11,7 @@ from functools import cache
 
 import pytest
 
-POSTGRES_URL = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/certplatform_test"
-)
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/certplatform_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1"
 

@@ -108,10 +108,7 @@ def test_create_organizations(client, admin) -> None:
 def test_members_are_added_and_removed_with_audit(client, admin) -> None:
     org = make_org(OrganizationKind.COMPANY)
     user = make_user(email="li@example.com")
-    assert (
-        post_form(client, f"/admin/organizations/{org.id}/members", {"email": "LI@example.com"}).status_code
-        == 302
-    )
+    assert post_form(client, f"/admin/organizations/{org.id}/members", {"email": "LI@example.com"}).status_code == 302
     assert [m.user_id for m in db.session.get(Organization, org.id).memberships] == [user.id]
     dup = post_form(
         client, f"/admin/organizations/{org.id}/members", {"email": "li@example.com"}, follow_redirects=True

@@ -37,8 +37,7 @@ def test_register_creates_a_student_and_logs_in(client, app) -> None:
     assert user.password_hash != GOOD["password"] and user.password_hash.startswith("scrypt:")
     assert "Li Wei" in client.get("/dashboard").get_data(as_text=True)
     assert (
-        db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(user.id)))
-        == "user.register"
+        db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(user.id))) == "user.register"
     )
 
 
@@ -110,9 +109,7 @@ def test_login_redirects_only_to_local_next(client) -> None:
         ("//evil.example/x", "/dashboard"),
         ("/\\evil.example", "/dashboard"),
     ]:
-        response = post_form(
-            client, "/auth/login", {"email": "ada@example.com", "password": PASSWORD, "next": target}
-        )
+        response = post_form(client, "/auth/login", {"email": "ada@example.com", "password": PASSWORD, "next": target})
         assert response.location == expected, target
         post_form(client, "/auth/logout")
 
@@ -134,9 +131,7 @@ def test_login_is_throttled(client, app) -> None:
         for _ in range(limit)
     ]
     assert statuses == [422] * limit
-    blocked = client.post(
-        "/auth/login", data={"csrf_token": token, "email": "ada@example.com", "password": PASSWORD}
-    )
+    blocked = client.post("/auth/login", data={"csrf_token": token, "email": "ada@example.com", "password": PASSWORD})
     assert blocked.status_code == 429
     assert "Too many" in blocked.get_data(as_text=True)
     assert client.get("/auth/login").status_code == 200, "viewing the page is not counted"
@@ -196,9 +191,7 @@ def test_change_password(client, auth) -> None:
         {"current": "nope", "password": "Brand-New-Pass-9", "confirm": "Brand-New-Pass-9"},
     )
     assert wrong.status_code == 422 and "current password is not correct" in wrong.get_data(as_text=True)
-    weak = post_form(
-        client, "/account/password", {"current": PASSWORD, "password": "weak", "confirm": "weak"}
-    )
+    weak = post_form(client, "/account/password", {"current": PASSWORD, "password": "weak", "confirm": "weak"})
     assert weak.status_code == 422
     ok = post_form(
         client,

@@ -7,10 +7,12 @@ import sqlalchemy as sa
 
 from certplatform import create_app
 from certplatform.authz import Access, access_of
+from certplatform.content.sync import sync_content
 from certplatform.extensions import db
-from certplatform.models import AuditEvent, OrganizationKind, Role, UserRole
+from certplatform.models import AuditEvent, Course, OrganizationKind, QuizAttempt, Role, UserRole
 from certplatform.services import accounts
 from tests.conftest import post_form
+from tests.content.minimal_tree import write_minimal_tree
 from tests.factories import make_org, make_user
 
 SECRET_EMAIL = "secret-target@example.com"
@@ -44,6 +46,10 @@ EXPECTED_POLICY = {
     "auth.reset_password": PUBLIC,
     "auth.logout": LOGIN,
     "account.*": LOGIN,
+    "learn.catalogue": PUBLIC,
+    "learn.course": PUBLIC,
+    "learn.asset": PUBLIC,
+    "learn.*": LOGIN,
     "orgs.*": LOGIN,
     "admin.*": Access("roles", frozenset({Role.ADMIN})),
 }
@@ -64,12 +70,41 @@ def test_declared_access_matches_the_intended_policy() -> None:
 
 
 @pytest.fixture
-def world(app):
-    """A target account and organization that no visitor below belongs to."""
+def world(app, tmp_path):
+    """A target account, its organization and quiz attempt, none of which belong to the visitors below."""
     target = make_user(Role.STUDENT, email=SECRET_EMAIL)
     org = make_org(OrganizationKind.UNIVERSITY, name=SECRET_ORG, members=(target,))
     token = accounts.make_reset_token(target)
-    return {"user_id": target.id, "org_id": org.id, "slug": org.slug, "role": "student", "token": token}
+    root = write_minimal_tree(tmp_path / "content")
+    app.config["CONTENT_ROOT"] = str(root)
+    sync_content(root)
+    course = db.session.scalar(sa.select(Course))
+    module = course.modules[0]
+    lesson = module.lessons[0]
+    attempt = QuizAttempt(
+        user_id=target.id,
+        quiz_id=module.quiz.id,
+        score=1.0,
+        passed=True,
+        answers={},
+        results={},
+        content_version="x",
+    )
+    db.session.add(attempt)
+    db.session.commit()
+    return {
+        "user_id": target.id,
+        "org_id": org.id,
+        "slug": org.slug,
+        "role": "student",
+        "token": token,
+        "course": course.slug,
+        "module": module.slug,
+        "lesson": lesson.slug,
+        "attempt_id": attempt.id,
+        "lesson_id": lesson.id,
+        "filename": "diagram.svg",
+    }
 
 
 def _path(rule, world) -> str:
@@ -79,9 +114,9 @@ def _path(rule, world) -> str:
     return path
 
 
-# Routes whose page leaks nothing by design even when allowed: the public reset page of a valid token
-# shows a form only, and organization pages answer 404 to non-members (organization scoping).
-ORG_SCOPED = {"orgs.detail"}
+# Pages scoped to their owners answer 404 to everyone else, however the route's policy reads:
+# organization pages to non-members (admins excepted), quiz attempts to anyone but the learner.
+SCOPED = {"orgs.detail": {Role.ADMIN}, "learn.attempt": set()}
 
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda r: r.value if r else "anonymous")
@@ -89,9 +124,7 @@ def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
     if identity is not None:
         visitor = make_user(identity, email=f"visitor-{identity.value}@example.com")
         if identity != Role.STUDENT:  # hold exactly the one role under test
-            db.session.execute(
-                sa.delete(UserRole).where(UserRole.user_id == visitor.id, UserRole.role == Role.STUDENT)
-            )
+            db.session.execute(sa.delete(UserRole).where(UserRole.user_id == visitor.id, UserRole.role == Role.STUDENT))
             db.session.commit()
         assert auth.login(visitor.email).status_code == 302
     roles = frozenset({identity}) if identity else None
@@ -116,9 +149,9 @@ def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
                 if identity is None and status == 302 and "/auth/login" not in response.location:
                     problems.append(f"{where}: redirected to {response.location}, not to login")
             else:
-                if rule.endpoint in ORG_SCOPED and identity != Role.ADMIN:
+                if rule.endpoint in SCOPED and identity not in SCOPED[rule.endpoint]:
                     if status != 404:
-                        problems.append(f"{where}: {status}, organization pages answer 404 to outsiders")
+                        problems.append(f"{where}: {status}, scoped pages answer 404 to outsiders")
                 elif status >= 500 or status in {401, 403, 404}:
                     problems.append(f"{where}: {status} for an allowed visitor")
             if status in {302, 403, 404} and (SECRET_EMAIL in body or SECRET_ORG in body):
@@ -129,10 +162,7 @@ def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
         # Refused POSTs changed nothing (only the visitor's own login was recorded).
         after = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
         assert after == audit_before
-        assert (
-            db.session.scalar(sa.select(UserRole.role).where(UserRole.user_id == world["user_id"]))
-            == Role.STUDENT
-        )
+        assert db.session.scalar(sa.select(UserRole.role).where(UserRole.user_id == world["user_id"])) == Role.STUDENT
 
 
 def test_organization_scoping(client, auth) -> None:

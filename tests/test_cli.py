@@ -22,20 +22,13 @@ def test_create_admin_creates_and_promotes(runner) -> None:
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).where(User.email == "boss@example.com"))
     assert user.role_set == {Role.STUDENT, Role.ADMIN}
-    again = runner.invoke(
-        args=["create-admin", "--email", "boss@example.com", "--name", "x", "--password", "whatever"]
-    )
+    again = runner.invoke(args=["create-admin", "--email", "boss@example.com", "--name", "x", "--password", "whatever"])
     assert again.exit_code == 0 and "Updated" in again.output
-    assert (
-        db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "role.grant"))
-        == 1
-    )
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "role.grant")) == 1
 
 
 def test_create_admin_refuses_a_weak_password(runner) -> None:
-    result = runner.invoke(
-        args=["create-admin", "--email", "boss@example.com", "--name", "Z", "--password", "weak"]
-    )
+    result = runner.invoke(args=["create-admin", "--email", "boss@example.com", "--name", "Z", "--password", "weak"])
     assert result.exit_code != 0 and "Password too weak" in result.output
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 

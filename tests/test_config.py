@@ -51,9 +51,7 @@ def test_development_defaults_need_nothing_installed(clean_env: pytest.MonkeyPat
     assert config["MAIL_BACKEND"] == "console"
 
 
-def test_urls_in_the_environment_override_every_configuration(
-    clean_env: pytest.MonkeyPatch, tmp_path
-) -> None:
+def test_urls_in_the_environment_override_every_configuration(clean_env: pytest.MonkeyPatch, tmp_path) -> None:
     clean_env.setenv("DATABASE_URL", "postgresql://u@h/d")
     clean_env.setenv("REDIS_URL", "redis://h:1/2")
     for name in ("development", "test"):

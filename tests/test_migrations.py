@@ -37,9 +37,7 @@ def test_upgrade_matches_models_then_downgrade_to_base(empty_database: str) -> N
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             diff = compare_metadata(context, db.metadata)
-        assert diff == [], (
-            "models and migrations disagree; generate a migration with `certplatform db migrate`"
-        )
+        assert diff == [], "models and migrations disagree; generate a migration with `certplatform db migrate`"
 
         # The database itself keeps the audit log append-only.
         with db.engine.begin() as conn:

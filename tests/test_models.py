@@ -62,9 +62,7 @@ def test_unknown_role_value_is_refused_by_the_database(app) -> None:
 
 
 def test_tier_must_match_kind(app) -> None:
-    db.session.add(
-        Organization(name="Uni", slug="uni", kind=OrganizationKind.UNIVERSITY, tier=CompanyTier.GOLD)
-    )
+    db.session.add(Organization(name="Uni", slug="uni", kind=OrganizationKind.UNIVERSITY, tier=CompanyTier.GOLD))
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()

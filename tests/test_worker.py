@@ -37,9 +37,7 @@ def test_password_reset_mail_goes_through_redis_and_a_worker(database_url: str) 
     with app.app_context():
         user = make_user(email="ada@example.com")
         try:
-            with start_worker(
-                celery, pool="solo", perform_ping_check=False, queues=[queue], loglevel="WARNING"
-            ):
+            with start_worker(celery, pool="solo", perform_ping_check=False, queues=[queue], loglevel="WARNING"):
                 with app.test_request_context("/"):
                     mailer.send_password_reset(user, "http://localhost/auth/reset/TOKEN")
                 outbox: list = []

@@ -10,9 +10,7 @@ class ProfileForm(FlaskForm):
     name_latin = StringField(
         _l("Name in Latin letters (as on your certificate)"), validators=[DataRequired(), Length(max=120)]
     )
-    name_zh = StringField(
-        _l("Name in Chinese characters (optional)"), validators=[Optional(), Length(max=60)]
-    )
+    name_zh = StringField(_l("Name in Chinese characters (optional)"), validators=[Optional(), Length(max=60)])
     locale = SelectField(
         _l("Interface language"),
         choices=[SelectChoice("", _l("Follow my browser"))]

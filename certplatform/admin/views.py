@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,8 +18,17 @@ from certplatform.admin.forms import (
     RoleForm,
 )
 from certplatform.authz import role_required
+from certplatform.content.sync import SyncError, sync_content
 from certplatform.extensions import db
-from certplatform.models import AuditEvent, CompanyTier, Organization, OrganizationKind, Role, User
+from certplatform.models import (
+    AuditEvent,
+    CompanyTier,
+    ContentSync,
+    Organization,
+    OrganizationKind,
+    Role,
+    User,
+)
 from certplatform.services import admin as admin_service
 
 admin_only = role_required(Role.ADMIN)
@@ -173,6 +184,23 @@ def remove_member(org_id: int, user_id: int):
     if ActionForm().validate_on_submit():
         _apply(lambda: admin_service.remove_member(current_user, org, user), _("Member removed."))
     return redirect(url_for("admin.organization_detail", org_id=org.id))
+
+
+@bp.route("/content", methods=["GET", "POST"])
+@admin_only
+def content():
+    """Content syncs, applied or rejected with every error, and a button to sync the files now."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            report = sync_content(Path(current_app.config["CONTENT_ROOT"]), actor=current_user)
+        except SyncError as exc:
+            flash(_("The content has %(n)d error(s); nothing was changed.", n=len(exc.errors)), "error")
+        else:
+            flash(str(report), "success")
+        return redirect(url_for("admin.content"))
+    runs = db.session.scalars(sa.select(ContentSync).order_by(ContentSync.id.desc()).limit(20)).all()
+    return render_template("admin/content.html", runs=runs, form=form, root=current_app.config["CONTENT_ROOT"])
 
 
 @bp.get("/audit")

@@ -9,9 +9,7 @@ class RegisterForm(FlaskForm):
     name_latin = StringField(
         _l("Name in Latin letters (as on your certificate)"), validators=[DataRequired(), Length(max=120)]
     )
-    name_zh = StringField(
-        _l("Name in Chinese characters (optional)"), validators=[Optional(), Length(max=60)]
-    )
+    name_zh = StringField(_l("Name in Chinese characters (optional)"), validators=[Optional(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField(
         _l("Repeat password"),

@@ -35,6 +35,4 @@ def detail(slug: str):
     """One organization, for its members; the member list only for those who manage it."""
     org = organization_for_member(slug)
     members = sorted((m.user for m in org.memberships), key=lambda u: u.name_latin.lower())
-    return render_template(
-        "orgs/detail.html", org=org, members=members, can_manage=can_manage(current_user, org)
-    )
+    return render_template("orgs/detail.html", org=org, members=members, can_manage=can_manage(current_user, org))

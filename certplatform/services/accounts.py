@@ -38,9 +38,7 @@ def normalise_email(raw: str) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AccountError(
-            _("This is not a valid email address: %(reason)s", reason=str(exc)), "email"
-        ) from exc
+        raise AccountError(_("This is not a valid email address: %(reason)s", reason=str(exc)), "email") from exc
     return result.normalized.lower()
 
 

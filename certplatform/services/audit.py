@@ -10,9 +10,7 @@ from certplatform.extensions import db
 from certplatform.models import AuditEvent, User
 
 
-def record(
-    actor: User | None, action: str, target_type: str, target_id: object = None, **details: Any
-) -> AuditEvent:
+def record(actor: User | None, action: str, target_type: str, target_id: object = None, **details: Any) -> AuditEvent:
     """Add an audit event to the current transaction; the caller commits it with the change it describes."""
     event = AuditEvent(
         actor_id=actor.id if actor is not None else None,

@@ -8,7 +8,9 @@ import sqlalchemy as sa
 
 from certplatform.extensions import db
 from certplatform.models import (
+    CertLevel,
     CompanyTier,
+    Course,
     Organization,
     OrganizationKind,
     OrganizationMembership,
@@ -16,7 +18,7 @@ from certplatform.models import (
     User,
     UserRole,
 )
-from certplatform.services import accounts
+from certplatform.services import accounts, learning
 
 DEMO_DOMAIN = "demo.flagos.example"
 DEMO_ACCOUNTS: list[tuple[Role, str, str, str | None]] = [
@@ -66,4 +68,13 @@ def load_demo_data(password: str) -> dict[str, Any]:
             db.session.add(OrganizationMembership(organization=orgs[org_slug], user=user))
         result["accounts"][role.value] = {"email": email, "password": password}
     db.session.commit()
+    # With courses synced, the demo student is enrolled in L1 and has read its first lesson.
+    student = db.session.scalar(sa.select(User).where(User.email == f"student@{DEMO_DOMAIN}"))
+    l1 = db.session.scalar(sa.select(Course).where(Course.level == CertLevel.L1, Course.deleted_at.is_(None)))
+    if student is not None and l1 is not None:
+        learning.enroll(student, l1)
+        first = next((x for m in learning.live_modules(l1) for x in learning.live_lessons(m)), None)
+        if first is not None:
+            learning.record_view(student, first)
+        result["enrolled"] = {"student": l1.slug}
     return result

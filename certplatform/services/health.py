@@ -21,11 +21,7 @@ class HealthReport:
         return self.db == "ok" and self.broker == "ok" and self.sandbox in {"ok", "not_configured"}
 
     def as_dict(self) -> dict[str, str]:
-        failing = [
-            name
-            for name in ("db", "broker", "sandbox")
-            if getattr(self, name) not in {"ok", "not_configured"}
-        ]
+        failing = [name for name in ("db", "broker", "sandbox") if getattr(self, name) not in {"ok", "not_configured"}]
         status = "ok" if self.ok else "failing: " + ", ".join(failing)
         return {"status": status, "db": self.db, "broker": self.broker, "sandbox": self.sandbox}
 

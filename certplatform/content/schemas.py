@@ -1,0 +1,142 @@
+"""Schemas of the content files. `extra="forbid"` everywhere: an unknown field is an error, not a silent no-op."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
+Level = Literal["L1", "L2", "L3"]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+MIN_QUIZ_QUESTIONS = 5
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Strict):
+    """A text in both interface languages."""
+
+    zh: NonEmpty = Field(description="Simplified Chinese")
+    en: NonEmpty = Field(description="English")
+
+    def get(self, locale: str) -> str:
+        return self.zh if locale.startswith("zh") else self.en
+
+
+class CourseSpec(Strict):
+    """`courses/<level>/course.yaml`: one course per certification level."""
+
+    uuid: UUID = Field(description="Stable identity; never change it, even when the folder is renamed")
+    level: Level = Field(description="Certification level the course prepares for")
+    exam: Slug = Field(description="Folder name of the level's exam under exams/")
+    title: Text
+    summary: Text
+    certifies: Text = Field(description="What holding this level certifies")
+    exam_format: Text = Field(description="How the practical exam and review work")
+    prerequisites: list[Level] = Field(default_factory=list, description="Levels certified before this exam")
+    modules: list[Slug] = Field(min_length=1, description="Module folder names, in order")
+
+    @model_validator(mode="after")
+    def _unique_modules(self) -> CourseSpec:
+        _no_duplicates(self.modules, "module")
+        if self.level in self.prerequisites:
+            raise ValueError("a level cannot be its own prerequisite")
+        return self
+
+
+class ModuleSpec(Strict):
+    """`courses/<level>/<module>/module.yaml`."""
+
+    uuid: UUID
+    title: Text
+    summary: Text
+    pass_threshold: float = Field(gt=0, le=1, description="Quiz score (0..1] that completes the module")
+    lessons: list[Slug] = Field(min_length=1, description="Lesson folder names, in order")
+
+    @model_validator(mode="after")
+    def _unique_lessons(self) -> ModuleSpec:
+        _no_duplicates(self.lessons, "lesson")
+        return self
+
+
+class LessonSpec(Strict):
+    """`courses/<level>/<module>/<lesson>/lesson.yaml`, next to lesson.zh.md and lesson.en.md."""
+
+    uuid: UUID
+    title: Text
+    summary: Text
+    duration_minutes: int = Field(ge=1, le=600, description="Expected reading and practice time")
+
+
+class Option(Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,8}$")] = Field(description="Short id, e.g. a")
+    text: Text
+
+
+class NumericAnswer(Strict):
+    value: float
+    tolerance: float = Field(default=0, ge=0, description="Accepted absolute difference")
+
+
+class Question(Strict):
+    uuid: UUID
+    kind: Literal["single", "multiple", "numeric"]
+    prompt: Text = Field(description="Markdown")
+    options: list[Option] | None = Field(default=None, description="single and multiple only")
+    answer: str | list[str] | NumericAnswer = Field(
+        description="single: an option id; multiple: a list of option ids; numeric: {value, tolerance}"
+    )
+    explanation: Text = Field(description="Shown after submission")
+
+    @model_validator(mode="after")
+    def _answer_fits_kind(self) -> Question:
+        if self.kind == "numeric":
+            if self.options:
+                raise ValueError("a numeric question has no options")
+            if not isinstance(self.answer, NumericAnswer):
+                raise ValueError("a numeric question needs answer: {value: ..., tolerance: ...}")
+            return self
+        ids = [o.id for o in self.options or []]
+        if len(ids) < 2:
+            raise ValueError(f"a {self.kind} question needs at least two options")
+        _no_duplicates(ids, "option id")
+        if self.kind == "single":
+            if not isinstance(self.answer, str):
+                raise ValueError("a single-choice answer is one option id")
+            if self.answer not in ids:
+                raise ValueError(f"no correct answer: {self.answer!r} is not one of the options {ids}")
+        else:
+            if not isinstance(self.answer, list) or not self.answer:
+                raise ValueError("no correct answer: a multiple-choice answer is a non-empty list of option ids")
+            _no_duplicates(self.answer, "answer id")
+            unknown = [a for a in self.answer if a not in ids]
+            if unknown:
+                raise ValueError(f"no correct answer: {unknown} are not options {ids}")
+        return self
+
+
+class QuizSpec(Strict):
+    """`courses/<level>/<module>/quiz.yaml`: the knowledge check that ends a module."""
+
+    uuid: UUID
+    title: Text
+    questions: list[Question] = Field(min_length=MIN_QUIZ_QUESTIONS)
+
+
+def _no_duplicates(items: list[str], what: str) -> None:
+    seen: set[str] = set()
+    dup = sorted({i for i in items if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    if dup:
+        raise ValueError(f"duplicate {what}: {', '.join(dup)}")
+
+
+SCHEMAS: dict[str, type[Strict]] = {
+    "course": CourseSpec,
+    "module": ModuleSpec,
+    "lesson": LessonSpec,
+    "quiz": QuizSpec,
+}

@@ -1,0 +1,178 @@
+"""The online-learning step: catalogue, lessons, quizzes and progress."""
+
+from __future__ import annotations
+
+import os
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from certplatform.authz import login_required, public
+from certplatform.extensions import db, limiter
+from certplatform.learn import bp
+from certplatform.learn.forms import EnrollForm, QuizForm
+from certplatform.learn.rendering import lesson_html, lesson_url, markdown_html, text
+from certplatform.models import Lesson, QuizAttempt
+from certplatform.services import eligibility, learning, quizzes
+
+
+@bp.app_context_processor
+def learning_helpers():
+    return {"t": text, "lesson_url": lesson_url, "md": markdown_html}
+
+
+def _course_or_404(slug: str):
+    course = learning.course_by_slug(slug)
+    if course is None:
+        abort(404)
+    return course
+
+
+def _module_or_404(course, slug: str):
+    module = next((m for m in learning.live_modules(course) if m.slug == slug), None)
+    if module is None:
+        abort(404)
+    return module
+
+
+def _require_enrollment(course):
+    if learning.enrollment(current_user, course) is None:
+        flash(_("Enrol in the course to open its lessons and quizzes."), "info")
+        return redirect(url_for("learn.course", course=course.slug))
+    return None
+
+
+@bp.get("/courses/")
+@public
+def catalogue():
+    """The three levels: what each certifies, the exam, prerequisites, and your progress."""
+    courses = learning.live_courses()
+    progress = {}
+    if current_user.is_authenticated:
+        progress = {p.course.id: p for p in learning.my_learning(current_user)}
+    return render_template("learn/catalogue.html", courses=courses, progress=progress)
+
+
+@bp.get("/courses/<course>/")
+@public
+def course(course: str):
+    """A course's syllabus; for enrolled learners, progress and exam eligibility."""
+    course_row = _course_or_404(course)
+    enrolled = learning.enrollment(current_user, course_row) is not None
+    progress = learning.course_progress(current_user, course_row) if enrolled else None
+    exam = eligibility.exam_eligibility(current_user, course_row) if enrolled else None
+    return render_template(
+        "learn/course.html",
+        course=course_row,
+        modules=learning.live_modules(course_row),
+        live_lessons=learning.live_lessons,
+        enrolled=enrolled,
+        progress=progress,
+        exam=exam,
+        form=EnrollForm(),
+    )
+
+
+@bp.post("/courses/<course>/enroll")
+@login_required
+def enroll(course: str):
+    """Enrol in a course (idempotent)."""
+    course_row = _course_or_404(course)
+    if EnrollForm().validate_on_submit():
+        learning.enroll(current_user, course_row)
+        flash(_("You are enrolled. Start with the first lesson."), "success")
+    return redirect(url_for("learn.course", course=course_row.slug))
+
+
+@bp.get("/courses/<course>/<module>/<lesson>/")
+@login_required
+def lesson(course: str, module: str, lesson: str):
+    """One lesson in the reader's language; opening it counts as reading it."""
+    course_row = _course_or_404(course)
+    module_row = _module_or_404(course_row, module)
+    lesson_row = next((x for x in learning.live_lessons(module_row) if x.slug == lesson), None)
+    if lesson_row is None:
+        abort(404)
+    if (gate := _require_enrollment(course_row)) is not None:
+        return gate
+    learning.record_view(current_user, lesson_row)
+    previous, following = learning.neighbours(lesson_row)
+    return render_template(
+        "learn/lesson.html",
+        course=course_row,
+        module=module_row,
+        lesson=lesson_row,
+        body=lesson_html(lesson_row),
+        previous=previous,
+        following=following,
+        quiz=quizzes.quiz_for_module(module_row),
+    )
+
+
+@bp.route("/courses/<course>/<module>/quiz", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["QUIZ_RATE_LIMIT"], methods=["POST"])
+def quiz(course: str, module: str):
+    """The module's knowledge check: questions without answers; graded on the server when submitted."""
+    course_row = _course_or_404(course)
+    module_row = _module_or_404(course_row, module)
+    quiz_row = quizzes.quiz_for_module(module_row)
+    if quiz_row is None:
+        abort(404)
+    if (gate := _require_enrollment(course_row)) is not None:
+        return gate
+    form = QuizForm()
+    if form.validate_on_submit():
+        attempt = quizzes.submit(current_user, quiz_row, request.form, course_row.content_version)
+        return redirect(url_for("learn.attempt", course=course_row.slug, module=module_row.slug, attempt_id=attempt.id))
+    return render_template(
+        "learn/quiz.html",
+        course=course_row,
+        module=module_row,
+        quiz=quiz_row,
+        questions=quizzes.live_questions(quiz_row),
+        field_name=quizzes.field_name,
+        attempts=quizzes.attempts(current_user, quiz_row),
+        form=form,
+    )
+
+
+@bp.get("/courses/<course>/<module>/quiz/attempts/<int:attempt_id>")
+@login_required
+def attempt(course: str, module: str, attempt_id: int):
+    """The result of one's own attempt, with the correct answers and explanations."""
+    course_row = _course_or_404(course)
+    module_row = _module_or_404(course_row, module)
+    attempt_row = db.session.get(QuizAttempt, attempt_id)
+    if attempt_row is None or attempt_row.user_id != current_user.id or attempt_row.quiz.module_id != module_row.id:
+        abort(404)
+    progress = learning.course_progress(current_user, course_row)
+    return render_template(
+        "learn/attempt.html",
+        course=course_row,
+        module=module_row,
+        attempt=attempt_row,
+        questions=quizzes.live_questions(attempt_row.quiz),
+        progress=progress,
+    )
+
+
+@bp.get("/learning")
+@login_required
+def mine():
+    """My learning: every enrolled course with its progress and where to continue."""
+    return render_template("learn/mine.html", progress=learning.my_learning(current_user))
+
+
+@bp.get("/courses/assets/<int:lesson_id>/<filename>")
+@public
+def asset(lesson_id: int, filename: str):
+    """A lesson's image, only if the synced lesson lists it; served so that it can never run script here."""
+    lesson_row = db.session.get(Lesson, lesson_id)
+    if lesson_row is None or lesson_row.deleted_at is not None or filename not in lesson_row.assets:
+        abort(404)
+    folder = os.path.join(current_app.config["CONTENT_ROOT"], lesson_row.path, "assets")
+    response = send_from_directory(folder, filename, max_age=3600)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
