@@ -23,7 +23,7 @@ from certplatform.models import (
     SyncStatus,
 )
 from certplatform.services import eligibility, learning, quizzes
-from certplatform.services.markdown import render
+from certplatform.services.markdown import render, render_inline
 from tests.conftest import post_form
 from tests.content.minimal_tree import COURSE, LESSON1, LESSON2, MODULE, edit, uid, write, write_minimal_tree
 from tests.factories import make_user
@@ -403,4 +403,5 @@ def test_markdown_cannot_inject_script(markdown: str) -> None:
 
     inspector = Inspector()
     inspector.feed(render(markdown))
+    inspector.feed(render_inline(markdown))  # titles and summaries
     assert inspector.problems == []

@@ -11,7 +11,7 @@ from markupsafe import Markup
 from certplatform.extensions import db
 from certplatform.i18n import current_locale
 from certplatform.models import Course, CourseModule, Lesson
-from certplatform.services.markdown import render
+from certplatform.services.markdown import render, render_inline
 
 
 def text(value: dict[str, str]) -> str:
@@ -49,6 +49,15 @@ def _resolver(lesson: Lesson):
 def lesson_html(lesson: Lesson) -> Markup:
     body = lesson.body_zh if current_locale().value.startswith("zh") else lesson.body_en
     return Markup(render(body, base=lesson.path, resolve=_resolver(lesson)))  # noqa: S704 - sanitised by nh3
+
+
+def inline_html(value: dict[str, str]) -> Markup:
+    return Markup(render_inline(text(value)))  # noqa: S704 - sanitised by nh3
+
+
+def number(value: float) -> str:
+    """4.0 -> "4", 0.25 -> "0.25": numbers as a person writes them."""
+    return f"{value:g}"
 
 
 def markdown_html(value: dict[str, str]) -> Markup:

@@ -12,14 +12,14 @@ from certplatform.authz import login_required, public
 from certplatform.extensions import db, limiter
 from certplatform.learn import bp
 from certplatform.learn.forms import EnrollForm, QuizForm
-from certplatform.learn.rendering import lesson_html, lesson_url, markdown_html, text
+from certplatform.learn.rendering import inline_html, lesson_html, lesson_url, markdown_html, number, text
 from certplatform.models import Lesson, QuizAttempt
 from certplatform.services import eligibility, learning, quizzes
 
 
 @bp.app_context_processor
 def learning_helpers():
-    return {"t": text, "lesson_url": lesson_url, "md": markdown_html}
+    return {"t": text, "ti": inline_html, "lesson_url": lesson_url, "md": markdown_html, "number": number}
 
 
 def _course_or_404(slug: str):

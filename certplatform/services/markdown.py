@@ -108,6 +108,11 @@ def render(markdown: str, base: str | None = None, resolve: Resolver | None = No
     )
 
 
+def render_inline(markdown: str) -> str:
+    """Safe HTML for a one-line text such as a title or summary: code spans and emphasis, no blocks."""
+    return nh3.clean(_MD.renderInline(markdown), tags={"code", "em", "strong"}, attributes={})
+
+
 def pygments_css(selector: str = ".prose pre code") -> str:
     """Token colours for highlighted code, scoped to lesson bodies (static/css/pygments.css is made from this)."""
     rules = HtmlFormatter(style="friendly").get_style_defs(selector).splitlines()
