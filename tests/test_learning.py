@@ -405,3 +405,27 @@ def test_markdown_cannot_inject_script(markdown: str) -> None:
     inspector.feed(render(markdown))
     inspector.feed(render_inline(markdown))  # titles and summaries
     assert inspector.problems == []
+
+
+def test_a_student_completes_the_real_l1_course(app, client, auth) -> None:
+    """The shipped L1 course, end to end: enrol, read every lesson in both languages, pass every quiz."""
+    root = Path(app.config["CONTENT_ROOT"])
+    sync_content(root)
+    make_user(email="student@example.com")
+    auth.login("student@example.com")
+    post_form(client, "/courses/l1/enroll")
+    course = learning.course_by_slug("l1")
+    for module in learning.live_modules(course):
+        for i, lesson in enumerate(learning.live_lessons(module)):
+            headers = {"Accept-Language": "zh-CN" if i % 2 else "en"}
+            page = client.get(f"/courses/l1/{module.slug}/{lesson.slug}/", headers=headers)
+            assert page.status_code == 200, lesson.path
+        quiz = module.quiz
+        form: dict[str, object] = {}
+        for q in quizzes.live_questions(quiz):
+            answer = q.answer
+            form[quizzes.field_name(q)] = f"{answer['value']:g}" if q.kind == QuestionKind.NUMERIC else answer
+        attempt_url = post_form(client, f"/courses/l1/{module.slug}/quiz", form).location
+        assert "100%" in client.get(attempt_url).get_data(as_text=True), module.slug
+    html = client.get("/courses/l1/").get_data(as_text=True)
+    assert "exam-available" in html and "100% complete" in html
