@@ -29,10 +29,12 @@ def main() -> None:
 
 def init_app(app: Flask) -> None:
     from certplatform.content import cli as content_cli
+    from certplatform.sandbox import cli as sandbox_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(demo_data)
     content_cli.init_app(app)
+    sandbox_cli.init_app(app)
 
 
 @click.command("create-admin")

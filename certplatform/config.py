@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -64,6 +65,20 @@ class BaseConfig:
     # The folder holding courses/ and exams/; lesson assets are served from it. Default: the repository.
     CONTENT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     QUIZ_RATE_LIMIT = "30 per hour"
+
+    # Grading sandbox: "docker" (isolated) or "process" (development only; refused in production).
+    SANDBOX_BACKEND = "docker"
+    SANDBOX_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    SANDBOX_PYTHON = sys.executable  # the process backend's interpreter (needs torch, triton, numpy)
+    SANDBOX_RUNTIME: str | None = None  # force a runtime for every exam, e.g. "triton-gpu" on NVIDIA hosts
+    SANDBOX_IMAGES: dict[str, str] = {}  # runtime -> image tag, instead of the content-hash tag
+    GRADING_STUCK_GRACE_S = 120  # a running submission older than its wall limit plus this is re-queued
+    GRADING_MAX_RUNS = 3  # grading runs before a submission is given up as not_gradable
+    HEARTBEAT_STALE_S = 300  # /healthz calls grading broken when no worker reported for this long
+
+    SUBMISSION_MAX_BYTES = 64 * 1024
+    SUBMISSIONS_PER_TASK = 10
+    SUBMIT_RATE_LIMIT = "30 per hour"
 
     # How many reverse proxies in front of the app set X-Forwarded-*; 0 trusts none (rate limits key on IPs).
     TRUSTED_PROXIES = 0
@@ -137,6 +152,14 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
 
     if env.get("CONTENT_ROOT"):
         cfg["CONTENT_ROOT"] = os.path.abspath(env["CONTENT_ROOT"])
+    if env.get("SANDBOX_BACKEND"):
+        cfg["SANDBOX_BACKEND"] = env["SANDBOX_BACKEND"]
+    if env.get("SANDBOX_PYTHON"):
+        cfg["SANDBOX_PYTHON"] = env["SANDBOX_PYTHON"]
+    if env.get("SANDBOX_RUNTIME"):
+        cfg["SANDBOX_RUNTIME"] = env["SANDBOX_RUNTIME"]
+    if env.get("SANDBOX_IMAGE_TRITON_CPU"):
+        cfg["SANDBOX_IMAGES"] = {"triton-cpu": env["SANDBOX_IMAGE_TRITON_CPU"]}
     if env.get("TRUSTED_PROXIES"):
         cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
 
@@ -169,5 +192,6 @@ def _celery_config(name: str, redis_url: str | None, instance_path: str) -> dict
         "worker_prefetch_multiplier": 1,
         "broker_connection_retry_on_startup": True,
         "task_always_eager": name == "test",
+        "beat_schedule": {"sweep-grading": {"task": "certplatform.sweep", "schedule": 60.0}},
         "task_eager_propagates": name == "test",
     }

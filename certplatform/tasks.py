@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from celery import shared_task
 from flask import current_app
 from flask_mailman import EmailMessage
@@ -12,6 +14,25 @@ def send_email(to: str, subject: str, body: str) -> None:
     """Deliver one plain-text message through the configured mail backend."""
     message = EmailMessage(subject=subject, body=body, from_email=current_app.config["MAIL_DEFAULT_SENDER"], to=[to])
     message.send()
+
+
+@shared_task(name="certplatform.grade_submission", acks_late=True, reject_on_worker_lost=True)
+def grade_submission(submission_id: int) -> str | None:
+    """Grade one submission in the sandbox; a second delivery of the same message does nothing."""
+    from certplatform.services import grading
+
+    submission = grading.grade(submission_id)
+    return submission.status.value if submission is not None else None
+
+
+@shared_task(name="certplatform.sweep", bind=True)
+def sweep(self) -> dict[str, object]:
+    """Periodic: report this worker's sandbox, re-queue gradings a dead worker left running, close expired attempts."""
+    from certplatform.services import grading
+
+    grading.record_heartbeat(self.request.hostname or socket.gethostname())
+    report = grading.sweep()
+    return {"requeued": list(report.requeued), "abandoned": list(report.abandoned), "closed": report.closed_attempts}
 
 
 @shared_task(name="certplatform.ping")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -9,14 +11,28 @@ from certplatform import create_app
 from certplatform.authz import Access, access_of
 from certplatform.content.sync import sync_content
 from certplatform.extensions import db
-from certplatform.models import AuditEvent, Course, OrganizationKind, QuizAttempt, Role, UserRole
+from certplatform.models import (
+    AttemptStatus,
+    AuditEvent,
+    Course,
+    Exam,
+    ExamAttempt,
+    OrganizationKind,
+    QuizAttempt,
+    Role,
+    Submission,
+    SubmissionStatus,
+    UserRole,
+)
+from certplatform.models.types import utcnow
 from certplatform.services import accounts
 from tests.conftest import post_form
-from tests.content.minimal_tree import write_minimal_tree
+from tests.exam_fixtures import write_exam_root
 from tests.factories import make_org, make_user
 
 SECRET_EMAIL = "secret-target@example.com"
 SECRET_ORG = "Hidden Research Institute"
+SECRET_CODE = "secret code of the target"
 IDENTITIES = [None, *Role]  # None: an anonymous visitor
 
 
@@ -50,6 +66,8 @@ EXPECTED_POLICY = {
     "learn.course": PUBLIC,
     "learn.asset": PUBLIC,
     "learn.*": LOGIN,
+    "exams.index": PUBLIC,
+    "exams.*": LOGIN,
     "orgs.*": LOGIN,
     "admin.*": Access("roles", frozenset({Role.ADMIN})),
 }
@@ -75,9 +93,29 @@ def world(app, tmp_path):
     target = make_user(Role.STUDENT, email=SECRET_EMAIL)
     org = make_org(OrganizationKind.UNIVERSITY, name=SECRET_ORG, members=(target,))
     token = accounts.make_reset_token(target)
-    root = write_minimal_tree(tmp_path / "content")
+    root = write_exam_root(tmp_path / "content")
     app.config["CONTENT_ROOT"] = str(root)
     sync_content(root)
+    exam = db.session.scalar(sa.select(Exam))
+    exam_attempt = ExamAttempt(
+        user_id=target.id,
+        exam_id=exam.id,
+        status=AttemptStatus.IN_PROGRESS,
+        deadline_at=utcnow() + timedelta(hours=1),
+        content_version="x",
+    )
+    db.session.add(exam_attempt)
+    db.session.flush()
+    task = exam.tasks[0]
+    graded = Submission(
+        attempt_id=exam_attempt.id,
+        task_id=task.id,
+        status=SubmissionStatus.PASSED,
+        score=1.0,
+        code="# secret code of the target",
+        code_sha256="0" * 64,
+    )
+    db.session.add(graded)
     course = db.session.scalar(sa.select(Course))
     module = course.modules[0]
     lesson = module.lessons[0]
@@ -104,11 +142,14 @@ def world(app, tmp_path):
         "attempt_id": attempt.id,
         "lesson_id": lesson.id,
         "filename": "diagram.svg",
+        # Exam routes name their own slug and attempt: the target's exam attempt and submission.
+        "exams": {"slug": exam.slug, "attempt_id": exam_attempt.id, "task": task.slug, "submission_id": graded.id},
     }
 
 
 def _path(rule, world) -> str:
     path = rule.rule
+    world = {**world, **world.get(rule.endpoint.split(".")[0], {})}
     for arg in rule.arguments:
         path = path.replace(f"<int:{arg}>", str(world[arg])).replace(f"<{arg}>", str(world[arg]))
     return path
@@ -116,7 +157,14 @@ def _path(rule, world) -> str:
 
 # Pages scoped to their owners answer 404 to everyone else, however the route's policy reads:
 # organization pages to non-members (admins excepted), quiz attempts to anyone but the learner.
-SCOPED = {"orgs.detail": {Role.ADMIN}, "learn.attempt": set()}
+SCOPED = {
+    "orgs.detail": {Role.ADMIN},
+    "learn.attempt": set(),
+    "exams.attempt": set(),
+    "exams.task": set(),
+    "exams.finish": set(),
+    "exams.submission_status": set(),
+}
 
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda r: r.value if r else "anonymous")
@@ -154,7 +202,7 @@ def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
                         problems.append(f"{where}: {status}, scoped pages answer 404 to outsiders")
                 elif status >= 500 or status in {401, 403, 404}:
                     problems.append(f"{where}: {status} for an allowed visitor")
-            if status in {302, 403, 404} and (SECRET_EMAIL in body or SECRET_ORG in body):
+            if SECRET_CODE in body or (status in {302, 403, 404} and (SECRET_EMAIL in body or SECRET_ORG in body)):
                 problems.append(f"{where}: refused but the body names the target")
 
     assert problems == []

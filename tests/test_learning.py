@@ -26,6 +26,7 @@ from certplatform.services import eligibility, learning, quizzes
 from certplatform.services.markdown import render, render_inline
 from tests.conftest import post_form
 from tests.content.minimal_tree import COURSE, LESSON1, LESSON2, MODULE, edit, uid, write, write_minimal_tree
+from tests.exam_fixtures import complete_course
 from tests.factories import make_user
 
 SECRET = "SECRET-EXPLANATION-42"
@@ -326,22 +327,7 @@ def test_prerequisite_certificate_gates_the_next_level(app, content_root) -> Non
     sync_content(content_root)
     user = make_user()
     course = db.session.scalar(sa.select(Course).where(Course.slug == "l2"))
-    learning.enroll(user, course)
-    for module in learning.live_modules(course):
-        for lesson in learning.live_lessons(module):
-            learning.record_view(user, lesson)
-        db.session.add(
-            QuizAttempt(
-                user_id=user.id,
-                quiz_id=module.quiz.id,
-                score=1.0,
-                passed=True,
-                answers={},
-                results={},
-                content_version="x",
-            )
-        )
-    db.session.commit()
+    complete_course(user, course)
     result = eligibility.exam_eligibility(user, course)
     assert result.course_complete and result.missing_prerequisites == ("L1",) and not result.eligible
     eligibility.CERTIFIED_LEVEL_SOURCES.append(lambda u: {"L1"} if u.id == user.id else set())

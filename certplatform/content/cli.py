@@ -54,7 +54,9 @@ def validate(root: Path | None) -> None:
     questions = sum(len(m.quiz.questions) for m in modules if m.quiz)
     click.echo(
         f"content OK: {_plural(len(tree.courses), 'course')}, {_plural(len(modules), 'module')}, "
-        f"{_plural(lessons, 'lesson')}, {_plural(questions, 'quiz question')} (version {tree.version})"
+        f"{_plural(lessons, 'lesson')}, {_plural(questions, 'quiz question')}, "
+        f"{_plural(len(tree.exams), 'exam')}, {_plural(sum(len(e.tasks) for e in tree.exams), 'exam task')} "
+        f"(version {tree.version})"
     )
 
 

@@ -11,17 +11,26 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from certplatform.content.exams import load_exams
 from certplatform.content.markdown_checks import check_asset, check_lesson_markdown, list_assets
 from certplatform.content.schemas import CourseSpec, LessonSpec, ModuleSpec, QuizSpec
-from certplatform.content.tree import ContentError, ContentTree, LoadedCourse, LoadedLesson, LoadedModule
+from certplatform.content.tree import (
+    ContentError,
+    ContentTree,
+    LoadedCourse,
+    LoadedExam,
+    LoadedLesson,
+    LoadedModule,
+)
 from certplatform.content.yamlsrc import YamlDoc, find_scalar, line_of, read_yaml, validate
+from certplatform.sandbox import kinds
 
 M = TypeVar("M", bound=BaseModel)
 LANGUAGES = ("zh", "en")
 
 
 def load_content(root: Path) -> ContentTree:
-    """Load and check everything under `root/courses` (`root/exams` only counts towards the version).
+    """Load and check everything under `root/courses` and `root/exams`.
 
     Every problem becomes a ContentError; loading never stops at the first. `courses` holds what is valid:
     a course, module or lesson whose own YAML fails its schema is left out (a lesson also when a body is
@@ -32,8 +41,21 @@ def load_content(root: Path) -> ContentTree:
     version, symlinks = content_version(root)
     loader = _Loader(root)
     courses = loader.load_courses()
-    errors = [*symlinks, *loader.finish()]
-    return ContentTree(root=root, version=version, courses=tuple(courses), errors=tuple(errors))
+    exams = load_exams(loader, kinds.registered(), kinds.RUNTIMES)
+    errors = [*symlinks, *loader.finish(), *_exam_levels(courses, exams)]
+    return ContentTree(root=root, version=version, courses=tuple(courses), errors=tuple(errors), exams=tuple(exams))
+
+
+def _exam_levels(courses: list[LoadedCourse], exams: list[LoadedExam]) -> list[ContentError]:
+    """A course's exam, when present, must certify the course's level."""
+    by_slug = {e.slug: e for e in exams}
+    errors = []
+    for course in courses:
+        exam = by_slug.get(course.spec.exam)
+        if exam is not None and exam.spec.level != course.spec.level:
+            msg = f"exam {exam.slug!r} is level {exam.spec.level}, but the course {course.path} is {course.spec.level}"
+            errors.append(ContentError(f"{exam.path}/exam.yaml", None, msg))
+    return errors
 
 
 def content_version(root: Path) -> tuple[str, list[ContentError]]:

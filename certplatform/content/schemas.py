@@ -140,3 +140,55 @@ SCHEMAS: dict[str, type[Strict]] = {
     "lesson": LessonSpec,
     "quiz": QuizSpec,
 }
+
+
+TaskId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class TaskLimits(Strict):
+    """Resources one grading run of a task may use; the sandbox enforces every one."""
+
+    wall_seconds: int = Field(ge=1, le=1800, description="Wall-clock limit for the whole task run")
+    memory_mb: int = Field(ge=64, le=16384, description="Memory, swap included")
+    pids: int = Field(ge=16, le=4096, description="Processes and threads")
+    cpus: float = Field(gt=0, le=8, description="CPU quota in cores")
+    file_size_mb: int = Field(ge=1, le=1024, description="Largest file the run may write")
+    output_kb: int = Field(ge=1, le=10240, description="Captured stdout+stderr kept for the candidate")
+
+
+class ExamTaskSpec(Strict):
+    id: TaskId = Field(description="Folder name under tasks/")
+    kind: str = Field(min_length=1, description="Task kind registered with the grader, e.g. triton_op")
+    weight: float = Field(gt=0, description="Relative weight in the exam score")
+    limits: TaskLimits
+
+
+class AttemptPolicy(Strict):
+    cooldown_hours: float = Field(default=24, ge=0, description="Wait after a failed attempt")
+    max_attempts: int = Field(default=3, ge=1, description="Attempts allowed within the window")
+    window_days: int = Field(default=365, ge=1, description="Window in which attempts are counted")
+
+
+class ExamSpec(Strict):
+    """`exams/<exam>/exam.yaml`, with `tasks/<id>/{prompt.zh.md, prompt.en.md, starter.py, solution.py, tests/}`."""
+
+    uuid: UUID
+    level: Level
+    title: Text
+    instructions: Text
+    time_limit_minutes: int = Field(ge=1, le=24 * 60, description="How long an attempt stays open")
+    pass_mark: float = Field(gt=0, le=1, description="Weighted score that passes to mentor review")
+    attempt_policy: AttemptPolicy = Field(default_factory=AttemptPolicy)
+    runtime: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+$")] = Field(
+        description="Sandbox runtime folder under sandboxes/"
+    )
+    tasks: list[ExamTaskSpec] = Field(min_length=1)
+    rubric: list[dict[str, object]] = Field(default_factory=list, description="Mentor review rubric")
+
+    @model_validator(mode="after")
+    def _unique_tasks(self) -> ExamSpec:
+        _no_duplicates([t.id for t in self.tasks], "task id")
+        return self
+
+
+SCHEMAS["exam"] = ExamSpec

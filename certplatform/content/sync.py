@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,13 +11,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from certplatform.content.loader import load_content
-from certplatform.content.tree import ContentError, ContentTree
+from certplatform.content.tree import ContentError, ContentTree, LoadedExam
 from certplatform.extensions import db
 from certplatform.models import (
     CertLevel,
     ContentSync,
     Course,
     CourseModule,
+    Exam,
+    ExamTask,
     Lesson,
     QuestionKind,
     Quiz,
@@ -27,7 +30,7 @@ from certplatform.models import (
 from certplatform.models.types import utcnow
 from certplatform.services import audit
 
-SYNCED_MODELS = (Course, CourseModule, Lesson, Quiz, QuizQuestion)
+SYNCED_MODELS = (Course, CourseModule, Lesson, Quiz, QuizQuestion, Exam, ExamTask)
 
 
 class SyncError(RuntimeError):
@@ -96,8 +99,8 @@ class _Upserter:
     def soft_delete_unseen(self) -> None:
         now = utcnow()
         for model, rows in self.existing.items():
-            for uuid, row in rows.items():
-                if uuid not in self.seen[model] and row.deleted_at is None:
+            for key, row in rows.items():
+                if key not in self.seen[model] and row.deleted_at is None:
                     row.deleted_at = now
                     self.report.deleted[model.__tablename__] += 1
 
@@ -175,6 +178,8 @@ def apply_tree(tree: ContentTree, actor: User | None = None) -> SyncReport:
                         answer=_answer(question.answer),
                         explanation=_text(question.explanation),
                     )
+    for exam in tree.exams:
+        _apply_exam(upsert, exam, tree.version)
     upsert.soft_delete_unseen()
     db.session.add(
         ContentSync(
@@ -186,6 +191,48 @@ def apply_tree(tree: ContentTree, actor: User | None = None) -> SyncReport:
     )
     audit.record(actor, "content.sync", "content", tree.version, **report.as_dict())
     return report
+
+
+def task_uuid(exam_uuid: uuid.UUID, task_id: str) -> uuid.UUID:
+    return uuid.uuid5(exam_uuid, task_id)
+
+
+def _apply_exam(upsert: _Upserter, exam: LoadedExam, version: str) -> None:
+    e = exam.spec
+    exam_row = upsert(
+        Exam,
+        e.uuid,
+        slug=exam.slug,
+        level=CertLevel(e.level),
+        title=_text(e.title),
+        instructions=_text(e.instructions),
+        time_limit_minutes=e.time_limit_minutes,
+        pass_mark=e.pass_mark,
+        cooldown_hours=e.attempt_policy.cooldown_hours,
+        max_attempts=e.attempt_policy.max_attempts,
+        window_days=e.attempt_policy.window_days,
+        runtime=e.runtime,
+        path=exam.path,
+        rubric=list(e.rubric),
+        content_version=version,
+    )
+    db.session.flush()
+    for position, task in enumerate(exam.tasks):
+        t = task.spec
+        upsert(
+            ExamTask,
+            task_uuid(e.uuid, t.id),
+            exam_id=exam_row.id,
+            slug=t.id,
+            position=position,
+            kind=t.kind,
+            weight=t.weight,
+            limits=t.limits.model_dump(),
+            path=task.path,
+            prompt_zh=task.prompt["zh"],
+            prompt_en=task.prompt["en"],
+            starter=task.starter,
+        )
 
 
 def sync_content(root: Path, actor: User | None = None) -> SyncReport:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from certplatform.content.schemas import CourseSpec, LessonSpec, ModuleSpec, QuizSpec
+from certplatform.content.schemas import CourseSpec, ExamSpec, ExamTaskSpec, LessonSpec, ModuleSpec, QuizSpec
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,28 @@ class LoadedCourse:
 
 
 @dataclass(frozen=True)
+class LoadedExamTask:
+    spec: ExamTaskSpec
+    path: str  # e.g. "exams/l1-operator-dev/tasks/softmax"; tests/ and solution.py stay on disk, never in the database
+    prompt: dict[str, str]  # {"zh": markdown, "en": markdown}
+    starter: str
+
+
+@dataclass(frozen=True)
+class LoadedExam:
+    slug: str
+    path: str
+    spec: ExamSpec
+    tasks: tuple[LoadedExamTask, ...]
+
+
+@dataclass(frozen=True)
 class ContentTree:
     root: Path
     version: str  # a hash of every content file: what attempts and certificates record
     courses: tuple[LoadedCourse, ...] = ()
     errors: tuple[ContentError, ...] = field(default=())
+    exams: tuple[LoadedExam, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from certplatform.models.audit import AppendOnlyError, AuditEvent
+from certplatform.models.exams import AttemptStatus, Exam, ExamAttempt, ExamTask, Submission, SubmissionStatus
 from certplatform.models.learning import (
     CertLevel,
     ContentSync,
@@ -15,6 +16,7 @@ from certplatform.models.learning import (
     QuizQuestion,
     SyncStatus,
 )
+from certplatform.models.ops import WorkerHeartbeat
 from certplatform.models.organization import (
     CompanyTier,
     Organization,
@@ -25,6 +27,7 @@ from certplatform.models.user import Locale, Role, User, UserRole
 
 __all__ = [
     "AppendOnlyError",
+    "AttemptStatus",
     "AuditEvent",
     "CertLevel",
     "CompanyTier",
@@ -32,6 +35,9 @@ __all__ = [
     "Course",
     "CourseModule",
     "Enrollment",
+    "Exam",
+    "ExamAttempt",
+    "ExamTask",
     "Lesson",
     "LessonProgress",
     "Locale",
@@ -43,7 +49,10 @@ __all__ = [
     "QuizAttempt",
     "QuizQuestion",
     "Role",
+    "Submission",
+    "SubmissionStatus",
     "SyncStatus",
     "User",
     "UserRole",
+    "WorkerHeartbeat",
 ]

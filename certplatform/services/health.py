@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from certplatform.extensions import db
+from certplatform.models import WorkerHeartbeat
+from certplatform.models.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -18,10 +20,10 @@ class HealthReport:
 
     @property
     def ok(self) -> bool:
-        return self.db == "ok" and self.broker == "ok" and self.sandbox in {"ok", "not_configured"}
+        return self.db == "ok" and self.broker == "ok" and not self.sandbox.startswith("error")
 
     def as_dict(self) -> dict[str, str]:
-        failing = [name for name in ("db", "broker", "sandbox") if getattr(self, name) not in {"ok", "not_configured"}]
+        failing = [name for name in ("db", "broker", "sandbox") if getattr(self, name).startswith("error")]
         status = "ok" if self.ok else "failing: " + ", ".join(failing)
         return {"status": status, "db": self.db, "broker": self.broker, "sandbox": self.sandbox}
 
@@ -46,9 +48,18 @@ def _broker() -> str:
 
 
 def _sandbox() -> str:
-    # The grading sandbox registers its own check when it is configured.
-    check = current_app.extensions.get("sandbox_health")
-    return check() if check else "not_configured"
+    """The sandbox as the grading workers last saw it (the web app itself has no Docker socket)."""
+    try:
+        beat = db.session.scalar(sa.select(WorkerHeartbeat).order_by(WorkerHeartbeat.checked_at.desc()).limit(1))
+    except Exception as exc:
+        db.session.rollback()
+        return f"error: {type(exc).__name__}"
+    if beat is None:
+        return "unknown: no grading worker has reported yet"
+    age = (utcnow() - beat.checked_at).total_seconds()
+    if age > current_app.config["HEARTBEAT_STALE_S"]:
+        return f"error: no grading worker has reported for {int(age)} s"
+    return beat.sandbox_status
 
 
 def check() -> HealthReport:

@@ -148,3 +148,33 @@ def line_of(root: Path, rel: str, needle: str, nth: int = 1) -> int:
     """1-based line of the `nth` line of `rel` that contains `needle`."""
     hits = [i for i, line in enumerate((root / rel).read_text(encoding="utf-8").splitlines(), 1) if needle in line]
     return hits[nth - 1]
+
+
+EXAM = "exams/l1-exam"
+EXAM_YAML = f"""\
+uuid: {uid(90)}
+level: L1
+title: {{zh: 考试, en: Exam}}
+instructions: {{zh: 说明, en: Instructions}}
+time_limit_minutes: 60
+pass_mark: 0.7
+attempt_policy: {{cooldown_hours: 24, max_attempts: 3, window_days: 365}}
+runtime: triton-cpu
+tasks:
+- id: add_one
+  kind: triton_op
+  weight: 1
+  limits: {{wall_seconds: 30, memory_mb: 512, pids: 64, cpus: 1, file_size_mb: 4, output_kb: 16}}
+"""
+
+
+def write_minimal_exam(root: Path) -> Path:
+    """An exam with one task next to the course tree: exam.yaml, prompts, starter, solution and a test file."""
+    write(root, f"{EXAM}/exam.yaml", EXAM_YAML)
+    task = f"{EXAM}/tasks/add_one"
+    write(root, f"{task}/prompt.zh.md", "# 加一\n\n实现 `add_one(x)`。\n")
+    write(root, f"{task}/prompt.en.md", "# Add one\n\nImplement `add_one(x)`.\n")
+    write(root, f"{task}/starter.py", "def add_one(x):\n    raise NotImplementedError\n")
+    write(root, f"{task}/solution.py", "def add_one(x):\n    return x + 1\n")
+    write(root, f"{task}/tests/cases.py", "CASES = [1, 2, 3]\n")
+    return root

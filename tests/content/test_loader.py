@@ -71,9 +71,10 @@ def test_real_courses_validate_clean() -> None:
             assert module.lessons
 
 
-def test_exams_folder_is_ignored_but_tolerated(root: Path) -> None:
+def test_broken_exam_yaml_is_reported(root: Path) -> None:
     write(root, "exams/l1-exam/exam.yaml", "not: [checked here\n")
-    assert load_content(root).errors == ()
+    [err] = load_content(root).errors
+    assert err.file == "exams/l1-exam/exam.yaml" and err.line == 2 and "invalid YAML" in err.message
 
 
 def test_root_without_courses_is_empty_not_an_error(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from certplatform.content import cli
 from certplatform.content.cli import content
 from certplatform.content.loader import load_content
 from certplatform.content.schemas import SCHEMAS
-from tests.content.minimal_tree import LESSON1, LESSON2, MODULE, edit, write, write_minimal_tree
+from tests.content.minimal_tree import LESSON1, LESSON2, MODULE, edit, write, write_minimal_exam, write_minimal_tree
 
 QUIZ = f"{MODULE}/quiz.yaml"
 
@@ -30,7 +30,9 @@ def test_validate_ok(tmp_path: Path) -> None:
     result = run("validate", str(tmp_path))
     assert result.exit_code == 0, result.output
     version = load_content(tmp_path).version
-    assert result.output == f"content OK: 1 course, 1 module, 2 lessons, 5 quiz questions (version {version})\n"
+    assert result.output == (
+        f"content OK: 1 course, 1 module, 2 lessons, 5 quiz questions, 0 exams, 0 exam tasks (version {version})\n"
+    )
 
 
 def test_validate_reports_every_error_sorted(tmp_path: Path) -> None:
@@ -64,10 +66,12 @@ def test_validate_sorts_lines_numerically_and_counts_files(tmp_path: Path) -> No
 
 
 def test_validate_root_with_only_exams(tmp_path: Path) -> None:
-    write(tmp_path, "exams/l1-exam/exam.yaml", "x: 1\n")
+    write_minimal_exam(tmp_path)
     result = run("validate", str(tmp_path))
-    assert result.exit_code == 0
-    assert result.output.startswith("content OK: 0 courses, 0 modules, 0 lessons, 0 quiz questions (version ")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "content OK: 0 courses, 0 modules, 0 lessons, 0 quiz questions, 1 exam, 1 exam task"
+    )
 
 
 def test_validate_root_without_content_exits_2(tmp_path: Path) -> None:
@@ -91,7 +95,7 @@ def test_schema_prints_every_schema() -> None:
     result = run("schema")
     assert result.exit_code == 0
     schemas = json.loads(result.output)
-    assert set(schemas) == set(SCHEMAS) == {"course", "module", "lesson", "quiz"}
+    assert set(schemas) == set(SCHEMAS) == {"course", "module", "lesson", "quiz", "exam"}
     assert schemas["quiz"]["additionalProperties"] is False
     assert "uuid" in schemas["lesson"]["required"]
 
@@ -100,7 +104,13 @@ def test_schema_writes_files(tmp_path: Path) -> None:
     result = run("schema", "--out", str(tmp_path / "schemas"))
     assert result.exit_code == 0
     written = sorted(p.name for p in (tmp_path / "schemas").iterdir())
-    assert written == ["course.schema.json", "lesson.schema.json", "module.schema.json", "quiz.schema.json"]
+    assert written == [
+        "course.schema.json",
+        "exam.schema.json",
+        "lesson.schema.json",
+        "module.schema.json",
+        "quiz.schema.json",
+    ]
     course = json.loads((tmp_path / "schemas/course.schema.json").read_text(encoding="utf-8"))
     assert course["title"] == "CourseSpec"
 

@@ -1,0 +1,23 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileSize
+from wtforms import TextAreaField
+from wtforms.validators import Optional
+
+MAX_UPLOAD = 64 * 1024
+
+
+class SubmissionForm(FlaskForm):
+    code = TextAreaField(_l("Your code"), validators=[Optional()])
+    upload = FileField(
+        _l("…or upload a .py file"),
+        validators=[
+            Optional(),
+            FileAllowed(["py"], _l("Upload a Python file (.py).")),
+            FileSize(max_size=MAX_UPLOAD, message=_l("The file is larger than 64 KB.")),
+        ],
+    )
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token: start, finish."""

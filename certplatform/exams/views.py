@@ -1,0 +1,220 @@
+"""The practical exam: start a timed attempt, submit each task, watch it graded live, see the score."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+
+from certplatform.authz import login_required, public
+from certplatform.exams import bp
+from certplatform.exams.forms import ActionForm, SubmissionForm
+from certplatform.extensions import db, limiter
+from certplatform.i18n import current_locale
+from certplatform.models import ExamAttempt, Submission
+from certplatform.models.types import utcnow
+from certplatform.services import attempts
+from certplatform.services.markdown import render
+
+
+def _exam_or_404(slug: str):
+    exam = attempts.live_exam(slug)
+    if exam is None:
+        abort(404)
+    return exam
+
+
+def _own_attempt_or_404(exam, attempt_id: int) -> ExamAttempt:
+    attempt = db.session.get(ExamAttempt, attempt_id)
+    if attempt is None or attempt.user_id != current_user.id or attempt.exam_id != exam.id:
+        abort(404)
+    return attempt
+
+
+def _task_or_404(exam, slug: str):
+    task = next((t for t in attempts.live_tasks(exam) if t.slug == slug), None)
+    if task is None:
+        abort(404)
+    return task
+
+
+def prompt_html(task) -> Markup:
+    body = task.prompt_zh if current_locale().value.startswith("zh") else task.prompt_en
+    return Markup(render(body))  # noqa: S704 - sanitised by nh3
+
+
+def task_title(task) -> str:
+    """The first heading of the prompt in the reader's language, else the task id."""
+    body = task.prompt_zh if current_locale().value.startswith("zh") else task.prompt_en
+    first = next((line for line in body.splitlines() if line.startswith("# ")), "")
+    return first[2:].strip() or task.slug
+
+
+@bp.app_context_processor
+def exam_helpers():
+    return {"task_title": task_title, "status_names": status_names()}
+
+
+def status_names() -> dict[str, str]:
+    return {
+        "queued": _("queued"),
+        "running": _("grading…"),
+        "passed": _("passed"),
+        "failed": _("failed"),
+        "rejected": _("rejected"),
+        "timeout": _("time limit"),
+        "error": _("error"),
+        "not_gradable": _("not gradable (not counted)"),
+        "in_progress": _("in progress"),
+        "grading": _("being graded"),
+        "awaiting_review": _("passed: awaiting mentor review"),
+        "void": _("void (not counted)"),
+    }
+
+
+def submission_json(submission: Submission) -> dict[str, object]:
+    """What the candidate sees of a submission: never the tests themselves, the seed or the reference."""
+    return {
+        "id": submission.id,
+        "status": submission.status.value,
+        "final": submission.status.final,
+        "score": submission.score,
+        "message": submission.message or "",
+        "tests": submission.tests or [],
+        "stdout": submission.stdout or "",
+        "stderr": submission.stderr or "",
+        "duration_s": submission.duration_s,
+        "created_at": submission.created_at.isoformat(),
+    }
+
+
+@bp.get("/")
+@public
+def index():
+    """The practical exams and, for signed-in candidates, whether each can be started."""
+    exams = attempts.live_exams()
+    decisions = {e.id: attempts.can_start(current_user, e) for e in exams} if current_user.is_authenticated else {}
+    return render_template("exams/index.html", exams=exams, decisions=decisions)
+
+
+@bp.get("/<slug>/")
+@login_required
+def exam(slug: str):
+    """Instructions, tasks, rules of the attempts, and the candidate's history."""
+    exam_row = _exam_or_404(slug)
+    return render_template(
+        "exams/exam.html",
+        exam=exam_row,
+        tasks=attempts.live_tasks(exam_row),
+        history=attempts.attempts_of(current_user, exam_row),
+        decision=attempts.can_start(current_user, exam_row),
+        course=attempts.course_for(exam_row),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/<slug>/start")
+@login_required
+def start(slug: str):
+    """Start a timed attempt."""
+    exam_row = _exam_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt = attempts.start(current_user, exam_row)
+    except attempts.AttemptError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("exams.exam", slug=slug))
+    return redirect(url_for("exams.attempt", slug=slug, attempt_id=attempt.id))
+
+
+@bp.get("/<slug>/attempts/<int:attempt_id>/")
+@login_required
+def attempt(slug: str, attempt_id: int):
+    """The attempt: time left, every task's best result, and the score once graded."""
+    exam_row = _exam_or_404(slug)
+    attempt_row = _own_attempt_or_404(exam_row, attempt_id)
+    tasks = attempts.live_tasks(exam_row)
+    return render_template(
+        "exams/attempt.html",
+        exam=exam_row,
+        attempt=attempt_row,
+        tasks=tasks,
+        latest={t.id: attempts.latest_submission(attempt_row, t) for t in tasks},
+        best={t.id: attempts.task_score(attempt_row, t) for t in tasks},
+        decision=attempts.can_start(current_user, exam_row),
+        now=utcnow(),
+        form=ActionForm(),
+    )
+
+
+@bp.post("/<slug>/attempts/<int:attempt_id>/finish")
+@login_required
+def finish(slug: str, attempt_id: int):
+    """Hand in: no more submissions; the score follows when every grade is in."""
+    exam_row = _exam_or_404(slug)
+    attempt_row = _own_attempt_or_404(exam_row, attempt_id)
+    if ActionForm().validate_on_submit():
+        attempts.finish(attempt_row, actor=current_user)
+        flash(_("Your attempt is handed in."), "success")
+    return redirect(url_for("exams.attempt", slug=slug, attempt_id=attempt_id))
+
+
+@bp.route("/<slug>/attempts/<int:attempt_id>/<task>/", methods=["GET", "POST"])
+@login_required
+@limiter.limit(lambda: current_app.config["SUBMIT_RATE_LIMIT"], methods=["POST"])
+def task(slug: str, attempt_id: int, task: str):
+    """One task: the prompt, an editor with the starter code, file upload, and the graded submissions."""
+    exam_row = _exam_or_404(slug)
+    attempt_row = _own_attempt_or_404(exam_row, attempt_id)
+    task_row = _task_or_404(exam_row, task)
+    form = SubmissionForm()
+    status = 200
+    if form.validate_on_submit():
+        code = form.code.data or ""
+        if form.upload.data:
+            try:
+                code = form.upload.data.read().decode("utf-8")
+            except UnicodeDecodeError:
+                code = None
+                form.upload.errors.append(_("The file is not UTF-8 text."))
+        if code is not None:
+            try:
+                submission = attempts.submit(current_user, attempt_row, task_row, code)
+            except attempts.AttemptError as exc:
+                form.code.errors.append(str(exc))
+            else:
+                attempts.enqueue(submission)
+                return redirect(url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}")
+        status = 422
+    elif form.errors:
+        status = 422
+    submissions = [s for s in reversed(attempt_row.submissions) if s.task_id == task_row.id]
+    if not form.code.data:
+        form.code.data = submissions[0].code if submissions else task_row.starter
+    return render_template(
+        "exams/task.html",
+        exam=exam_row,
+        attempt=attempt_row,
+        task=task_row,
+        prompt=prompt_html(task_row),
+        submissions=submissions,
+        used=attempts.counted_submissions(attempt_row, task_row),
+        cap=current_app.config["SUBMISSIONS_PER_TASK"],
+        open=attempts.is_open(attempt_row),
+        form=form,
+    ), status
+
+
+@bp.get("/<slug>/attempts/<int:attempt_id>/submissions/<int:submission_id>")
+@login_required
+@limiter.exempt
+def submission_status(slug: str, attempt_id: int, submission_id: int):
+    """Live status of one of the candidate's own submissions (polled by the task page)."""
+    exam_row = _exam_or_404(slug)
+    attempt_row = _own_attempt_or_404(exam_row, attempt_id)
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.attempt_id != attempt_row.id:
+        abort(404)
+    return jsonify(submission_json(submission))

@@ -1,0 +1,21 @@
+"""What workers report about themselves, so the web app can tell whether grading works without a Docker socket."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from certplatform.extensions import db
+from certplatform.models.types import UTCDateTime, utcnow
+
+
+class WorkerHeartbeat(db.Model):
+    __tablename__ = "worker_heartbeats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    backend: Mapped[str] = mapped_column(sa.String(20))
+    sandbox_status: Mapped[str] = mapped_column(sa.String(200))  # "ok" or "error: ..."
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

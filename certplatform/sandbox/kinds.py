@@ -1,0 +1,78 @@
+"""Task kinds are plugins behind an explicit registry (CTFd's CHALLENGE_CLASSES, with refusals).
+
+A kind says which runtimes can grade it and what files its grading run receives. `triton_op` is the L1 kind;
+`chip_profile` (L2) and `cluster_plan` (L3) register here when they arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+# Runtime images under sandboxes/<name>/; the GPU one is selected by configuration on NVIDIA hosts.
+RUNTIMES = frozenset({"triton-cpu", "triton-gpu"})
+
+
+class UnknownTaskKind(LookupError):
+    """No task kind is registered under this name."""
+
+
+class DuplicateTaskKind(ValueError):
+    """A task kind with this name is already registered."""
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    name: str
+    runtimes: frozenset[str]
+    submission_name: str  # the file name the candidate's code gets inside /grade/submission/
+    description: str
+
+
+_KINDS: dict[str, TaskKind] = {}
+
+
+def register(kind: TaskKind) -> TaskKind:
+    if kind.name in _KINDS:
+        raise DuplicateTaskKind(kind.name)
+    unknown = kind.runtimes - RUNTIMES
+    if unknown:
+        raise ValueError(f"task kind {kind.name!r} names unknown runtimes {sorted(unknown)}")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def get(name: str) -> TaskKind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise UnknownTaskKind(f"no task kind {name!r}; registered: {', '.join(sorted(_KINDS))}") from None
+
+
+def registered() -> frozenset[str]:
+    return frozenset(_KINDS)
+
+
+@contextmanager
+def temporary(kind: TaskKind) -> Iterator[TaskKind]:
+    """Register `kind` for the duration of a block, restoring the registry afterwards (for tests)."""
+    previous = _KINDS.get(kind.name)
+    _KINDS[kind.name] = kind
+    try:
+        yield kind
+    finally:
+        if previous is None:
+            del _KINDS[kind.name]
+        else:
+            _KINDS[kind.name] = previous
+
+
+TRITON_OP = register(
+    TaskKind(
+        name="triton_op",
+        runtimes=frozenset({"triton-cpu", "triton-gpu"}),
+        submission_name="submission.py",
+        description="One Python file defining an operator computed by Triton kernels it launches",
+    )
+)

@@ -1,0 +1,100 @@
+"""The one results model: what a grading run produced, validated from the harness's results.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = frozenset({"passed", "failed", "rejected", "timeout", "error", "not_gradable"})
+MAX_RESULTS_BYTES = 1_000_000  # the harness caps results.json here; anything larger is not trusted
+MAX_TESTS = 500
+MAX_TEXT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    name: str
+    passed: bool
+    score: float
+    message: str
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    status: str
+    score: float
+    tests: tuple[TestOutcome, ...] = ()
+    message: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    duration_s: float = 0.0
+    backend: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def gradable(self) -> bool:
+        return self.status != "not_gradable"
+
+    def as_cli_json(self) -> dict[str, Any]:
+        """The object `certplatform grade --json` prints (the command-line contract)."""
+        return {
+            "status": self.status,
+            "score": self.score,
+            "tests": [{"name": t.name, "passed": t.passed, "message": t.message} for t in self.tests],
+            "message": self.message,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+
+def not_gradable(message: str, duration_s: float = 0.0, backend: str = "") -> GradeResult:
+    """The sandbox could not grade: an infrastructure failure that costs the candidate nothing."""
+    return GradeResult("not_gradable", 0.0, (), message, duration_s=duration_s, backend=backend)
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("score is not a finite number")
+    return min(max(float(value), 0.0), 1.0)
+
+
+def parse_results(raw: bytes, duration_s: float, backend: str) -> GradeResult:
+    """Validate results.json bytes from the harness; anything malformed raises ValueError."""
+    if len(raw) > MAX_RESULTS_BYTES:
+        raise ValueError(f"results.json is {len(raw)} bytes, over the {MAX_RESULTS_BYTES}-byte cap")
+    data = json.loads(raw.decode("utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("results.json is not an object")
+    status = data.get("status")
+    if status not in STATUSES - {"not_gradable"}:
+        raise ValueError(f"unknown status {status!r}")
+    tests_raw = data.get("tests") or []
+    if not isinstance(tests_raw, list):
+        raise ValueError("tests is not a list")
+    tests = tuple(
+        TestOutcome(
+            _text(t.get("name"), 200), bool(t.get("passed")), _score(t.get("score", 0)), _text(t.get("message"), 2000)
+        )
+        for t in tests_raw[:MAX_TESTS]
+        if isinstance(t, dict)
+    )
+    return GradeResult(
+        status=status,
+        score=_score(data.get("score")),
+        tests=tests,
+        message=_text(data.get("message"), 4000),
+        stdout=_text(data.get("stdout")),
+        stderr=_text(data.get("stderr")),
+        duration_s=duration_s,
+        backend=backend,
+    )

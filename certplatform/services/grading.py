@@ -1,0 +1,141 @@
+"""From a stored submission to a stored grade: claim it once, grade it in the sandbox, record the result.
+
+Tasks call these with primary keys. A submission is claimed by one atomic UPDATE (queued -> running), so a
+message delivered twice grades once; the sweeper re-queues runs whose worker died and gives up after a few.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from certplatform.extensions import db
+from certplatform.models import Submission, SubmissionStatus, WorkerHeartbeat
+from certplatform.models.types import utcnow
+from certplatform.sandbox import kinds
+from certplatform.sandbox.backends import BackendUnavailable, GradeRequest, get_backend
+from certplatform.sandbox.limits import Limits
+from certplatform.sandbox.results import GradeResult, not_gradable
+from certplatform.services import attempts
+
+log = logging.getLogger(__name__)
+
+
+def backend():
+    return get_backend(current_app.config["SANDBOX_BACKEND"], current_app.config)
+
+
+def runtime_for(exam_runtime: str) -> str:
+    return current_app.config.get("SANDBOX_RUNTIME") or exam_runtime
+
+
+def request_for(submission: Submission) -> GradeRequest:
+    task = submission.task
+    return GradeRequest(
+        code=submission.code,
+        tests_dir=Path(current_app.config["CONTENT_ROOT"]) / task.path / "tests",
+        kind=kinds.get(task.kind),
+        runtime=runtime_for(task.exam.runtime),
+        limits=Limits.from_mapping(task.limits),
+        label=f"submission-{submission.id}",
+    )
+
+
+def claim(submission_id: int) -> bool:
+    """Move a queued submission to running; False when another delivery already took it (or it is done)."""
+    result = db.session.execute(
+        sa.update(Submission)
+        .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
+        .values(status=SubmissionStatus.RUNNING, started_at=utcnow(), runs=Submission.runs + 1)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def grade(submission_id: int) -> Submission | None:
+    """Grade a queued submission and store the result; does nothing if it is not queued any more."""
+    if not claim(submission_id):
+        return None
+    submission = db.session.get(Submission, submission_id)
+    try:
+        result = backend().grade(request_for(submission))
+    except (BackendUnavailable, kinds.UnknownTaskKind, OSError) as exc:
+        result = not_gradable(str(exc))
+    return store(submission, result)
+
+
+def store(submission: Submission, result: GradeResult) -> Submission:
+    submission.status = SubmissionStatus(result.status)
+    submission.score = result.score
+    submission.tests = [
+        {"name": t.name, "passed": t.passed, "score": t.score, "message": t.message} for t in result.tests
+    ]
+    submission.message = result.message
+    submission.stdout = result.stdout
+    submission.stderr = result.stderr
+    submission.duration_s = result.duration_s
+    submission.backend = result.backend or None
+    submission.finished_at = utcnow()
+    db.session.commit()
+    attempts.settle(submission.attempt)
+    return submission
+
+
+def record_heartbeat(worker: str) -> WorkerHeartbeat:
+    """Note that `worker` is alive and how its sandbox looks; /healthz reads the latest of these."""
+    try:
+        current = backend()
+        name, status = current.name, current.health()
+    except BackendUnavailable as exc:
+        name, status = current_app.config["SANDBOX_BACKEND"], f"error: {exc}"
+    beat = db.session.scalar(sa.select(WorkerHeartbeat).where(WorkerHeartbeat.worker == worker))
+    if beat is None:
+        beat = WorkerHeartbeat(worker=worker, backend=name, sandbox_status=status[:200])
+        db.session.add(beat)
+    beat.backend, beat.sandbox_status, beat.checked_at = name, status[:200], utcnow()
+    db.session.commit()
+    return beat
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    requeued: tuple[int, ...]
+    abandoned: tuple[int, ...]
+    closed_attempts: int
+
+
+def sweep() -> SweepReport:
+    """Settle what a dead worker left: re-queue stuck runs (or give up on them), close expired attempts."""
+    now = utcnow()
+    grace = timedelta(seconds=current_app.config["GRADING_STUCK_GRACE_S"])
+    requeued: list[int] = []
+    abandoned: list[int] = []
+    running = db.session.scalars(sa.select(Submission).where(Submission.status == SubmissionStatus.RUNNING)).all()
+    for submission in running:
+        wall = timedelta(seconds=int(submission.task.limits["wall_seconds"]))
+        if submission.started_at is None or submission.started_at + wall + grace > now:
+            continue
+        if submission.runs >= current_app.config["GRADING_MAX_RUNS"]:
+            store(submission, not_gradable(f"grading did not finish after {submission.runs} runs"))
+            abandoned.append(submission.id)
+        else:
+            submission.status = SubmissionStatus.QUEUED
+            db.session.commit()
+            requeued.append(submission.id)
+    # A queued submission whose message was lost (a broker restart) is sent again; a duplicate is harmless.
+    stale = db.session.scalars(
+        sa.select(Submission.id).where(
+            Submission.status == SubmissionStatus.QUEUED, Submission.created_at < now - grace
+        )
+    ).all()
+    closed = attempts.close_expired(now)
+    from certplatform.tasks import grade_submission
+
+    for submission_id in {*requeued, *stale}:
+        grade_submission.delay(submission_id)
+    return SweepReport(tuple(requeued), tuple(abandoned), closed)

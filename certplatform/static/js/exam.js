@@ -1,0 +1,77 @@
+// Exam pages: live grading status (polling), the attempt's countdown, and Tab in the code editor.
+(function () {
+  "use strict";
+  var names = document.getElementById("status-names");
+  function label(status) {
+    var key = "data-" + status.replace(/_/g, "-");
+    return names && names.hasAttribute(key) ? names.getAttribute(key) : status;
+  }
+  function text(el, value) { if (el) { el.textContent = value; } }
+
+  function render(article, data) {
+    var status = article.querySelector('[data-field="status"]');
+    text(status, label(data.status));
+    if (status) { status.className = "status status-" + data.status; }
+    text(article.querySelector('[data-field="score"]'), data.score === null ? "" : "· " + Math.round(data.score * 100) + "%");
+    text(article.querySelector('[data-field="message"]'), data.message);
+    var table = article.querySelector('[data-field="tests"]');
+    if (table) {
+      table.textContent = "";
+      data.tests.forEach(function (t) {
+        var row = table.insertRow();
+        row.className = t.passed ? "test-pass" : "test-fail";
+        text(row.insertCell(), t.passed ? "\u2713" : "\u2717");
+        var code = document.createElement("code");
+        code.textContent = t.name;
+        row.insertCell().appendChild(code);
+        text(row.insertCell(), t.message);
+      });
+    }
+    var output = article.querySelector('[data-field="output"]');
+    if (output && (data.stdout || data.stderr)) {
+      output.hidden = false;
+      text(article.querySelector('[data-field="stdout"]'), data.stdout);
+      text(article.querySelector('[data-field="stderr"]'), data.stderr);
+    }
+    if (data.final) {
+      var bar = article.querySelector("progress.working");
+      if (bar) { bar.remove(); }
+    }
+  }
+
+  function poll(article) {
+    var url = article.getAttribute("data-poll");
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (data) {
+        render(article, data);
+        if (!data.final) { setTimeout(function () { poll(article); }, 2000); }
+      })
+      .catch(function () { setTimeout(function () { poll(article); }, 5000); });
+  }
+  document.querySelectorAll("[data-poll]").forEach(poll);
+
+  var clock = document.querySelector(".countdown[data-deadline]");
+  if (clock) {
+    var deadline = Date.parse(clock.getAttribute("data-deadline") + (clock.getAttribute("data-deadline").match(/[zZ]|[+-]\d\d:?\d\d$/) ? "" : "Z"));
+    var tick = function () {
+      var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
+      if (left === 0) { clock.textContent = clock.getAttribute("data-expired-label"); return; }
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      clock.textContent = (h ? h + ":" : "") + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
+      setTimeout(tick, 1000);
+    };
+    tick();
+  }
+
+  var editor = document.querySelector("textarea.code-editor");
+  if (editor) {
+    editor.addEventListener("keydown", function (e) {
+      if (e.key !== "Tab" || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey) { return; }
+      e.preventDefault();
+      var start = editor.selectionStart, end = editor.selectionEnd;
+      editor.value = editor.value.slice(0, start) + "    " + editor.value.slice(end);
+      editor.selectionStart = editor.selectionEnd = start + 4;
+    });
+  }
+})();

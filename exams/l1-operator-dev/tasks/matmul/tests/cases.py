@@ -1,0 +1,36 @@
+"""Hidden tests for matmul(a, b): (M, K) @ (K, N), fp32 accumulation; atol scales with K (FlagGems reduce_dim)."""
+import torch
+
+from gradelib.triton_cases import make_case, randn
+
+KIND = "triton_op"
+ENTRY = "matmul"
+CALL_SECONDS = 60
+
+# (M, K, N, dtype, layout of a, layout of b)
+SHAPES = [
+    (1, 1, 1, torch.float32, "contiguous", "contiguous"),
+    (127, 33, 129, torch.float32, "contiguous", "contiguous"),
+    (129, 127, 65, torch.float16, "contiguous", "contiguous"),
+    (100, 1000, 64, torch.float32, "contiguous", "contiguous"),
+    (200, 96, 200, torch.float16, "contiguous", "contiguous"),
+    (1, 4097, 3, torch.float32, "contiguous", "contiguous"),
+    (0, 16, 8, torch.float32, "contiguous", "contiguous"),
+    (64, 80, 96, torch.float32, "transposed", "transposed"),
+    (70, 50, 30, torch.float16, "sliced", "transposed"),
+]
+
+
+def reference(a, b):
+    return a @ b
+
+
+def cases(gen: torch.Generator):
+    out = []
+    for m, k, n, dtype, layout_a, layout_b in SHAPES:
+        a = randn((m, k), dtype, gen, layout=layout_a)
+        b = randn((k, n), dtype, gen, layout=layout_b)
+        short = "fp16" if dtype == torch.float16 else "fp32"
+        layout = "" if a.is_contiguous() and b.is_contiguous() else ", non-contiguous"
+        out.append(make_case(f"{short} ({m}, {k}) @ ({k}, {n}){layout}", reference, (a, b), reduce_dim=k))
+    return out

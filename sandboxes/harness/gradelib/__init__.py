@@ -1,0 +1,16 @@
+"""In-container grading harness for certplatform (stdlib + torch + triton + numpy; never imports
+certplatform).
+
+The grader contract is sandboxes/README.md. Modules:
+  results      the frozen result model and its capped JSON form
+  limits       the limits a task grants and how the harness reads them
+  layout       the /grade directory layout
+  isolation    privilege drop, rlimits, locking down hidden files, sweeping candidate processes
+  channel      framed messages and tensor encoding between checker and candidate
+  static_scan  the AST rules a submission must follow before it is run
+  session      the checker's handle on one candidate process
+  runner       the candidate-side process (runs as the candidate user)
+  guards       runtime guards inside the candidate process
+  checker      the top-level grade() flow
+  kinds/       task kinds behind a registry (triton_op)
+"""

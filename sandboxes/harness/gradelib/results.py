@@ -1,0 +1,103 @@
+"""The result model: frozen dataclasses serialised to one capped JSON object."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+PASSED = "passed"
+FAILED = "failed"
+REJECTED = "rejected"
+TIMEOUT = "timeout"
+ERROR = "error"
+STATUSES = (PASSED, FAILED, REJECTED, TIMEOUT, ERROR)
+
+MAX_RESULTS_BYTES = 1_000_000
+MAX_TEST_MESSAGE = 2_000
+MAX_MESSAGE = 4_000
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten text to at most limit characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    marker = f"\n[... {len(text) - limit} characters truncated]"
+    return text[: max(0, limit - len(marker))] + marker
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    passed: bool
+    score: float
+    message: str = ""
+
+    __test__ = False  # not a pytest test class
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "score": round(float(self.score), 6),
+            "message": clip(self.message, MAX_TEST_MESSAGE),
+        }
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    status: str
+    score: float
+    tests: tuple[TestResult, ...] = field(default_factory=tuple)
+    message: str = ""
+    stdout: str = ""
+    stderr: str = ""
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score {self.score} outside [0, 1]")
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "score": round(float(self.score), 6),
+            "tests": [t.to_dict() for t in self.tests],
+            "message": clip(self.message, MAX_MESSAGE),
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+        }
+
+    def to_json(self, cap: int = MAX_RESULTS_BYTES) -> str:
+        """Serialise, shrinking stdout/stderr first, then test messages, then the test list, to stay under cap
+        bytes."""
+        data = self.to_dict()
+        text = _dump(data)
+        for limit in (64_000, 16_000, 4_000, 1_000, 0):
+            if len(text.encode()) <= cap:
+                return text
+            data["stdout"] = clip(data["stdout"], limit)
+            data["stderr"] = clip(data["stderr"], limit)
+            text = _dump(data)
+        for limit in (500, 100, 0):
+            if len(text.encode()) <= cap:
+                return text
+            for t in data["tests"]:
+                t["message"] = clip(t["message"], limit)
+            text = _dump(data)
+        while len(text.encode()) > cap and data["tests"]:
+            data["tests"] = data["tests"][: len(data["tests"]) // 2]
+            data["message"] = clip(data["message"], 1_000) + " [test list truncated]"
+            text = _dump(data)
+        return text
+
+
+def _dump(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
+def score_of(tests: tuple[TestResult, ...] | list[TestResult]) -> float:
+    """Every test is worth the same; the task score is the mean test score."""
+    if not tests:
+        return 0.0
+    return min(1.0, max(0.0, sum(t.score for t in tests) / len(tests)))

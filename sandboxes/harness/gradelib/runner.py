@@ -1,0 +1,229 @@
+"""The candidate process: imports the submission under the guards, then answers the checker's calls one at a
+time.
+
+It receives inputs over the socket the checker created, calls the entry point, and sends back the output, the
+input buffers as they are after the call, and what the guards saw. It never sees a reference, a tolerance or
+the seed, and it produces no verdict: the checker decides everything in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import traceback
+import warnings
+
+MAX_ERROR_CHARS = 3_000
+
+
+def main(argv: list[str]) -> int:
+    fd, submission, entry = int(argv[0]), argv[1], argv[2]
+    sock = socket.socket(fileno=fd)
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        return _fatal(sock, "TRITON_INTERPRET is not set before import")
+    # Correct kernels that mask with -inf make numpy warn (overflow in exp, -inf - -inf); that is not an
+    # error.
+    warnings.filterwarnings("ignore", category=RuntimeWarning)
+    import numpy as np
+
+    np.seterr(all="ignore")
+    import torch
+
+    torch.set_num_threads(max(1, int(os.environ.get("CERTPLATFORM_CPUS", "1"))))
+    from . import channel, guards
+
+    guard = guards.Guard()
+    guards.install_launch_hook(guard)
+    # Entering a dispatch mode imports torch._dynamo lazily, which rebinds torch.manual_seed: do all of that
+    # (and the interpreter's own lazy set-up) before the snapshot that later calls are compared against.
+    import torch._dynamo
+
+    with guard:
+        _warm_up()
+    guard.reset()
+    before = guards.snapshot()
+
+    module, error = _import_submission(submission, guard)
+    record = guard.reset()
+    violations = _violations(record, before, guard_ok=True, phase="while importing the submission")
+    if error is not None:
+        channel.send(sock, {"type": "import_error", "error": error, "violations": violations})
+        return 0
+    fn = getattr(module, entry, None)
+    if not callable(fn):
+        channel.send(
+            sock,
+            {
+                "type": "import_error",
+                "violations": violations,
+                "error": f"the submission defines no function named {entry!r}",
+            },
+        )
+        return 0
+    channel.send(sock, {"type": "ready", "violations": violations})
+
+    while True:
+        header, blobs = channel.recv(sock)
+        if header.get("type") != "call":
+            return 0
+        reply, out_blobs = _call(fn, header, blobs, guard, before, submission)
+        channel.send(sock, reply, out_blobs)
+
+
+def _fatal(sock: socket.socket, message: str) -> int:
+    from . import channel
+
+    channel.send(sock, {"type": "import_error", "error": message, "violations": []})
+    return 1
+
+
+def _warm_up() -> None:
+    """Run one tiny kernel of our own so the interpreter's lazy set-up happens before the snapshot."""
+    import torch
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def _copy(src, dst, n, BLOCK: tl.constexpr):
+        offs = tl.arange(0, BLOCK)
+        tl.store(dst + offs, tl.load(src + offs, mask=offs < n), mask=offs < n)
+
+    src = torch.arange(4, dtype=torch.float32)
+    dst = torch.empty_like(src)
+    _copy[(1,)](src, dst, 4, BLOCK=4)
+
+
+def _import_submission(path: str, guard):
+    import importlib.util
+
+    try:
+        spec = importlib.util.spec_from_file_location("submission", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["submission"] = module
+        with guard:
+            spec.loader.exec_module(module)
+        return module, None
+    except BaseException as exc:
+        return None, _describe(exc, path)
+
+
+def _describe(exc: BaseException, submission: str) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission]
+    lines = [f"  line {f.lineno}, in {f.name}: {f.line}" for f in frames[-5:]]
+    cause = exc.__cause__
+    text = f"{type(exc).__name__}: {exc}"
+    if cause is not None and type(exc).__name__ == "InterpreterError":
+        text += f" (caused by {type(cause).__name__}: {cause})"
+    if lines:
+        text += "\n" + "\n".join(lines)
+    return text[:MAX_ERROR_CHARS]
+
+
+def _resource_hint(exc: BaseException) -> str | None:
+    if isinstance(exc, MemoryError):
+        return "out of memory (memory limit)"
+    if isinstance(exc, RecursionError):
+        return "recursion limit"
+    if isinstance(exc, OSError):
+        return {
+            27: "file size limit exceeded",
+            28: "scratch disk full",
+            24: "too many open files",
+            11: "process limit reached",
+        }.get(exc.errno)
+    return None
+
+
+def _violations(record, before, guard_ok: bool, phase: str) -> list[str]:
+    from . import guards
+
+    found = []
+    if record.torch_ops:
+        ops = ", ".join(f"aten.{name} x{count}" for name, count in sorted(record.torch_ops.items())[:8])
+        found.append(f"computed with torch instead of Triton {phase} (aten ops: {ops})")
+    patched = guards.patched_since(before)
+    if patched:
+        found.append(f"replaced library or harness functions {phase}: {', '.join(patched[:8])}")
+    if not guard_ok:
+        found.append(f"disabled the harness's torch dispatch guard {phase}")
+    return found
+
+
+def _build_args(header: dict, blobs: list[bytes]):
+    import torch
+
+    from .channel import tensor_from_bytes
+
+    buffers = []
+
+    def build(spec):
+        if spec["kind"] == "value":
+            return spec["value"]
+        buf = tensor_from_bytes(blobs[spec["blob"]], spec["dtype"], [spec["storage_numel"]])
+        buffers.append(buf)
+        return torch.as_strided(buf, spec["shape"], spec["stride"], spec["offset"])
+
+    args = [build(s) for s in header["args"]]
+    kwargs = {k: build(s) for k, s in header["kwargs"].items()}
+    return args, kwargs, buffers
+
+
+def _call(fn, header, blobs, guard, before, submission):
+    import torch
+
+    from . import guards
+    from .channel import dtype_name, tensor_bytes
+
+    args, kwargs, buffers = _build_args(header, blobs)
+    guard.reset()
+    error = None
+    resource = False
+    out = None
+    guard_ok = True
+    started = time.perf_counter()
+    try:
+        with guard:
+            try:
+                out = fn(*args, **kwargs)
+            finally:
+                guard_ok = guards.guard_is_current(guard)
+    except BaseException as exc:
+        error = _describe(exc, submission)
+        hint = _resource_hint(exc)
+        resource = hint is not None
+        if hint:
+            error = f"{hint}: {error}"
+    elapsed = time.perf_counter() - started
+    record = guard.reset()
+
+    reply = {
+        "type": "result",
+        "elapsed": elapsed,
+        "launches": record.launches,
+        "error": error,
+        "resource": resource,
+        "violations": _violations(record, before, guard_ok, "during the call"),
+        "output": None,
+        "output_problem": None,
+        "shares_input": False,
+        "canary_damage": 0,
+    }
+    out_blobs = [tensor_bytes(b) for b in buffers]
+    if error is None:
+        if type(out) is not torch.Tensor:
+            reply["output_problem"] = f"returned {type(out).__name__}, expected a torch.Tensor"
+        elif out.layout != torch.strided or out.device.type != "cpu":
+            reply["output_problem"] = f"returned a {out.layout} tensor on {out.device}, expected a strided CPU tensor"
+        else:
+            storage = out.untyped_storage().data_ptr()
+            reply["shares_input"] = out.numel() > 0 and any(storage == b.untyped_storage().data_ptr() for b in buffers)
+            reply["canary_damage"] = guards.canary_damage(record)
+            try:
+                name = dtype_name(out.dtype)
+                reply["output"] = {"dtype": name, "shape": list(out.shape), "blob": len(out_blobs)}
+                out_blobs.append(tensor_bytes(out))
+            except Exception as exc:
+                reply["output_problem"] = f"returned an unsupported tensor: {exc}"
+    return reply, out_blobs

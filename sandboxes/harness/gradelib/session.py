@@ -1,0 +1,172 @@
+"""The checker's handle on one candidate process: start it as the candidate user, talk to it, capture its
+output, and make sure nothing of it survives."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import channel
+from .isolation import TOKEN_VAR, Identity, child_setup, count_processes_of, kill_candidate, signal_processes
+from .limits import Limits
+
+HARNESS_DIR = Path(__file__).resolve().parent.parent
+
+
+class OutputFlood(Exception):
+    """The candidate wrote far more than the output cap and was stopped."""
+
+
+class _Capture(threading.Thread):
+    """Drain one pipe, keep the first `keep` bytes, count the rest; flag a flood past `hard_cap`."""
+
+    def __init__(self, pipe, keep: int, hard_cap: int, on_flood):
+        super().__init__(daemon=True)
+        self.pipe, self.keep, self.hard_cap, self.on_flood = pipe, keep, hard_cap, on_flood
+        self.head = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        flooded = False
+        while True:
+            try:
+                chunk = self.pipe.read1(1 << 16)
+            except (OSError, ValueError):
+                break
+            if not chunk:
+                break
+            self.total += len(chunk)
+            if len(self.head) < self.keep:
+                self.head += chunk[: self.keep - len(self.head)]
+            if self.total > self.hard_cap and not flooded:
+                flooded = True
+                self.on_flood()
+
+    def text(self) -> str:
+        text = self.head.decode("utf-8", errors="replace")
+        if self.total > len(self.head):
+            text += f"\n[... {self.total - len(self.head)} more bytes truncated]"
+        return text
+
+
+@dataclass
+class Exit:
+    returncode: int | None
+    leftover: int  # processes still alive after the candidate process ended, killed by the harness
+    flooded: bool
+
+
+class CandidateProcess:
+    def __init__(self, *, submission: Path, entry: str, scratch: Path, identity: Identity, limits: Limits):
+        self.submission, self.entry, self.scratch = submission, entry, scratch
+        self.identity, self.limits = identity, limits
+        self.token = secrets.token_hex(16)
+        self.flooded = False
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+
+    # -- life cycle ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.scratch),
+            "TMPDIR": str(self.scratch),
+            "LANG": "C.UTF-8",
+            "TRITON_INTERPRET": "1",
+            "TRITON_CACHE_DIR": str(self.scratch / ".triton"),
+            "TRITON_HOME": str(self.scratch),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "random",
+            "OMP_NUM_THREADS": str(max(1, int(self.limits.cpus))),
+            "MKL_NUM_THREADS": "1",
+            "CERTPLATFORM_CPUS": str(max(1, int(self.limits.cpus))),
+            TOKEN_VAR: self.token,
+        }
+        nproc_base = 0 if self.identity.isolated else count_processes_of(self.identity.uid)
+        kwargs = {}
+        if self.identity.isolated:
+            kwargs = {"user": self.identity.uid, "group": self.identity.gid, "extra_groups": []}
+        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv: our interpreter and our runner
+            [
+                sys.executable,
+                "-E",
+                "-s",
+                "-B",
+                str(HARNESS_DIR / "run_candidate.py"),
+                str(child.fileno()),
+                str(self.submission),
+                self.entry,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            pass_fds=(child.fileno(),),
+            start_new_session=True,
+            preexec_fn=functools.partial(child_setup, self.limits, nproc_base, self.scratch),
+            **kwargs,
+        )
+        child.close()
+        self.sock = parent
+        keep = self.limits.output_kb * 1024
+        hard = max(1 << 20, 16 * keep)
+        self.out = _Capture(self.proc.stdout, keep, hard, self._flood)
+        self.err = _Capture(self.proc.stderr, keep, hard, self._flood)
+        self.out.start()
+        self.err.start()
+
+    def _flood(self) -> None:
+        self.flooded = True
+        self._kill()
+
+    def request(self, header: dict | None, blobs=(), deadline: float | None = None):
+        """Send a message (unless header is None) and wait for the reply until deadline (monotonic)."""
+        try:
+            if header is not None:
+                channel.send(self.sock, header, blobs)
+            return channel.recv(self.sock, deadline)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise channel.ChannelClosed(str(exc)) from None
+
+    def stop(self, graceful: bool = True) -> Exit:
+        """End the candidate process and everything it started; report what had to be killed afterwards."""
+        returncode = None
+        if graceful and self.proc.poll() is None:
+            try:
+                channel.send(self.sock, {"type": "exit"})
+                returncode = self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if self.proc.poll() is None:
+            self._kill()
+        returncode = self.proc.wait()
+        time.sleep(0.05)  # let anything the candidate forked at the last moment show up in /proc
+        leftover = kill_candidate(self.identity, self.token)
+        self.out.join(timeout=5)
+        self.err.join(timeout=5)
+        self.sock.close()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            pipe.close()
+        return Exit(returncode, leftover, self.flooded)
+
+    def _kill(self) -> None:
+        if self.proc is None:
+            return
+        signal_processes(self.identity, [self.proc.pid], signal.SIGKILL, group=self.proc.pid)
+
+    @property
+    def stdout(self) -> str:
+        return self.out.text()
+
+    @property
+    def stderr(self) -> str:
+        return self.err.text()

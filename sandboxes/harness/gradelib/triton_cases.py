@@ -1,0 +1,177 @@
+"""What a triton_op task's hidden tests/cases.py builds on: the Case model, FlagGems tolerances, input
+helpers, the padded input encoding and the comparison. Runs only in the checker (trusted) process."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from .channel import dtype_name, tensor_bytes
+
+# FlagGems RESOLUTION: rtol per dtype; atol = 1e-4 * reduce_dim (the length of the reduction behind each
+# output).
+RESOLUTION = {torch.float16: 1e-3, torch.bfloat16: 0.016, torch.float32: 1.3e-6, torch.float64: 1e-7}
+BASE_ATOL = 1e-4
+INPUT_PAD_BYTES = 16 << 10
+
+
+def tolerance(dtype: torch.dtype, reduce_dim: int = 1) -> tuple[float, float]:
+    """(atol, rtol) as FlagGems' gems_assert_close uses them."""
+    return BASE_ATOL * max(1, reduce_dim), RESOLUTION[dtype]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hidden test: the call to make and the float64 answer to compare against."""
+
+    name: str
+    args: tuple
+    expected: torch.Tensor  # float64, computed from exactly the inputs the candidate receives
+    dtype: torch.dtype  # required output dtype
+    kwargs: dict = field(default_factory=dict)
+    reduce_dim: int = 1
+    require_launch: bool = True  # False only where no work exists (empty outputs)
+
+    @property
+    def tolerance(self) -> tuple[float, float]:
+        return tolerance(self.dtype, self.reduce_dim)
+
+
+def make_case(
+    name: str,
+    reference,
+    args: tuple,
+    kwargs: dict | None = None,
+    *,
+    reduce_dim: int = 1,
+    out_dtype: torch.dtype | None = None,
+) -> Case:
+    """Build a Case whose expected value is `reference` applied to float64 copies of the tensor arguments."""
+    kwargs = dict(kwargs or {})
+    upcast = tuple(a.double() if isinstance(a, torch.Tensor) else a for a in args)
+    expected = reference(*upcast, **kwargs).double()
+    dtype = out_dtype or next(a.dtype for a in args if isinstance(a, torch.Tensor))
+    numel = expected.numel()
+    return Case(
+        name=name,
+        args=args,
+        kwargs=kwargs,
+        expected=expected,
+        dtype=dtype,
+        reduce_dim=reduce_dim,
+        require_launch=numel > 0,
+    )
+
+
+# ---- input helpers -----------------------------------------------------------------------------------------
+
+
+def randn(shape, dtype: torch.dtype, gen: torch.Generator, scale: float = 1.0, layout: str = "contiguous"):
+    """Normal values in the given dtype and memory layout: 'contiguous', 'transposed' (2-D, a .t() view) or
+    'sliced' (2-D, a column slice of a wider tensor, so rows are not adjacent) or 'strided' (every other
+    element)."""
+    shape = tuple(shape)
+    if layout == "contiguous":
+        return (torch.randn(shape, generator=gen, dtype=torch.float64) * scale).to(dtype)
+    if layout == "transposed":
+        rows, cols = shape
+        return randn((cols, rows), dtype, gen, scale).t()
+    if layout == "sliced":
+        rows, cols = shape
+        wide = randn((rows, cols + 1 + cols // 3), dtype, gen, scale)
+        return wide[:, 1 : cols + 1]
+    if layout == "strided":
+        full = randn((*shape[:-1], 2 * shape[-1]), dtype, gen, scale)
+        return full[..., ::2]
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def describe(t: torch.Tensor) -> str:
+    dtype = {torch.float16: "fp16", torch.float32: "fp32", torch.bfloat16: "bf16"}.get(t.dtype, str(t.dtype))
+    layout = "" if t.is_contiguous() else ", non-contiguous"
+    return f"{dtype} {tuple(t.shape)}{layout}"
+
+
+# ---- encoding inputs for the candidate ---------------------------------------------------------------------
+
+
+def encode_args(case: Case) -> tuple[dict, list[bytes]]:
+    """Copy every tensor argument into a fresh buffer with NaN canaries around it (and in the gaps of strided
+    views), so the candidate never touches the checker's tensors and unmasked loads read NaN."""
+    blobs: list[bytes] = []
+
+    def encode(value):
+        if not isinstance(value, torch.Tensor):
+            if not (value is None or isinstance(value, (bool, int, float, str))):
+                raise TypeError(f"cannot send {type(value).__name__} to the candidate")
+            return {"kind": "value", "value": value}
+        if any(s < 0 for s in value.stride()):
+            raise ValueError("negative strides are not supported")
+        span = (
+            0 if value.numel() == 0 else 1 + sum((n - 1) * s for n, s in zip(value.shape, value.stride(), strict=True))
+        )
+        pad = max(16, INPUT_PAD_BYTES // value.element_size())
+        buf = torch.empty(span + 2 * pad, dtype=value.dtype)
+        if value.dtype.is_floating_point:
+            buf.fill_(math.nan)
+        else:
+            buf.view(torch.uint8).fill_(0x7F)
+        view = buf.as_strided(value.shape, value.stride(), pad)
+        view.copy_(value)
+        blobs.append(tensor_bytes(buf))
+        return {
+            "kind": "tensor",
+            "dtype": dtype_name(value.dtype),
+            "storage_numel": buf.numel(),
+            "shape": list(value.shape),
+            "stride": list(value.stride()),
+            "offset": pad,
+            "blob": len(blobs) - 1,
+        }
+
+    header = {
+        "type": "call",
+        "args": [encode(a) for a in case.args],
+        "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
+    }
+    return header, blobs
+
+
+# ---- comparison --------------------------------------------------------------------------------------------
+
+
+def compare(out: torch.Tensor, case: Case) -> tuple[bool, str]:
+    """FlagGems-style closeness of the candidate's output to the float64 reference in the tested dtype."""
+    if out.dtype != case.dtype:
+        return False, f"output dtype is {_short(out.dtype)}, expected {_short(case.dtype)} (the input dtype)"
+    if tuple(out.shape) != tuple(case.expected.shape):
+        return False, f"output shape is {tuple(out.shape)}, expected {tuple(case.expected.shape)}"
+    if out.numel() == 0:
+        return True, "ok"
+    atol, rtol = case.tolerance
+    ref = case.expected.to(case.dtype).double()
+    res = out.double()
+    err = (res - ref).abs()
+    close = (err <= atol + rtol * ref.abs()) | (res == ref)
+    if bool(close.all()):
+        return (
+            True,
+            f"ok (max abs error {float(err.nan_to_num(0.0).max()):.2e}, atol={atol:.1e}, rtol={rtol:.1e})",
+        )
+    bad = ~close
+    count = int(bad.sum())
+    nans = int(torch.isnan(res).sum())
+    index = tuple(int(i) for i in torch.nonzero(bad)[0])
+    message = (
+        f"{count} of {out.numel()} elements differ beyond atol={atol:.1e}, rtol={rtol:.1e}; "
+        f"first at index {index}: got {float(res[index]):.6g}, expected {float(ref[index]):.6g}"
+    )
+    if nans:
+        message += f"; {nans} output elements are NaN (unmasked load, or an element never written?)"
+    return False, message
+
+
+def _short(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")

@@ -1,0 +1,17 @@
+"""Entry point of the candidate process (started by the checker as the candidate user; see
+gradelib/runner.py).
+
+Lives at the top of the harness directory so that sys.path[0] is the root-owned harness, never the candidate's
+cwd.
+"""
+
+import os
+import sys
+
+# Must be set before triton is imported anywhere: @triton.jit picks the interpreter at decoration time.
+os.environ["TRITON_INTERPRET"] = "1"
+
+from gradelib.runner import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,104 @@
+"""Exam folders: exam.yaml against its schema, and every task with its prompts, starter, solution and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from certplatform.content.loader import load_content
+from tests.content.minimal_tree import COURSE, EXAM, edit, line_of, write, write_minimal_exam, write_minimal_tree
+
+TASK = f"{EXAM}/tasks/add_one"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_minimal_exam(write_minimal_tree(tmp_path))
+
+
+def _errors(root: Path) -> list[tuple[str, int | None, str]]:
+    return [(e.file, e.line, e.message) for e in load_content(root).errors]
+
+
+def test_valid_exam_loads(root: Path) -> None:
+    tree = load_content(root)
+    assert tree.errors == ()
+    [exam] = tree.exams
+    assert exam.slug == "l1-exam" and exam.spec.pass_mark == 0.7
+    [task] = exam.tasks
+    assert task.spec.id == "add_one" and task.path == TASK
+    assert task.prompt["en"].startswith("# Add one") and "NotImplementedError" in task.starter
+
+
+def test_the_real_exams_validate() -> None:
+    tree = load_content(Path(__file__).resolve().parents[2])
+    assert tree.errors == ()
+    assert {e.slug for e in tree.exams} >= {"l1-operator-dev"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        ("runtime: triton-cpu", "runtime: tpu", "runtime:", "unknown runtime 'tpu'"),
+        ("kind: triton_op", "kind: magic", "kind:", "unknown task kind 'magic'"),
+        ("pass_mark: 0.7", "pass_mark: 1.5", "pass_mark", "pass_mark: Input should be less than or equal to 1"),
+        ("memory_mb: 512", "memory_mb: 1", "limits:", "memory_mb: Input should be greater than or equal to 64"),
+        ("time_limit_minutes: 60", "time_limit_minutes: 60\ncolour: red", "colour", "unknown field 'colour'"),
+    ],
+)
+def test_exam_yaml_errors_point_at_their_line(root: Path, old: str, new: str, needle: str, message: str) -> None:
+    edit(root, f"{EXAM}/exam.yaml", old, new)
+    [(file, line, text)] = _errors(root)
+    assert file == f"{EXAM}/exam.yaml" and message in text
+    assert line == line_of(root, f"{EXAM}/exam.yaml", needle)
+
+
+@pytest.mark.parametrize("name", ["prompt.zh.md", "prompt.en.md", "starter.py", "solution.py"])
+def test_every_task_file_is_required(root: Path, name: str) -> None:
+    (root / TASK / name).unlink()
+    assert _errors(root) == [(f"{TASK}/{name}", None, f"missing {name}: every task needs one")]
+
+
+def test_hidden_tests_are_required(root: Path) -> None:
+    (root / TASK / "tests/cases.py").unlink()
+    assert _errors(root) == [(f"{TASK}/tests/", None, "missing hidden tests: tests/ must hold the checker's cases")]
+
+
+def test_python_files_must_compile(root: Path) -> None:
+    write(root, f"{TASK}/solution.py", "def add_one(x):\n    return x +\n")
+    assert _errors(root) == [(f"{TASK}/solution.py", 2, "Python syntax error: invalid syntax")]
+
+
+def test_listed_task_folder_must_exist_and_every_folder_be_listed(root: Path) -> None:
+    edit(root, f"{EXAM}/exam.yaml", "- id: add_one", "- id: add_two")
+    errors = _errors(root)
+    assert (
+        f"{EXAM}/exam.yaml",
+        line_of(root, f"{EXAM}/exam.yaml", "add_two"),
+        f"task 'add_two' is listed but {EXAM}/tasks/add_two/ does not exist",
+    ) in errors
+    assert (f"{TASK}/", None, f"task folder not listed in {EXAM}/exam.yaml: it would never be graded") in errors
+
+
+def test_raw_html_in_a_prompt_is_an_error(root: Path) -> None:
+    write(root, f"{TASK}/prompt.en.md", "# Add one\n\n<script>alert(1)</script>\n")
+    [(file, line, message)] = _errors(root)
+    assert file == f"{TASK}/prompt.en.md" and line == 3 and "HTML" in message
+
+
+def test_exam_level_must_match_its_course(root: Path) -> None:
+    edit(root, f"{COURSE}/course.yaml", "exam: l1-exam", "exam: l1-exam")
+    edit(root, f"{EXAM}/exam.yaml", "level: L1", "level: L2")
+    assert _errors(root) == [(f"{EXAM}/exam.yaml", None, f"exam 'l1-exam' is level L2, but the course {COURSE} is L1")]
+
+
+def test_duplicate_uuid_across_course_and_exam(root: Path) -> None:
+    edit(
+        root,
+        f"{EXAM}/exam.yaml",
+        "uuid: 00000000-0000-4000-8000-000000000090",
+        "uuid: 00000000-0000-4000-8000-000000000001",
+    )
+    [(file, line, message)] = _errors(root)
+    assert file == f"{EXAM}/exam.yaml" and line == 1 and message.startswith("duplicate uuid")

@@ -1,0 +1,167 @@
+"""Fixtures for the grading harness tests: the harness on sys.path, the candidate user, and graders for
+sources."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HARNESS = REPO / "sandboxes" / "harness"
+EXAM = REPO / "exams" / "l1-operator-dev"
+TASKS = ("vector_add", "gelu", "softmax", "rms_norm", "matmul")
+
+os.environ["TRITON_INTERPRET"] = "1"  # the checker half of the harness runs inside pytest
+sys.path.insert(0, str(HARNESS))
+
+from gradelib import checker, kinds  # noqa: E402
+from gradelib.layout import Layout  # noqa: E402
+from gradelib.limits import Limits  # noqa: E402
+
+kinds.load_builtin()
+
+# A small vector_add task for the anti-cheat tests: two cases keep each grade to about the candidate's start-
+# up time.
+TOY_CASES = """
+import torch
+from gradelib.triton_cases import describe, make_case, randn
+
+KIND = "triton_op"
+ENTRY = "add"
+CALL_SECONDS = {call_seconds}
+
+
+def cases(gen):
+    out = []
+    for shape, dtype in (((1000,), torch.float32), ((129,), torch.float16)):
+        x = randn(shape, dtype, gen)
+        y = randn(shape, dtype, gen)
+        out.append(make_case(describe(x), lambda a, b: a + b, (x, y)))
+    return out
+"""
+
+GOOD_ADD = """
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) + tl.load(y_ptr + offs, mask=mask), mask=mask)
+
+
+def add(x, y):
+    out = torch.empty_like(x)
+    n = out.numel()
+    add_kernel[(triton.cdiv(n, 256),)](x, y, out, n, BLOCK=256)
+    return out
+"""
+
+
+def ensure_candidate_user() -> None:
+    """The isolation tests need the real candidate user (uid 10001); CI runs as root and creates it."""
+    try:
+        pwd.getpwnam("candidate")
+    except KeyError:
+        if os.geteuid() != 0:
+            pytest.fail("the harness tests must run as root (they test the privilege drop)")
+        subprocess.run(
+            ["useradd", "--no-create-home", "--uid", "10001", "--shell", "/usr/sbin/nologin", "candidate"],
+            check=True,
+        )
+
+
+def ensure_reachable_by_candidate() -> None:
+    """The candidate process runs this interpreter and the harness as uid 10001: every path must be
+    traversable."""
+    for target in (Path(os.path.realpath(sys.executable)), HARNESS / "run_candidate.py"):
+        for path, needed in [
+            *((p, 0o001) for p in reversed(target.parents)),
+            (target, 0o004 if target.suffix == ".py" else 0o001),
+        ]:
+            if not os.stat(path).st_mode & needed:
+                pytest.fail(
+                    f"{path} is not accessible to other users; build the test venv from a system python "
+                    f"(e.g. /usr/bin/python3 -m venv), not one under a private home directory"
+                )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def candidate_user():
+    ensure_candidate_user()
+    ensure_reachable_by_candidate()
+
+
+def make_root(base: Path, source: str, tests_dir: Path | None = None, call_seconds: float = 20) -> Path:
+    root = base / "grade"
+    (root / "submission").mkdir(parents=True)
+    (root / "submission" / "submission.py").write_text(textwrap.dedent(source))
+    if tests_dir is None:
+        (root / "tests").mkdir()
+        (root / "tests" / "cases.py").write_text(TOY_CASES.format(call_seconds=call_seconds))
+    else:
+        shutil.copytree(tests_dir, root / "tests")
+    return root
+
+
+@pytest.fixture
+def grade_base():
+    """A world-traversable directory for the grading root, so that only the harness's own lock-down stands
+    between the candidate and the hidden files (pytest's tmp_path sits in a root-only directory)."""
+    base = Path(tempfile.mkdtemp(prefix="harness-test-", dir="/tmp"))
+    os.chmod(base, 0o755)  # noqa: S103 - deliberately open: the lock-down under test must do the work
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def grade_source(grade_base):
+    """grade_source(source, **options) -> GradeResult, graded in-process (pytest is the checker)."""
+
+    def run(
+        source: str,
+        *,
+        tests_dir: Path | None = None,
+        static_scan: bool = True,
+        call_seconds: float = 20,
+        isolation: str = "require",
+        seed: int = 42,
+        **limits,
+    ):
+        root = make_root(grade_base, source, tests_dir, call_seconds)
+        (root / "seed").write_text(f"{seed}\n")
+        base = {"wall_seconds": 60, "output_kb": 16}
+        base.update(limits)
+        return checker.grade(
+            Layout(root), limits=Limits.from_mapping(base), isolation=isolation, static_scan=static_scan
+        )
+
+    return run
+
+
+def candidate_pids() -> list[int]:
+    """Processes any grade of these tests started as the candidate (they carry a grade token), still alive."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            if "\nUid:\t10001\t" not in status or "\nState:\tZ" in status:
+                continue
+            if b"CERTPLATFORM_GRADE_TOKEN=" in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -1,0 +1,88 @@
+"""Fixtures for the sandbox image tests: a Docker client, the built triton-cpu image, a hardened runner."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+from docker import DockerClient
+
+from certplatform.sandbox import images
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_LABEL = "org.certplatform.test"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    output: str
+    run_s: float  # from start() until the container exited
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[DockerClient]:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        # CI must run these for real (scripts/test starts the engine); a laptop without one skips them.
+        message = f"no Docker engine answers ({exc}); run scripts/lib/docker-engine.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def runtime_image(docker_client: DockerClient) -> str:
+    """The triton-cpu image for this checkout, built once per content hash and kept between runs."""
+    return images.build_runtime_image(docker_client, "triton-cpu", REPO_ROOT)
+
+
+@pytest.fixture
+def run_hardened(docker_client: DockerClient, runtime_image: str) -> Iterator[Callable[..., RunResult]]:
+    """Run a command in a container hardened as docker-offline.md measured, and always remove it."""
+    run_id = uuid.uuid4().hex
+
+    def run(command: list[str], timeout: float = 120) -> RunResult:
+        container = docker_client.containers.create(
+            runtime_image,
+            command,
+            labels={TEST_LABEL: run_id},
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/tmp": "size=256m", "/home/candidate": "size=16m"},  # noqa: S108 (inside the container)
+            mem_limit="2g",
+            memswap_limit="2g",  # equal to the memory limit: no swap on top
+            pids_limit=256,
+            nano_cpus=1_000_000_000,
+            cap_drop=["ALL"],
+            # The harness starts as root and drops the candidate's process to uid 10001.
+            cap_add=["SETUID", "SETGID"],
+            security_opt=["no-new-privileges"],
+            privileged=False,
+        )
+        try:
+            started = time.monotonic()
+            container.start()
+            status = container.wait(timeout=timeout)
+            run_s = time.monotonic() - started
+            output = container.logs(stdout=True, stderr=True).decode(errors="replace")
+        finally:
+            container.remove(force=True, v=True)
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.containers.get(container.id)
+        return RunResult(int(status["StatusCode"]), output, run_s)
+
+    yield run
+    leftovers = docker_client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={run_id}"})
+    assert leftovers == [], f"containers left behind: {[c.short_id for c in leftovers]}"

@@ -1,0 +1,219 @@
+"""The Docker backend for real: one hardened container per submission, the limits applied, always removed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from certplatform.sandbox import images, kinds
+from certplatform.sandbox.backends.base import GradeRequest
+from certplatform.sandbox.backends.docker_backend import LABEL, DockerBackend
+from certplatform.sandbox.limits import Limits
+from tests.exam_fixtures import REAL_EXAM, REPO, TASKS, source
+
+pytestmark = pytest.mark.docker
+TASK_IDS = ("vector_add", "gelu", "softmax", "rms_norm", "matmul")
+REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
+
+
+def _limits(task: str) -> Limits:
+    import yaml
+
+    spec = yaml.safe_load((REAL_EXAM / "exam.yaml").read_text())
+    return Limits.from_mapping(next(t for t in spec["tasks"] if t["id"] == task)["limits"])
+
+
+@pytest.fixture(scope="module")
+def backend() -> DockerBackend:
+    import docker
+
+    try:
+        with closing(docker.from_env(timeout=10)) as client:
+            client.ping()
+    except docker.errors.DockerException as exc:
+        message = f"no Docker engine: {exc} (scripts/test starts one)"
+        if REQUIRED:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with closing(docker.from_env(timeout=600)) as client:
+        images.build_runtime_image(client, "triton-cpu", REPO)  # cached by content hash
+    return DockerBackend(repo_root=REPO, image_overrides={})
+
+
+def _request(task: str, code: str, **limits: object) -> GradeRequest:
+    return GradeRequest(
+        code=code,
+        tests_dir=TASKS / task / "tests",
+        kind=kinds.get("triton_op"),
+        runtime="triton-cpu",
+        limits=replace(_limits(task), **limits),
+        label=f"pytest-{task}",
+    )
+
+
+def _leftovers() -> list[str]:
+    import docker
+
+    with closing(docker.from_env()) as client:
+        return [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(backend):
+    yield
+    assert _leftovers() == [], "a sandbox container was not removed"
+
+
+@pytest.mark.parametrize("task", TASK_IDS)
+def test_reference_solution_scores_one(backend, task) -> None:
+    result = backend.grade(_request(task, source(task)))
+    assert (result.status, result.score) == ("passed", 1.0), result.message
+    assert result.backend == "docker" and "not isolated" not in result.message
+
+
+@pytest.mark.parametrize("task", TASK_IDS)
+def test_starter_does_not_pass(backend, task) -> None:
+    result = backend.grade(_request(task, source(task, "starter.py")))
+    assert result.status == "failed" and result.score < 0.5
+
+
+def test_computing_with_torch_is_rejected(backend) -> None:
+    cheat = "import torch\n\n\ndef add(x, y):\n    return torch.add(x, y)\n"
+    result = backend.grade(_request("vector_add", cheat))
+    assert result.status == "rejected" and result.score == 0.0 and result.message
+
+
+def test_an_endless_loop_ends_as_timeout(backend) -> None:
+    loop = "def add(x, y):\n    while True:\n        pass\n"
+    started = time.monotonic()
+    result = backend.grade(_request("vector_add", loop, wall_seconds=20))
+    assert result.status == "timeout"
+    assert time.monotonic() - started < 20 + 25
+
+
+def test_an_output_flood_is_stopped_and_truncated(backend) -> None:
+    flood = "def add(x, y):\n    while True:\n        print('x' * 1000)\n"
+    result = backend.grade(_request("vector_add", flood, output_kb=8, wall_seconds=30))
+    assert result.status == "error" and result.score == 0.0
+    assert len(result.stdout) <= 8 * 1024 + 200
+
+
+def test_exhausting_memory_is_an_error_not_a_crash(backend) -> None:
+    hog = (
+        "import torch\n\n\ndef add(x, y):\n    hoard = []\n    while True:\n"
+        "        hoard.append(torch.zeros(1 << 26))\n"
+    )
+    result = backend.grade(_request("vector_add", hog, memory_mb=768, wall_seconds=40))
+    assert result.status in {"error", "rejected"} and result.score == 0.0, result
+    assert result.status != "not_gradable"
+
+
+def test_a_broken_task_is_not_gradable_and_costs_nothing(backend, tmp_path: Path) -> None:
+    (tmp_path / "cases.py").write_text("raise RuntimeError('broken hidden tests')\n")
+    request = replace(_request("vector_add", source("vector_add")), tests_dir=tmp_path)
+    result = backend.grade(request)
+    assert result.status == "not_gradable" and "not counted" in result.message
+
+
+def test_a_missing_image_is_not_gradable(backend) -> None:
+    missing = DockerBackend(repo_root=REPO, image_overrides={"triton-cpu": "certplatform/sandbox-triton-cpu:absent"})
+    result = missing.grade(_request("vector_add", source("vector_add")))
+    assert result.status == "not_gradable" and "missing" in result.message
+
+
+def test_an_engine_that_does_not_answer_is_not_gradable(backend, monkeypatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = DockerBackend(repo_root=REPO, image_overrides={}).grade(_request("vector_add", source("vector_add")))
+    assert result.status == "not_gradable" and "Docker" in result.message
+
+
+def test_the_limits_module_contains_a_fork_bomb(backend) -> None:
+    """The container settings every grading run gets, checked directly: pids, network, root filesystem, user."""
+    import docker
+
+    options = Limits(wall_seconds=30, memory_mb=256, pids=32, cpus=1, file_size_mb=8, output_kb=16).docker_options()
+    options["user"] = "10001:10001"
+    script = (
+        "import os, socket, sys\n"
+        "print('ifaces', sorted(n for _, n in socket.if_nameindex()))\n"
+        "try:\n    open('/etc/x', 'w')\nexcept OSError as e:\n    print('rootfs', e.errno)\n"
+        "kids = 0\n"
+        "for _ in range(200):\n"
+        "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+        "    if pid == 0:\n        import time; time.sleep(30); os._exit(0)\n"
+        "    kids += 1\n"
+        "print('forked', kids)\n"
+        "sys.stdout.flush(); os.killpg(0, 9)\n"
+    )
+    with closing(docker.from_env()) as client:
+        container = client.containers.create(
+            backend.image_for("triton-cpu"), ["python3", "-c", script], labels={LABEL: "pytest-limits"}, **options
+        )
+        try:
+            container.start()
+            container.wait(timeout=60)
+            out = container.logs().decode()
+        finally:
+            container.remove(force=True, v=True)
+    assert "ifaces ['lo']" in out and "rootfs 30" in out  # EROFS
+    forked = int(out.split("forked ")[1].split()[0])
+    assert forked < 32
+
+
+def test_grade_cli_contract(backend, tmp_path: Path) -> None:
+    """`certplatform grade --json`: exit 0 with a grade, 2 for usage errors, 3 when the sandbox cannot grade."""
+    cli = [sys.executable, "-m", "flask", "--app", "certplatform:create_app", "grade"]
+    env = {**os.environ, "CERTPLATFORM_ENV": "test", "CONTENT_ROOT": str(REPO)}
+    base = ["--exam", "l1-operator-dev", "--task", "vector_add", "--backend", "docker", "--json"]
+    ok = subprocess.run(
+        [*cli, *base, str(TASKS / "vector_add/solution.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    data = json.loads(ok.stdout.strip().splitlines()[-1])
+    assert set(data) == {"status", "score", "tests", "message", "duration_s"} and data["status"] == "passed"
+    assert all(set(t) == {"name", "passed", "message"} for t in data["tests"])
+    failing = subprocess.run(
+        [*cli, *base, str(TASKS / "vector_add/starter.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert failing.returncode == 0 and json.loads(failing.stdout.strip().splitlines()[-1])["status"] == "failed"
+    for args in (["--exam", "nope", "--task", "vector_add"], ["--exam", "l1-operator-dev", "--task", "nope"]):
+        usage = subprocess.run(
+            [*cli, *args, str(TASKS / "vector_add/solution.py")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert usage.returncode == 2 and "Error" in usage.stderr
+    missing = subprocess.run(
+        [*cli, *base, str(tmp_path / "absent.py")], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert missing.returncode == 2
+    broken = subprocess.run(
+        [*cli, *base, str(TASKS / "vector_add/solution.py")],
+        capture_output=True,
+        text=True,
+        env={**env, "SANDBOX_IMAGE_TRITON_CPU": "certplatform/sandbox-triton-cpu:absent"},
+        timeout=120,
+        check=False,
+    )
+    assert broken.returncode == 3 and json.loads(broken.stdout.strip().splitlines()[-1])["status"] == "not_gradable"
