@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.exam_fixtures import REAL_EXAM, REPO, TASKS, source
 pytestmark = pytest.mark.docker
 TASK_IDS = ("vector_add", "gelu", "softmax", "rms_norm", "matmul")
 REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
+RUN = f"pytest-{uuid.uuid4().hex[:8]}"  # labels this run's containers: other graders may share the engine
 
 
 def _limits(task: str) -> Limits:
@@ -55,7 +57,7 @@ def _request(task: str, code: str, **limits: object) -> GradeRequest:
         kind=kinds.get("triton_op"),
         runtime="triton-cpu",
         limits=replace(_limits(task), **limits),
-        label=f"pytest-{task}",
+        label=f"{RUN}-{task}",
     )
 
 
@@ -63,7 +65,8 @@ def _leftovers() -> list[str]:
     import docker
 
     with closing(docker.from_env()) as client:
-        return [c.name for c in client.containers.list(all=True, filters={"label": LABEL})]
+        found = client.containers.list(all=True, filters={"label": LABEL})
+        return [c.name for c in found if c.labels.get(LABEL, "").startswith(RUN)]
 
 
 @pytest.fixture(autouse=True)
@@ -155,7 +158,7 @@ def test_the_limits_module_contains_a_fork_bomb(backend) -> None:
     )
     with closing(docker.from_env()) as client:
         container = client.containers.create(
-            backend.image_for("triton-cpu"), ["python3", "-c", script], labels={LABEL: "pytest-limits"}, **options
+            backend.image_for("triton-cpu"), ["python3", "-c", script], labels={LABEL: f"{RUN}-limits"}, **options
         )
         try:
             container.start()

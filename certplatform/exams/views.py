@@ -14,7 +14,7 @@ from certplatform.extensions import db, limiter
 from certplatform.i18n import current_locale
 from certplatform.models import ExamAttempt, Submission
 from certplatform.models.types import utcnow
-from certplatform.services import attempts
+from certplatform.services import attempts, grading
 from certplatform.services.markdown import render
 
 
@@ -185,7 +185,7 @@ def task(slug: str, attempt_id: int, task: str):
             except attempts.AttemptError as exc:
                 form.code.errors.append(str(exc))
             else:
-                attempts.enqueue(submission)
+                grading.enqueue(submission)
                 return redirect(url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}")
         status = 422
     elif form.errors:

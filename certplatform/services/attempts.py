@@ -138,13 +138,6 @@ def latest_submission(attempt: ExamAttempt, task: ExamTask) -> Submission | None
     return next((s for s in reversed(attempt.submissions) if s.task_id == task.id), None)
 
 
-def enqueue(submission: Submission) -> None:
-    """Hand a stored submission to the grading workers."""
-    from certplatform.tasks import grade_submission
-
-    grade_submission.delay(submission.id)
-
-
 def counted_submissions(attempt: ExamAttempt, task: ExamTask) -> int:
     return sum(1 for s in attempt.submissions if s.task_id == task.id and s.status.counts)
 

@@ -46,6 +46,14 @@ def request_for(submission: Submission) -> GradeRequest:
     )
 
 
+def enqueue(submission: Submission) -> None:
+    """Send a submission to the grading workers, with Celery time limits as a backstop above the sandbox's own."""
+    from certplatform.tasks import grade_submission
+
+    kill_after = Limits.from_mapping(submission.task.limits).kill_after_s
+    grade_submission.apply_async((submission.id,), soft_time_limit=kill_after + 30, time_limit=kill_after + 60)
+
+
 def claim(submission_id: int) -> bool:
     """Move a queued submission to running; False when another delivery already took it (or it is done)."""
     result = db.session.execute(
@@ -134,8 +142,6 @@ def sweep() -> SweepReport:
         )
     ).all()
     closed = attempts.close_expired(now)
-    from certplatform.tasks import grade_submission
-
-    for submission_id in {*requeued, *stale}:
-        grade_submission.delay(submission_id)
+    for submission_id in sorted({*requeued, *stale}):
+        enqueue(db.session.get(Submission, submission_id))
     return SweepReport(tuple(requeued), tuple(abandoned), closed)

@@ -60,7 +60,7 @@ def run_hardened(docker_client: DockerClient, runtime_image: str) -> Iterator[Ca
             labels={TEST_LABEL: run_id},
             network_mode="none",
             read_only=True,
-            tmpfs={"/tmp": "size=256m", "/home/candidate": "size=16m"},  # noqa: S108 (inside the container)
+            tmpfs={"/tmp": "size=256m", "/home/candidate": "size=16m"},
             mem_limit="2g",
             memswap_limit="2g",  # equal to the memory limit: no swap on top
             pids_limit=256,

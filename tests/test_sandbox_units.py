@@ -1,0 +1,127 @@
+"""The sandbox layer without a sandbox: results validation, the /grade layout, limits, backends and kinds."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from certplatform.sandbox import kinds
+from certplatform.sandbox.backends import BackendUnavailable, get_backend
+from certplatform.sandbox.backends.base import GradeRequest, layout_tar
+from certplatform.sandbox.limits import Limits
+from certplatform.sandbox.results import MAX_RESULTS_BYTES, parse_results
+
+LIMITS = Limits(wall_seconds=60, memory_mb=2048, pids=128, cpus=1.5, file_size_mb=16, output_kb=64)
+GOOD = {
+    "status": "passed",
+    "score": 1.0,
+    "tests": [{"name": "t", "passed": True, "score": 1, "message": "ok"}],
+    "message": "all passed",
+    "stdout": "out",
+    "stderr": "",
+}
+
+
+def _raw(**changes: object) -> bytes:
+    return json.dumps({**GOOD, **changes}).encode()
+
+
+def test_results_are_parsed_into_the_one_model() -> None:
+    result = parse_results(_raw(), 1.5, "docker")
+    assert (result.status, result.score, result.backend, result.duration_s) == ("passed", 1.0, "docker", 1.5)
+    assert result.tests[0].name == "t" and result.as_cli_json()["tests"] == [
+        {"name": "t", "passed": True, "message": "ok"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"not json", "Expecting value"),
+        (b"[1, 2]", "not an object"),
+        (_raw(status="awesome"), "unknown status"),
+        (_raw(status="not_gradable"), "unknown status"),  # only the backend may say the sandbox failed
+        (_raw(score="1.0"), "finite number"),
+        (_raw(score=float("nan")), "finite number"),
+        (_raw(tests="all good"), "not a list"),
+        (b" " * (MAX_RESULTS_BYTES + 1), "cap"),
+    ],
+)
+def test_malformed_results_are_refused(raw: bytes, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_results(raw, 0.0, "docker")
+
+
+def test_scores_are_clamped_and_texts_capped() -> None:
+    result = parse_results(_raw(score=7, stdout="x" * 200_000, tests=[{"name": "n", "score": -3}] * 600), 0, "d")
+    assert result.score == 1.0 and len(result.stdout) == 64 * 1024
+    assert len(result.tests) == 500 and result.tests[0].score == 0.0
+
+
+def _request(tmp_path: Path) -> GradeRequest:
+    tests = tmp_path / "tests"
+    (tests / "data").mkdir(parents=True)
+    (tests / "cases.py").write_text("CASES = 1\n")
+    (tests / "data" / "x.bin").write_bytes(b"\x00\x01")
+    (tests / "__pycache__").mkdir()
+    (tests / "__pycache__" / "cases.cpython-311.pyc").write_bytes(b"stale")
+    return GradeRequest(
+        code="def f(): pass\n", tests_dir=tests, kind=kinds.get("triton_op"), runtime="triton-cpu", limits=LIMITS
+    )
+
+
+def test_the_layout_is_owned_by_root_with_private_tests(tmp_path: Path) -> None:
+    with tarfile.open(fileobj=io.BytesIO(layout_tar(_request(tmp_path)))) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == {
+            "submission",
+            "tests",
+            "tests/data",
+            "submission/submission.py",
+            "limits.json",
+            "tests/cases.py",
+            "tests/data/x.bin",
+        }
+        assert all(m.uid == 0 and m.gid == 0 for m in members.values())
+        assert members["tests/cases.py"].mode == 0o600 and members["limits.json"].mode == 0o600
+        assert members["submission/submission.py"].mode == 0o644
+        assert json.loads(tar.extractfile("limits.json").read()) == LIMITS.as_dict()
+
+
+def test_docker_options_apply_every_limit_and_the_hardening() -> None:
+    options = LIMITS.docker_options()
+    assert options["network_mode"] == "none" and options["read_only"] is True and options["privileged"] is False
+    assert options["mem_limit"] == options["memswap_limit"] == "2048m"
+    assert options["pids_limit"] == 128 and options["nano_cpus"] == 1_500_000_000
+    assert options["tmpfs"]["/tmp"].startswith("size=16m")
+    assert options["cap_drop"] == ["ALL"] and sorted(options["cap_add"]) == ["SETGID", "SETUID"]
+    assert options["security_opt"] == ["no-new-privileges"]
+    assert LIMITS.kill_after_s > LIMITS.wall_seconds
+
+
+def test_backends_by_name_and_the_process_backend_refused_in_production() -> None:
+    config = {"SANDBOX_REPO_ROOT": "/repo", "SANDBOX_PYTHON": "/usr/bin/python3", "ENV_NAME": "development"}
+    assert get_backend("process", config).name == "process" and not get_backend("process", config).isolated
+    assert get_backend("docker", config).isolated
+    with pytest.raises(BackendUnavailable, match="refused in production"):
+        get_backend("process", {**config, "ENV_NAME": "production"})
+    with pytest.raises(BackendUnavailable, match="unknown sandbox backend"):
+        get_backend("firecracker", config)
+
+
+def test_task_kinds_registry() -> None:
+    assert "triton_op" in kinds.registered()
+    with pytest.raises(kinds.UnknownTaskKind, match="no task kind 'chip_profile'"):
+        kinds.get("chip_profile")
+    with pytest.raises(kinds.DuplicateTaskKind):
+        kinds.register(kinds.TRITON_OP)
+    with pytest.raises(ValueError, match="unknown runtimes"):
+        kinds.register(kinds.TaskKind("x", frozenset({"tpu"}), "s.py", "x"))
+    probe = kinds.TaskKind("chip_profile", frozenset({"triton-cpu"}), "profile.py", "L2")
+    with kinds.temporary(probe):
+        assert kinds.get("chip_profile") is probe
+    assert "chip_profile" not in kinds.registered(), "a temporary kind is removed again"
