@@ -11,6 +11,8 @@ STATUSES = frozenset({"passed", "failed", "rejected", "timeout", "error", "not_g
 MAX_RESULTS_BYTES = 1_000_000  # the harness caps results.json here; anything larger is not trusted
 MAX_TESTS = 500
 MAX_TEXT = 64 * 1024
+# The optional per-test `timing` object of the GPU runtime: numeric fields kept, anything else dropped.
+TIMING_NUMBERS = ("median_ms", "min_ms", "mean_ms", "reps", "torch_median_ms", "speedup")
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ def parse_results(raw: bytes, duration_s: float, backend: str) -> GradeResult:
         for t in tests_raw[:MAX_TESTS]
         if isinstance(t, dict)
     )
+    timings = [
+        {"name": _text(t.get("name"), 200), **timing}
+        for t in tests_raw[:MAX_TESTS]
+        if isinstance(t, dict) and (timing := _timing(t.get("timing")))
+    ]
     return GradeResult(
         status=status,
         score=_score(data.get("score")),
@@ -97,4 +104,22 @@ def parse_results(raw: bytes, duration_s: float, backend: str) -> GradeResult:
         stderr=_text(data.get("stderr")),
         duration_s=duration_s,
         backend=backend,
+        extra={"timing": timings} if timings else {},
     )
+
+
+def _timing(value: Any) -> dict[str, Any]:
+    """The GPU runtime's per-test timing, validated field by field; empty when absent or unusable. It never
+    decides anything (timings are reported, not scored), so a malformed one is dropped, not an error."""
+    if not isinstance(value, dict):
+        return {}
+    timing: dict[str, Any] = {}
+    for key in TIMING_NUMBERS:
+        number = value.get(key)
+        if isinstance(number, int | float) and not isinstance(number, bool) and math.isfinite(number) and number >= 0:
+            timing[key] = number
+    if "median_ms" not in timing:
+        return {}
+    if isinstance(value.get("flag"), str):
+        timing["flag"] = value["flag"][:500]
+    return timing

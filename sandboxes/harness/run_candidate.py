@@ -8,8 +8,12 @@ cwd.
 import os
 import sys
 
-# Must be set before triton is imported anywhere: @triton.jit picks the interpreter at decoration time.
-os.environ["TRITON_INTERPRET"] = "1"
+# Must be settled before triton is imported anywhere: @triton.jit picks the interpreter at decoration time.
+# The CPU runtime interprets; the GPU runtime (the checker sets CERTPLATFORM_DEVICE=cuda) compiles.
+if os.environ.get("CERTPLATFORM_DEVICE") == "cuda":
+    os.environ.pop("TRITON_INTERPRET", None)
+else:
+    os.environ["TRITON_INTERPRET"] = "1"
 
 from gradelib.runner import main
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import socket
@@ -20,6 +21,7 @@ from docker.types import Mount
 
 from certplatform.sandbox import images
 from certplatform.sandbox.backends.base import BackendUnavailable, GradeRequest, layout_tar
+from certplatform.sandbox.limits import runtime_profile
 from certplatform.sandbox.results import MAX_RESULTS_BYTES, GradeResult, not_gradable, parse_results
 
 log = logging.getLogger(__name__)
@@ -38,12 +40,14 @@ class DockerBackend:
     repo_root: Path
     image_overrides: dict[str, str]
     timeout_s: float = 30  # for each engine API call, not the grading run
+    runtime: str = "triton-cpu"  # the runtime whose image the health check looks for (SANDBOX_RUNTIME)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> DockerBackend:
         return cls(
             repo_root=Path(config["SANDBOX_REPO_ROOT"]),
             image_overrides=dict(config.get("SANDBOX_IMAGES") or {}),
+            runtime=config.get("SANDBOX_RUNTIME") or "triton-cpu",
         )
 
     def client(self) -> docker.DockerClient:
@@ -57,11 +61,11 @@ class DockerBackend:
         return self.image_overrides.get(runtime) or images.image_tag(self.repo_root, runtime)
 
     def health(self) -> str:
-        """'ok' when the engine answers and the CPU runtime image exists."""
+        """'ok' when the engine answers and the configured runtime's image exists."""
         try:
             with closing(self.client()) as client:
                 client.ping()
-                tag = self.image_for("triton-cpu")
+                tag = self.image_for(self.runtime)
                 return "ok" if images.image_exists(client, tag) else f"error: image {tag} missing"
         except (BackendUnavailable, docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return f"error: {type(exc).__name__}"
@@ -70,6 +74,11 @@ class DockerBackend:
         started = time.monotonic()
         container = None
         client = None
+        try:
+            profile = runtime_profile(request.runtime)
+            options = request.limits.docker_options(request.runtime)
+        except ValueError as exc:
+            return not_gradable(str(exc), backend=self.name)
         try:
             client = self.client()
             tag = self.image_for(request.runtime)
@@ -85,10 +94,13 @@ class DockerBackend:
                 labels={LABEL: request.label or "grade"},
                 stdin_open=False,
                 detach=True,
-                **request.limits.docker_options(),
+                **options,
             )
             if not container.put_archive("/grade", layout_tar(request)):
                 return not_gradable("could not copy the submission into the sandbox", backend=self.name)
+            runtime_json = profile.runtime_json()
+            if runtime_json is not None and not container.put_archive("/grade", _runtime_tar(runtime_json)):
+                return not_gradable("could not copy the runtime description into the sandbox", backend=self.name)
             container.start()
             timed_out = False
             try:
@@ -118,7 +130,13 @@ class DockerBackend:
     def _result(self, container, exit_code, timed_out, oom, duration, request) -> GradeResult:
         raw = _read_results(container)
         if exit_code == HARNESS_FAILED:
-            log.error("harness error for %s: %s", request.label, container.logs(stdout=False, tail=50))
+            # The harness states its reason in results.json (e.g. a GPU run on a container without a GPU).
+            log.error(
+                "harness error for %s: %s %s",
+                request.label,
+                _harness_message(raw),
+                container.logs(stdout=False, tail=50),
+            )
             return not_gradable("the grader itself failed; this submission is not counted", duration, self.name)
         if raw is not None:
             try:
@@ -164,6 +182,24 @@ def _probe_engine_socket() -> None:
             probe.connect(path)
         except OSError as exc:
             raise BackendUnavailable(f"the Docker engine does not answer at {path}: {exc.strerror or exc}") from exc
+
+
+def _runtime_tar(data: bytes) -> bytes:
+    """/grade/runtime.json owned by root and 0600, like every file the contract says the backend copies in."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("runtime.json")
+        info.size, info.mode, info.uid, info.gid = len(data), 0o600, 0, 0
+        tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _harness_message(raw: bytes | None) -> str:
+    try:
+        message = json.loads(raw or b"{}").get("message")
+    except (ValueError, AttributeError):
+        return ""
+    return message[:500] if isinstance(message, str) else ""
 
 
 def _read_results(container) -> bytes | None:

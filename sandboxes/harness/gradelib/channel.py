@@ -124,6 +124,8 @@ def tensor_bytes(t) -> bytes:
     flat = t.detach().contiguous().reshape(-1)
     if flat.numel() == 0:
         return b""
+    if flat.device.type != "cpu":  # the GPU runtime: copy to the host (this also waits for the device)
+        flat = flat.cpu()
     return flat.view(torch.uint8).numpy().tobytes()
 
 

@@ -19,6 +19,7 @@ from .isolation import IsolationError, candidate_identity, lock_down, readable_b
 from .layout import Layout
 from .limits import Limits
 from .results import ERROR, GradeResult
+from .runtime import Runtime, RuntimeConfigError, check_available
 
 EXIT_GRADED = 0
 EXIT_HARNESS_FAILURE = 70  # results.json says "error: harness ..."; the backend should record not_gradable
@@ -53,6 +54,11 @@ def grade(
         exposed = [p for p in layout.hidden_paths if readable_by(p, identity.uid, identity.gid)]
         if exposed:
             raise HarnessError(f"hidden paths readable by the candidate: {', '.join(map(str, exposed))}")
+    try:
+        runtime = Runtime.load(layout.runtime_file)
+        check_available(runtime)
+    except (RuntimeConfigError, OSError) as exc:
+        raise HarnessError(str(exc)) from None
     seed = _seed(layout)
     spec = _load_spec(layout.tests_dir)
     kind = kinds.get(getattr(spec, "KIND", ""))()
@@ -66,6 +72,7 @@ def grade(
         scratch_base=scratch_base or Path(tempfile.gettempdir()),
         spec=spec,
         static_scan=static_scan,
+        runtime=runtime,
     )
     result = kind.grade(ctx)
     if not identity.isolated:
@@ -96,7 +103,7 @@ def run(
         limits = limits or Limits.load(layout.limits_file)
         kinds.load_builtin()
         result = grade(layout, limits=limits, isolation=isolation, started=started, static_scan=static_scan)
-    except (HarnessError, IsolationError) as exc:
+    except (HarnessError, IsolationError, RuntimeConfigError) as exc:
         code = EXIT_HARNESS_FAILURE
         result = GradeResult(ERROR, 0.0, message=f"harness error: {exc}")
     except Exception as exc:

@@ -102,6 +102,8 @@ class Guard(TorchDispatchMode):
         self.record = CallRecord()
         self.in_launch = 0
         self.active = False
+        # Off only while timing on a GPU: a canary fill per output would be a kernel inside every repetition.
+        self.pad = True
 
     def reset(self) -> CallRecord:
         record, self.record = self.record, CallRecord()
@@ -114,7 +116,7 @@ class Guard(TorchDispatchMode):
         if name not in allowed:
             self.record.torch_ops[name] = self.record.torch_ops.get(name, 0) + 1
         out = func(*args, **kwargs)
-        if not self.in_launch and name in ALLOCATION_OPS and isinstance(out, torch.Tensor):
+        if not self.in_launch and self.pad and name in ALLOCATION_OPS and isinstance(out, torch.Tensor):
             out = self._padded(out)
         return out
 
@@ -166,6 +168,24 @@ def install_launch_hook(guard: Guard) -> None:
     interpreter.GridExecutor.__call__ = counted_call
 
 
+def install_compiled_launch_hook(guard: Guard) -> None:
+    """On a GPU every launch ends in JITFunction.run (autotuners and heuristics call it too); warmup=True only
+    compiles. Count the launches and let Triton's own work during them through the guard."""
+    original = triton_jit.JITFunction.run
+
+    def counted_run(self, *args, grid, warmup, **kwargs):
+        if not warmup:
+            guard.record.launches += 1
+        guard.in_launch += 1
+        try:
+            return original(self, *args, grid=grid, warmup=warmup, **kwargs)
+        finally:
+            guard.in_launch -= 1
+
+    counted_run.__wrapped_original__ = original
+    triton_jit.JITFunction.run = counted_run
+
+
 def guard_is_current(guard: Guard) -> bool:
     return _python_dispatch._get_current_dispatch_mode() is guard
 
@@ -196,7 +216,21 @@ def _watched() -> dict[str, object]:
     for name, module in list(sys.modules.items()):
         if name.startswith("gradelib") and module is not None:
             watched[name] = module
+    watched.update(_EXTRA_WATCHED)
     return watched
+
+
+# Filled by watch_cuda() on the GPU runtime only; the CPU runtime watches exactly the namespaces above.
+_EXTRA_WATCHED: dict[str, object] = {}
+_CUDA_NAMES = ("Event", "synchronize", "current_stream", "Stream")
+
+
+def watch_cuda() -> None:
+    """Also watch what the timing loop relies on: the CUDA event class and its base. The torch.cuda namespace as
+    a whole changes during lazy initialisation, so only the functions the clock uses are pinned (by identity)."""
+    event = torch.cuda.Event
+    _EXTRA_WATCHED["torch.cuda.Event"] = event
+    _EXTRA_WATCHED["torch.cuda.EventBase"] = event.__mro__[1]
 
 
 def snapshot() -> dict[tuple[str, str], int]:
@@ -210,6 +244,9 @@ def snapshot() -> dict[tuple[str, str], int]:
             state[(owner, "<members>")] = hash(frozenset(vars(obj)))
     for name in ("torch", "numpy", "triton", "triton.language", "triton.runtime.interpreter", "builtins"):
         state[("sys.modules", name)] = id(sys.modules.get(name))
+    if _EXTRA_WATCHED:
+        for name in _CUDA_NAMES:
+            state[("torch.cuda", name)] = id(getattr(torch.cuda, name, None))
     return state
 
 

@@ -149,8 +149,11 @@ def as_candidate(identity: Identity, action) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def child_setup(limits: Limits, nproc_base: int, cwd: Path) -> None:
-    """Runs in the candidate child after the uid/gid drop and before exec (subprocess preexec_fn)."""
+def child_setup(limits: Limits, nproc_base: int, cwd: Path, limit_address_space: bool = True) -> None:
+    """Runs in the candidate child after the uid/gid drop and before exec (subprocess preexec_fn).
+
+    limit_address_space is False on a GPU: the CUDA driver reserves virtual address space for unified memory far
+    beyond any RLIMIT_AS and fails to initialise under one; the cgroup memory limit still bounds host memory."""
     # Here rather than Popen(cwd=...): subprocess changes directory before dropping privileges, and root in the
     # container (no CAP_DAC_OVERRIDE) may not enter the candidate's 0700 scratch directory.
     os.chdir(cwd)
@@ -165,7 +168,8 @@ def child_setup(limits: Limits, nproc_base: int, cwd: Path) -> None:
     _setrlimit(resource.RLIMIT_NPROC, nproc_base + limits.pids)
     # Address space: torch maps a lot of virtual memory up front, so the limit is generous; the container's
     # cgroup memory limit is the real one.
-    _setrlimit(resource.RLIMIT_AS, (limits.memory_mb + 4096) << 20)
+    if limit_address_space:
+        _setrlimit(resource.RLIMIT_AS, (limits.memory_mb + 4096) << 20)
     if _LIBC is not None:
         _LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)

@@ -37,9 +37,14 @@ class Layout:
         return self.root / "seed"
 
     @property
+    def runtime_file(self) -> Path:
+        """Optional: the device the backend gave this run (absent = the CPU interpreter)."""
+        return self.root / "runtime.json"
+
+    @property
     def hidden_paths(self) -> tuple[Path, ...]:
         """Everything the candidate must not read or write."""
-        return (self.tests_dir, self.results_dir, self.limits_file, self.seed_file)
+        return (self.tests_dir, self.results_dir, self.limits_file, self.seed_file, self.runtime_file)
 
     def submission_file(self) -> Path:
         """`submission.py` if present, else the only *.py file in submission/."""

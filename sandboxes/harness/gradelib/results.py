@@ -31,16 +31,22 @@ class TestResult:
     passed: bool
     score: float
     message: str = ""
+    # GPU runtime only: {"median_ms", "min_ms", "mean_ms", "reps", "torch_median_ms"?, "speedup"?, "flag"?}.
+    # Absent (not null) otherwise, so the CPU runtime's results.json is exactly what it always was.
+    timing: dict | None = None
 
     __test__ = False  # not a pytest test class
 
     def to_dict(self) -> dict:
-        return {
+        data = {
             "name": self.name,
             "passed": self.passed,
             "score": round(float(self.score), 6),
             "message": clip(self.message, MAX_TEST_MESSAGE),
         }
+        if self.timing is not None:
+            data["timing"] = dict(self.timing)
+        return data
 
 
 @dataclass(frozen=True)

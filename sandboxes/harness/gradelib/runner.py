@@ -21,8 +21,13 @@ MAX_ERROR_CHARS = 3_000
 def main(argv: list[str]) -> int:
     fd, submission, entry = int(argv[0]), argv[1], argv[2]
     sock = socket.socket(fileno=fd)
-    if os.environ.get("TRITON_INTERPRET") != "1":
+    device = os.environ.get("CERTPLATFORM_DEVICE", "cpu")
+    if device == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
         return _fatal(sock, "TRITON_INTERPRET is not set before import")
+    if device == "cuda" and os.environ.get("TRITON_INTERPRET"):
+        return _fatal(sock, "TRITON_INTERPRET must not be set on the GPU runtime")
+    if device not in ("cpu", "cuda"):
+        return _fatal(sock, f"unknown device {device!r}")
     # Correct kernels that mask with -inf make numpy warn (overflow in exp, -inf - -inf); that is not an
     # error.
     warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -35,13 +40,28 @@ def main(argv: list[str]) -> int:
     from . import channel, guards
 
     guard = guards.Guard()
-    guards.install_launch_hook(guard)
+    clock = None
+    if device == "cpu":
+        guards.install_launch_hook(guard)
+    elif not torch.cuda.is_available():
+        # The checker sees the GPU (it checked) but this uid does not: device nodes not readable by 10001.
+        channel.send(sock, {"type": "unavailable", "error": "no CUDA device is visible to the candidate user"})
+        return 1
+    else:
+        guards.install_compiled_launch_hook(guard)
     # Entering a dispatch mode imports torch._dynamo lazily, which rebinds torch.manual_seed: do all of that
     # (and the interpreter's own lazy set-up) before the snapshot that later calls are compared against.
     import torch._dynamo
 
     with guard:
-        _warm_up()
+        _warm_up(device)
+    if device == "cuda":
+        # Imported (and the clock's flush buffer allocated) outside the guard and before the snapshot, so that
+        # the timing code is watched like the rest of the harness.
+        from . import gpu_runner, timing
+
+        clock = timing.CudaClock()
+        guards.watch_cuda()
     guard.reset()
     before = guards.snapshot()
 
@@ -66,9 +86,12 @@ def main(argv: list[str]) -> int:
 
     while True:
         header, blobs = channel.recv(sock)
-        if header.get("type") != "call":
+        if header.get("type") == "call":
+            reply, out_blobs = _call(fn, header, blobs, guard, before, submission, device)
+        elif header.get("type") == "time" and clock is not None:
+            reply, out_blobs = gpu_runner.time_call(fn, header, blobs, guard, clock, before, submission)
+        else:
             return 0
-        reply, out_blobs = _call(fn, header, blobs, guard, before, submission)
         channel.send(sock, reply, out_blobs)
 
 
@@ -79,8 +102,9 @@ def _fatal(sock: socket.socket, message: str) -> int:
     return 1
 
 
-def _warm_up() -> None:
-    """Run one tiny kernel of our own so the interpreter's lazy set-up happens before the snapshot."""
+def _warm_up(device: str = "cpu") -> None:
+    """Run one tiny kernel of our own so the interpreter's (or the compiler's and driver's) lazy set-up happens
+    before the snapshot."""
     import torch
     import triton
     import triton.language as tl
@@ -90,9 +114,11 @@ def _warm_up() -> None:
         offs = tl.arange(0, BLOCK)
         tl.store(dst + offs, tl.load(src + offs, mask=offs < n), mask=offs < n)
 
-    src = torch.arange(4, dtype=torch.float32)
+    src = torch.arange(4, dtype=torch.float32, device=device)
     dst = torch.empty_like(src)
     _copy[(1,)](src, dst, 4, BLOCK=4)
+    if device != "cpu":
+        torch.cuda.synchronize()
 
 
 def _import_submission(path: str, guard):
@@ -151,7 +177,7 @@ def _violations(record, before, guard_ok: bool, phase: str) -> list[str]:
     return found
 
 
-def _build_args(header: dict, blobs: list[bytes]):
+def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
     import torch
 
     from .channel import tensor_from_bytes
@@ -162,6 +188,8 @@ def _build_args(header: dict, blobs: list[bytes]):
         if spec["kind"] == "value":
             return spec["value"]
         buf = tensor_from_bytes(blobs[spec["blob"]], spec["dtype"], [spec["storage_numel"]])
+        if device != "cpu":  # the whole padded buffer moves, so the NaN guards around the view come along
+            buf = buf.to(device)
         buffers.append(buf)
         return torch.as_strided(buf, spec["shape"], spec["stride"], spec["offset"])
 
@@ -170,13 +198,13 @@ def _build_args(header: dict, blobs: list[bytes]):
     return args, kwargs, buffers
 
 
-def _call(fn, header, blobs, guard, before, submission):
+def _call(fn, header, blobs, guard, before, submission, device="cpu"):
     import torch
 
     from . import guards
     from .channel import dtype_name, tensor_bytes
 
-    args, kwargs, buffers = _build_args(header, blobs)
+    args, kwargs, buffers = _build_args(header, blobs, device)
     guard.reset()
     error = None
     resource = False
@@ -187,6 +215,8 @@ def _call(fn, header, blobs, guard, before, submission):
         with guard:
             try:
                 out = fn(*args, **kwargs)
+                if device != "cpu":  # asynchronous kernel faults surface here, inside the call they belong to
+                    torch.cuda.synchronize()
             finally:
                 guard_ok = guards.guard_is_current(guard)
     except BaseException as exc:
@@ -214,8 +244,10 @@ def _call(fn, header, blobs, guard, before, submission):
     if error is None:
         if type(out) is not torch.Tensor:
             reply["output_problem"] = f"returned {type(out).__name__}, expected a torch.Tensor"
-        elif out.layout != torch.strided or out.device.type != "cpu":
-            reply["output_problem"] = f"returned a {out.layout} tensor on {out.device}, expected a strided CPU tensor"
+        elif out.layout != torch.strided or out.device.type != device:
+            reply["output_problem"] = (
+                f"returned a {out.layout} tensor on {out.device}, expected a strided {device.upper()} tensor"
+            )
         else:
             storage = out.untyped_storage().data_ptr()
             reply["shares_input"] = out.numel() > 0 and any(storage == b.untyped_storage().data_ptr() for b in buffers)

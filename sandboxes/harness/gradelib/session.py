@@ -4,6 +4,7 @@ output, and make sure nothing of it survives."""
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 import signal
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 from . import channel
 from .isolation import TOKEN_VAR, Identity, child_setup, count_processes_of, kill_candidate, signal_processes
 from .limits import Limits
+from .runtime import Runtime
 
 HARNESS_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,17 +67,28 @@ class Exit:
 
 
 class CandidateProcess:
-    def __init__(self, *, submission: Path, entry: str, scratch: Path, identity: Identity, limits: Limits):
+    def __init__(
+        self,
+        *,
+        submission: Path,
+        entry: str,
+        scratch: Path,
+        identity: Identity,
+        limits: Limits,
+        runtime: Runtime | None = None,
+    ):
         self.submission, self.entry, self.scratch = submission, entry, scratch
         self.identity, self.limits = identity, limits
+        self.runtime = runtime or Runtime()
         self.token = secrets.token_hex(16)
         self.flooded = False
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
 
     # -- life cycle ------------------------------------------------------------------------------------------
-    def start(self) -> None:
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    def environment(self) -> dict[str, str]:
+        """The candidate's whole environment, built from scratch: nothing of the checker's leaks in except, on the
+        GPU, the driver's variables (runtime.CUDA_PASSTHROUGH_VARS)."""
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.scratch),
@@ -91,6 +104,15 @@ class CandidateProcess:
             "CERTPLATFORM_CPUS": str(max(1, int(self.limits.cpus))),
             TOKEN_VAR: self.token,
         }
+        if not self.runtime.interpreted:
+            # Compiled kernels on the GPU: no interpreter, plus the driver's environment (runtime.py).
+            del env["TRITON_INTERPRET"]
+            env.update(self.runtime.candidate_env(dict(os.environ)))
+        return env
+
+    def start(self) -> None:
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = self.environment()
         nproc_base = 0 if self.identity.isolated else count_processes_of(self.identity.uid)
         kwargs = {}
         if self.identity.isolated:
@@ -112,7 +134,9 @@ class CandidateProcess:
             env=env,
             pass_fds=(child.fileno(),),
             start_new_session=True,
-            preexec_fn=functools.partial(child_setup, self.limits, nproc_base, self.scratch),
+            preexec_fn=functools.partial(
+                child_setup, self.limits, nproc_base, self.scratch, limit_address_space=self.runtime.interpreted
+            ),
             **kwargs,
         )
         child.close()

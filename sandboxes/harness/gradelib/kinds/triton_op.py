@@ -5,23 +5,31 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from .. import channel
+from .. import channel, timing
 from ..context import GradeContext
 from ..isolation import make_scratch, remove_scratch
 from ..results import ERROR, FAILED, PASSED, REJECTED, TIMEOUT, GradeResult, TestResult, score_of
+from ..runtime import RuntimeConfigError
 from ..session import CandidateProcess
 from ..static_scan import SubmissionSyntaxError, scan
-from ..triton_cases import Case, compare, encode_args
+from ..triton_cases import Case, compare, device_args, encode_args
 from . import register
 
 MAX_SOURCE_BYTES = 256 << 10
 DEFAULT_CALL_SECONDS = 60.0
+# GPU runtime: device-time budget for timing each side (candidate, torch reference) of one passing test.
+TIMING_SECONDS = 2.0
+TF32_HINT = (
+    "; note: fp32 tl.dot is graded as IEEE fp32 on this runtime (TRITON_F32_DEFAULT=ieee), so an explicit "
+    "input_precision='tf32' or allow_tf32=True is not accurate enough"
+)
 
 
 class _Stop(Exception):
@@ -65,7 +73,12 @@ class TritonOpKind:
         target.write_bytes(raw)
         os.chmod(target, 0o444)
         proc = CandidateProcess(
-            submission=target, entry=spec.ENTRY, scratch=scratch, identity=ctx.identity, limits=ctx.limits
+            submission=target,
+            entry=spec.ENTRY,
+            scratch=scratch,
+            identity=ctx.identity,
+            limits=ctx.limits,
+            runtime=ctx.runtime,
         )
         results: list[TestResult] = []
         stop: _Stop | None = None
@@ -130,6 +143,8 @@ class TritonOpKind:
 
     def _wait_ready(self, proc: CandidateProcess, ctx: GradeContext) -> None:
         header, _ = self._receive(proc, None, (), ctx.deadline, "while importing the submission")
+        if header.get("type") == "unavailable":  # sent before the submission is imported: not its doing
+            raise RuntimeConfigError(f"the candidate process cannot use the GPU: {header.get('error')}")
         if header.get("violations"):
             raise _Stop(REJECTED, "; ".join(map(str, header["violations"])))
         if header.get("type") == "import_error":
@@ -182,7 +197,74 @@ class TritonOpKind:
                 (f"wrote {reply['canary_damage']} bytes outside the output tensor (missing mask on tl.store?)"),
             )
         elapsed = float(reply.get("elapsed") or 0.0)
-        return TestResult(case.name, passed, 1.0 if passed else 0.0, f"{message}; {elapsed:.2f}s")
+        message = f"{message}; {elapsed:.2f}s"
+        record = None
+        if passed and ctx.runtime.timing and case.require_launch:
+            passed, note, record = self._time_case(proc, case, ctx, call_seconds)
+            message = f"{message}; {note}" if passed else note
+        elif not passed and _may_be_tf32(case, ctx) and "differ beyond" in message:
+            message += TF32_HINT
+        return TestResult(case.name, passed, 1.0 if passed else 0.0, message, record)
+
+    # -- GPU runtime: timing ---------------------------------------------------------------------------------
+    def _time_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float):
+        """Time a test that passed: fresh copies of its inputs, the candidate's repetitions re-checked (inputs
+        untouched, a kernel launched by every call, the last output still right), then the torch reference.
+        Returns (passed, message, timing record)."""
+        if ctx.remaining() < 4 * TIMING_SECONDS:
+            return True, "timing skipped: too little time left", None
+        header, blobs = encode_args(case)
+        header["type"], header["budget_s"] = "time", TIMING_SECONDS
+        what = f"in test {case.name!r} (timing run)"
+        deadline = min(ctx.deadline, time.monotonic() + TIMING_SECONDS + 2 * call_seconds)
+        reply, out_blobs = self._receive(proc, header, blobs, deadline, what)
+        if reply.get("type") != "timing":
+            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}")
+        if reply.get("violations"):
+            raise _Stop(REJECTED, f"{what}: " + "; ".join(map(str, reply["violations"])))
+        returned = out_blobs[: len(blobs)]
+        if len(returned) != len(blobs) or any(a != b for a, b in zip(returned, blobs, strict=True)):
+            raise _Stop(REJECTED, f"{what}: the submission modified its input tensors on a repeated call")
+        if reply.get("error"):
+            return False, f"raised on a repeated call (timing run): {reply['error']}", None
+        if reply.get("idle_calls"):
+            raise _Stop(
+                REJECTED,
+                f"{what}: {reply['idle_calls']} of {reply.get('calls')} repeated calls launched no Triton kernel "
+                "(the result must be computed on every call, not cached)",
+            )
+        meta = reply.get("output")
+        if not meta:
+            return False, "returned no tensor on a repeated call (timing run)", None
+        try:
+            out = channel.tensor_from_bytes(out_blobs[int(meta["blob"])], meta["dtype"], meta["shape"])
+            samples = timing.validate_samples(reply.get("samples"))
+        except (KeyError, IndexError, ValueError, TypeError, channel.ProtocolError) as exc:
+            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}: {exc}") from None
+        ok, message = compare(out, case)
+        if not ok:
+            return False, f"wrong on a repeated call (timing run): {message}", None
+        record = timing.timing_record(samples, self._time_reference(case))
+        return True, timing.describe(record), record
+
+    def _time_reference(self, case: Case) -> list[float] | None:
+        """The torch reference in the tested dtype on the GPU, timed by the checker with the same loop."""
+        if case.reference is None:
+            return None
+        try:
+            if getattr(self, "_clock", None) is None:
+                self._clock = timing.CudaClock()
+            args, kwargs = device_args(case, "cuda")
+            with torch.no_grad(), timing.passthrough_mode():
+                return timing.measure(lambda: case.reference(*args, **kwargs), self._clock, budget_s=TIMING_SECONDS)
+        except Exception as exc:  # a reference that cannot run in this dtype on the GPU: no baseline, no speedup
+            print(f"torch reference of {case.name!r} not timed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return None
+
+
+def _may_be_tf32(case: Case, ctx: GradeContext) -> bool:
+    """An fp32 mismatch on the GPU where the task grades dots as IEEE: worth telling the candidate about TF32."""
+    return not ctx.runtime.interpreted and case.dtype == torch.float32 and case.dot_precision == "ieee"
 
 
 def _exit_reason(code: int | None) -> str:
