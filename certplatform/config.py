@@ -76,6 +76,13 @@ class BaseConfig:
     GRADING_MAX_RUNS = 3  # grading runs before a submission is given up as not_gradable
     HEARTBEAT_STALE_S = 300  # /healthz calls grading broken when no worker reported for this long
 
+    REVIEW_LEASE_MINUTES = 90  # a claimed review returns to the queue when its mentor does not decide by then
+    CERT_VALIDITY_DAYS = 730  # 24 months
+    CERT_RENEWAL_DAYS = 90  # a holder may retake the exam this long before the certificate expires
+    CERT_KEYS_DIR: str | None = None  # default: instance/keys; private keys live here, never in the database
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # printed in certificates (QR code) and credentials
+    VERIFY_RATE_LIMIT = "60 per minute"
+
     SUBMISSION_MAX_BYTES = 64 * 1024
     SUBMISSIONS_PER_TASK = 10
     SUBMIT_RATE_LIMIT = "30 per hour"
@@ -160,12 +167,17 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         cfg["SANDBOX_RUNTIME"] = env["SANDBOX_RUNTIME"]
     if env.get("SANDBOX_IMAGE_TRITON_CPU"):
         cfg["SANDBOX_IMAGES"] = {"triton-cpu": env["SANDBOX_IMAGE_TRITON_CPU"]}
+    cfg["CERT_KEYS_DIR"] = env.get("CERT_KEYS_DIR") or os.path.join(instance_path, "keys")
+    if env.get("PUBLIC_BASE_URL"):
+        cfg["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
     if env.get("TRUSTED_PROXIES"):
         cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
 
     # Login throttling must be shared by every web worker, so production counts in Redis.
     if name == "production":
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
+    if env.get("RATELIMIT_ENABLED"):  # benchmarks switch limits off to measure the application itself
+        cfg["RATELIMIT_ENABLED"] = _env_bool(env["RATELIMIT_ENABLED"])
     if env.get("RATELIMIT_STORAGE_URI"):
         cfg["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
 

@@ -35,6 +35,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("learn.mine", _l("My learning")),
     NavItem("exams.index", _l("Exams"), public=True),
     NavItem("main.dashboard", _l("Dashboard")),
+    NavItem("review.index", _l("Reviews"), frozenset({Role.MENTOR})),
+    NavItem("certs.mine", _l("My certificates")),
     NavItem("orgs.mine", _l("My organizations"), frozenset({Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER})),
     NavItem("admin.index", _l("Administration"), frozenset({Role.ADMIN})),
 ]
@@ -51,12 +53,28 @@ def init_app(app: Flask) -> None:
     from certplatform.account import bp as account_bp
     from certplatform.admin import bp as admin_bp
     from certplatform.auth import bp as auth_bp
+    from certplatform.certs import bp as certs_bp
     from certplatform.exams import bp as exams_bp
     from certplatform.learn import bp as learn_bp
     from certplatform.main import bp as main_bp
     from certplatform.orgs import bp as orgs_bp
+    from certplatform.review import bp as review_bp
+    from certplatform.verify import api_bp
+    from certplatform.verify import bp as verify_bp
 
-    for bp in (main_bp, auth_bp, account_bp, learn_bp, exams_bp, admin_bp, orgs_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        account_bp,
+        learn_bp,
+        exams_bp,
+        review_bp,
+        certs_bp,
+        verify_bp,
+        api_bp,
+        admin_bp,
+        orgs_bp,
+    ):
         app.register_blueprint(bp)
 
     login_manager.login_view = "auth.login"

@@ -17,7 +17,7 @@ from tests import services
 from tests.factories import PASSWORD
 
 BACKENDS = ["sqlite", "postgresql"]
-pytest_plugins = ["tests.exam_fixtures"]
+pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

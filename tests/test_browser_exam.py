@@ -34,14 +34,16 @@ def exam_server(tmp_path: Path):
         images.build_runtime_image(client, "triton-cpu", REPO)
     root = write_exam_root(tmp_path / "content")
     queue = f"browser-{uuid.uuid4().hex}"
-    app = create_app({
-        "ENV_NAME": "test",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "CONTENT_ROOT": str(root),
-        "SANDBOX_BACKEND": "docker",
-        "CELERY": {"broker_url": services.REDIS_URL, "task_always_eager": False, "task_default_queue": queue},
-    })
+    app = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "CONTENT_ROOT": str(root),
+            "SANDBOX_BACKEND": "docker",
+            "CELERY": {"broker_url": services.REDIS_URL, "task_always_eager": False, "task_default_queue": queue},
+        }
+    )
     import certplatform.tasks  # noqa: F401  (the worker needs the tasks registered)
 
     with app.app_context():
@@ -53,8 +55,9 @@ def exam_server(tmp_path: Path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        with start_worker(app.extensions["celery"], pool="solo", queues=[queue], perform_ping_check=False,
-                          loglevel="WARNING"):
+        with start_worker(
+            app.extensions["celery"], pool="solo", queues=[queue], perform_ping_check=False, loglevel="WARNING"
+        ):
             yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()

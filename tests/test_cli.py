@@ -67,3 +67,21 @@ def test_commands_explain_a_missing_production_setting(monkeypatch) -> None:
     result = CliRunner().invoke(main, ["routes"])
     assert result.exit_code == 1
     assert "Refusing to start in production" in result.output and "Traceback" not in result.output
+
+
+def test_demo_data_includes_valid_revoked_and_expired_certificates(app, runner, tmp_path) -> None:
+    from pathlib import Path
+
+    from certplatform.content.sync import sync_content
+    from certplatform.services import issuing
+    from tests.exam_fixtures import write_exam_root
+
+    root = write_exam_root(tmp_path / "content")
+    app.config.update(CONTENT_ROOT=str(root), CERT_KEYS_DIR=str(tmp_path / "keys"))
+    sync_content(root)
+    first = json.loads(runner.invoke(args=["demo-data", "--password", "Demo-Passw0rd-1"]).output)["certificates"]
+    again = json.loads(runner.invoke(args=["demo-data", "--password", "Demo-Passw0rd-1"]).output)["certificates"]
+    assert first == again, "idempotent"
+    statuses = {kind: issuing.status(issuing.lookup(first[kind])) for kind in ("valid", "revoked", "expired")}
+    assert statuses == {"valid": "valid", "revoked": "revoked", "expired": "expired"}
+    assert Path(first["valid_pdf"]).read_bytes() == issuing.lookup(first["valid"]).pdf

@@ -73,3 +73,8 @@ def test_a_worker_heartbeat_records_its_sandbox(app) -> None:
     app.config["SANDBOX_PYTHON"] = "/nonexistent/python"
     beat = record_heartbeat("celery@test")
     assert beat.sandbox_status.startswith("error") and beat.backend == "process"
+
+
+def test_livez_answers_without_checking_anything(app, client) -> None:
+    app.extensions["celery"].conf.broker_url = "redis://127.0.0.1:1/0"
+    assert client.get("/livez").json == {"status": "alive"}

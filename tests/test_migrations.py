@@ -53,6 +53,40 @@ def test_upgrade_matches_models_then_downgrade_to_base(empty_database: str) -> N
         with db.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT action FROM audit_events")).scalars().all() == ["test.event"]
 
+        # Every status the models know is accepted by the migrated CHECK constraints, and no other.
+        from certplatform.models import AttemptStatus
+
+        with db.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (email, name_latin, password_hash, active, created_at) "
+                    "VALUES ('a@example.com', 'A', 'x', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO exams (uuid, slug, level, title, instructions, time_limit_minutes, pass_mark,"
+                    " cooldown_hours, max_attempts, window_days, runtime, path, rubric, content_version,"
+                    " approvals_required, resubmit_days) VALUES ('00000000-0000-4000-8000-000000000001', 'e', 'L1',"
+                    " '{}', '{}', 1, 0.7, 24, 3, 365, 'triton-cpu', 'exams/e', '[]', 'v', 1, 14)"
+                )
+            )
+            for status in AttemptStatus:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO exam_attempts (user_id, exam_id, status, started_at, deadline_at, task_scores,"
+                        " content_version, revision) SELECT u.id, e.id, :s, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '{}',"
+                        " 'v', 0 FROM users u, exams e"
+                    ),
+                    {"s": status.value},
+                )
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE exam_attempts SET status = 'teleported'"))
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM exam_attempts"))
+            conn.execute(sa.text("DELETE FROM exams"))
+            conn.execute(sa.text("DELETE FROM users"))
+
         downgrade(revision="base")
         with db.engine.connect() as conn:
             remaining = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}

@@ -21,9 +21,11 @@ from certplatform.authz import role_required
 from certplatform.content.sync import SyncError, sync_content
 from certplatform.extensions import db
 from certplatform.models import (
+    AttemptStatus,
     AuditEvent,
     CompanyTier,
     ContentSync,
+    ExamAttempt,
     Organization,
     OrganizationKind,
     Role,
@@ -57,7 +59,13 @@ def index():
         "organizations": db.session.scalar(sa.select(sa.func.count(Organization.id))),
     }
     recent = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(10)).all()
-    return render_template("admin/index.html", counts=counts, recent=recent)
+    waiting = db.session.scalars(
+        sa.select(ExamAttempt)
+        .where(ExamAttempt.status == AttemptStatus.AWAITING_REVIEW)
+        .order_by(ExamAttempt.finished_at)
+        .limit(20)
+    ).all()
+    return render_template("admin/index.html", counts=counts, recent=recent, waiting=waiting)
 
 
 @bp.get("/users")

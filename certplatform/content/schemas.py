@@ -169,6 +169,29 @@ class AttemptPolicy(Strict):
     window_days: int = Field(default=365, ge=1, description="Window in which attempts are counted")
 
 
+class RubricLevel(Strict):
+    points: int = Field(ge=0, le=100)
+    descriptor: Text = Field(description="What work at this level looks like")
+
+
+class RubricCriterion(Strict):
+    id: TaskId = Field(description="Stable id of the criterion, e.g. numerical_stability")
+    title: Text
+    levels: list[RubricLevel] = Field(min_length=2, description="From weakest to strongest")
+
+    @model_validator(mode="after")
+    def _ascending(self) -> RubricCriterion:
+        points = [level.points for level in self.levels]
+        if points != sorted(set(points)):
+            raise ValueError("levels must have distinct points in ascending order")
+        return self
+
+
+class ReviewPolicy(Strict):
+    approvals_required: int = Field(default=1, ge=1, le=3, description="Independent mentor approvals to certify")
+    resubmit_days: int = Field(default=14, ge=1, le=90, description="Time to revise after changes are requested")
+
+
 class ExamSpec(Strict):
     """`exams/<exam>/exam.yaml`, with `tasks/<id>/{prompt.zh.md, prompt.en.md, starter.py, solution.py, tests/}`."""
 
@@ -183,11 +206,13 @@ class ExamSpec(Strict):
         description="Sandbox runtime folder under sandboxes/"
     )
     tasks: list[ExamTaskSpec] = Field(min_length=1)
-    rubric: list[dict[str, object]] = Field(default_factory=list, description="Mentor review rubric")
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    rubric: list[RubricCriterion] = Field(min_length=1, description="What mentors score in the review stage")
 
     @model_validator(mode="after")
     def _unique_tasks(self) -> ExamSpec:
         _no_duplicates([t.id for t in self.tasks], "task id")
+        _no_duplicates([c.id for c in self.rubric], "rubric criterion")
         return self
 
 

@@ -213,7 +213,9 @@ def _apply_exam(upsert: _Upserter, exam: LoadedExam, version: str) -> None:
         window_days=e.attempt_policy.window_days,
         runtime=e.runtime,
         path=exam.path,
-        rubric=list(e.rubric),
+        rubric=[c.model_dump(mode="json") for c in e.rubric],
+        approvals_required=e.review.approvals_required,
+        resubmit_days=e.review.resubmit_days,
         content_version=version,
     )
     db.session.flush()

@@ -12,9 +12,9 @@ from certplatform.exams import bp
 from certplatform.exams.forms import ActionForm, SubmissionForm
 from certplatform.extensions import db, limiter
 from certplatform.i18n import current_locale
-from certplatform.models import ExamAttempt, Submission
+from certplatform.models import Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
-from certplatform.services import attempts, grading
+from certplatform.services import attempts, grading, review
 from certplatform.services.markdown import render
 
 
@@ -69,6 +69,7 @@ def status_names() -> dict[str, str]:
         "in_progress": _("in progress"),
         "grading": _("being graded"),
         "awaiting_review": _("passed: awaiting mentor review"),
+        "approved": _("approved: certificate issued"),
         "void": _("void (not counted)"),
     }
 
@@ -144,6 +145,8 @@ def attempt(slug: str, attempt_id: int):
         latest={t.id: attempts.latest_submission(attempt_row, t) for t in tasks},
         best={t.id: attempts.task_score(attempt_row, t) for t in tasks},
         decision=attempts.can_start(current_user, exam_row),
+        reviews=review.reviews_of(attempt_row),
+        certificate=db.session.scalar(db.select(Certificate).where(Certificate.attempt_id == attempt_row.id)),
         now=utcnow(),
         form=ActionForm(),
     )

@@ -44,6 +44,13 @@ def set_language():
     return redirect(target)
 
 
+@bp.get("/livez")
+@public
+def livez():
+    """Liveness only: the process answers (no database or broker check, unlike /healthz)."""
+    return jsonify(status="alive")
+
+
 @bp.get("/healthz")
 @public
 def healthz():

@@ -23,6 +23,13 @@ from certplatform.models.organization import (
     OrganizationKind,
     OrganizationMembership,
 )
+from certplatform.models.review import (
+    Certificate,
+    ImmutableCertificateError,
+    Review,
+    ReviewDecision,
+    ReviewState,
+)
 from certplatform.models.user import Locale, Role, User, UserRole
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "AttemptStatus",
     "AuditEvent",
     "CertLevel",
+    "Certificate",
     "CompanyTier",
     "ContentSync",
     "Course",
@@ -38,6 +46,7 @@ __all__ = [
     "Exam",
     "ExamAttempt",
     "ExamTask",
+    "ImmutableCertificateError",
     "Lesson",
     "LessonProgress",
     "Locale",
@@ -48,6 +57,9 @@ __all__ = [
     "Quiz",
     "QuizAttempt",
     "QuizQuestion",
+    "Review",
+    "ReviewDecision",
+    "ReviewState",
     "Role",
     "Submission",
     "SubmissionStatus",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from certplatform.extensions import db
 from certplatform.models.learning import Bilingual, CertLevel
 from certplatform.models.types import UTCDateTime, enum_type, utcnow
+from certplatform.models.user import User
 
 
 class AttemptStatus(enum.StrEnum):
@@ -23,6 +24,8 @@ class AttemptStatus(enum.StrEnum):
     GRADING = "grading"  # finished; waiting for the last submissions to be graded
     FAILED = "failed"  # graded below the pass mark
     AWAITING_REVIEW = "awaiting_review"  # passed the automatic grading; the mentor review comes next
+    APPROVED = "approved"  # the mentor review approved it: a certificate was issued
+    REJECTED = "rejected"  # the mentor review rejected it
     VOID = "void"  # ended by an infrastructure failure: does not count against the attempt limit
 
 
@@ -63,6 +66,8 @@ class Exam(db.Model):
     runtime: Mapped[str] = mapped_column(sa.String(40))
     path: Mapped[str] = mapped_column(sa.String(300))
     rubric: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    approvals_required: Mapped[int] = mapped_column(default=1)
+    resubmit_days: Mapped[int] = mapped_column(default=14)
     content_version: Mapped[str] = mapped_column(sa.String(32))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -111,9 +116,11 @@ class ExamAttempt(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     score: Mapped[float | None]
     task_scores: Mapped[dict[str, float]] = mapped_column(sa.JSON, default=dict)
+    revision: Mapped[int] = mapped_column(default=0)  # rounds of changes a mentor requested
     content_version: Mapped[str] = mapped_column(sa.String(32))
 
     exam: Mapped[Exam] = relationship()
+    user: Mapped[User] = relationship()
     submissions: Mapped[list[Submission]] = relationship(
         back_populates="attempt", order_by="Submission.id", cascade="all, delete-orphan"
     )

@@ -42,6 +42,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A public profile listing the holder's certificates exists only while they opt in; the slug is random.
+    public_profile: Mapped[bool] = mapped_column(default=False)
+    profile_slug: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"

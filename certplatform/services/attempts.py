@@ -22,10 +22,17 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import audit
+from certplatform.services import audit, issuing
 from certplatform.services.eligibility import exam_eligibility
 
-COUNTED = (AttemptStatus.IN_PROGRESS, AttemptStatus.GRADING, AttemptStatus.FAILED, AttemptStatus.AWAITING_REVIEW)
+COUNTED = (
+    AttemptStatus.IN_PROGRESS,
+    AttemptStatus.GRADING,
+    AttemptStatus.FAILED,
+    AttemptStatus.AWAITING_REVIEW,
+    AttemptStatus.APPROVED,
+    AttemptStatus.REJECTED,
+)
 
 
 class AttemptError(ValueError):
@@ -75,6 +82,16 @@ def can_start(user: User, exam: Exam, now: datetime | None = None) -> StartDecis
         reasons.append(_("Your passed attempt is waiting for its mentor review."))
     if any(a.status == AttemptStatus.GRADING for a in history):
         reasons.append(_("Your last attempt is still being graded."))
+    held = issuing.valid_certificate(user, exam.level)
+    renewal_from = held.expires_at - timedelta(days=current_app.config["CERT_RENEWAL_DAYS"]) if held else None
+    if renewal_from is not None and renewal_from > now:
+        next_at = renewal_from
+        reasons.append(
+            _(
+                "You hold a valid certificate for this level; you may renew it from %(when)s.",
+                when=renewal_from.strftime("%Y-%m-%d"),
+            )
+        )
     course = course_for(exam)
     if course is None:
         reasons.append(_("This exam has no published course."))
@@ -97,7 +114,7 @@ def can_start(user: User, exam: Exam, now: datetime | None = None) -> StartDecis
                 days=exam.window_days,
             )
         )
-    last_failed = next((a for a in history if a.status == AttemptStatus.FAILED), None)
+    last_failed = next((a for a in history if a.status in (AttemptStatus.FAILED, AttemptStatus.REJECTED)), None)
     if last_failed is not None and last_failed.finished_at is not None:
         retake_at = last_failed.finished_at + timedelta(hours=exam.cooldown_hours)
         if retake_at > now:

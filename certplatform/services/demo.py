@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from certplatform.extensions import db
 from certplatform.models import (
+    AttemptStatus,
+    Certificate,
     CertLevel,
     CompanyTier,
     Course,
+    Exam,
+    ExamAttempt,
     Organization,
     OrganizationKind,
     OrganizationMembership,
@@ -18,6 +25,7 @@ from certplatform.models import (
     User,
     UserRole,
 )
+from certplatform.models.types import utcnow
 from certplatform.services import accounts, learning
 
 DEMO_DOMAIN = "demo.flagos.example"
@@ -77,4 +85,61 @@ def load_demo_data(password: str) -> dict[str, Any]:
         if first is not None:
             learning.record_view(student, first)
         result["enrolled"] = {"student": l1.slug}
+    result["certificates"] = demo_certificates(password)
     return result
+
+
+DEMO_HOLDERS = [
+    ("valid", "holder.valid", "Zhou Yang", "周阳", 0),
+    ("revoked", "holder.revoked", "Sun Li", "孙丽", 0),
+    ("expired", "holder.expired", "Maria Rossi", None, 800),  # issued 800 days ago: past its 730 days
+]
+
+
+def demo_certificates(password: str) -> dict[str, Any] | None:
+    """One valid, one revoked and one expired L1 certificate, with signing keys created if missing."""
+    from certplatform.services import issuing
+
+    exam = db.session.scalar(sa.select(Exam).where(Exam.level == CertLevel.L1, Exam.deleted_at.is_(None)))
+    if exam is None:
+        return None  # content not synced yet: `certplatform content sync` first
+    store = issuing.keystore()
+    if not store.exists():
+        store.init()
+    admin = db.session.scalar(sa.select(User).where(User.email == f"admin@{DEMO_DOMAIN}"))
+    found: dict[str, Any] = {}
+    for kind, local, name, name_zh, age_days in DEMO_HOLDERS:
+        email = f"{local}@{DEMO_DOMAIN}"
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, name_latin=name, name_zh=name_zh, password_hash=accounts.hash_password(password))
+            user.roles.append(UserRole(role=Role.STUDENT))
+            db.session.add(user)
+            db.session.flush()
+        cert = db.session.scalar(sa.select(Certificate).where(Certificate.user_id == user.id))
+        if cert is None:
+            issued = utcnow() - timedelta(days=age_days)
+            attempt = ExamAttempt(
+                user_id=user.id,
+                exam_id=exam.id,
+                status=AttemptStatus.APPROVED,
+                started_at=issued,
+                deadline_at=issued,
+                finished_at=issued,
+                score=0.92,
+                content_version=exam.content_version,
+            )
+            db.session.add(attempt)
+            db.session.flush()
+            cert = issuing.issue(attempt, issued_at=issued)
+            db.session.commit()
+            if kind == "revoked":
+                issuing.revoke(admin, cert, "Demo: revoked after a plagiarism report")
+        found[kind] = cert.id
+    db.session.commit()
+    valid = db.session.get(Certificate, found["valid"])
+    pdf_path = Path(current_app.instance_path) / "demo-certificate-valid.pdf"
+    pdf_path.parent.mkdir(parents=True, exist_ok=True)
+    pdf_path.write_bytes(valid.pdf)
+    found["valid_pdf"] = str(pdf_path)
+    return found

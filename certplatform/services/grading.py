@@ -142,6 +142,9 @@ def sweep() -> SweepReport:
         )
     ).all()
     closed = attempts.close_expired(now)
+    from certplatform.services import review
+
+    review.release_expired(now)
     for submission_id in sorted({*requeued, *stale}):
         enqueue(db.session.get(Submission, submission_id))
     return SweepReport(tuple(requeued), tuple(abandoned), closed)

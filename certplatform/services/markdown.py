@@ -113,7 +113,20 @@ def render_inline(markdown: str) -> str:
     return nh3.clean(_MD.renderInline(markdown), tags={"code", "em", "strong"}, attributes={})
 
 
+def code_html(code: str, anchor_prefix: str) -> str:
+    """Highlighted Python with numbered lines, each an anchor `<prefix>-<n>` (for mentors' line comments)."""
+    from pygments.lexers import PythonLexer
+
+    formatter = HtmlFormatter(linenos="inline", cssclass="codeview", lineanchors=anchor_prefix, anchorlinenos=True)
+    return highlight(code, PythonLexer(), formatter)
+
+
 def pygments_css(selector: str = ".prose pre code") -> str:
     """Token colours for highlighted code, scoped to lesson bodies (static/css/pygments.css is made from this)."""
-    rules = HtmlFormatter(style="friendly").get_style_defs(selector).splitlines()
-    return "\n".join(rule for rule in rules if rule.startswith(selector))
+    rules = [
+        rule
+        for sel in (selector, ".codeview")
+        for rule in HtmlFormatter(style="friendly").get_style_defs(sel).splitlines()
+        if rule.startswith(sel)
+    ]
+    return "\n".join(rules)

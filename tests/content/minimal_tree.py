@@ -165,6 +165,13 @@ tasks:
   kind: triton_op
   weight: 1
   limits: {{wall_seconds: 30, memory_mb: 512, pids: 64, cpus: 1, file_size_mb: 4, output_kb: 16}}
+review: {{approvals_required: 1, resubmit_days: 7}}
+rubric:
+- id: clarity
+  title: {{zh: 清晰, en: Clarity}}
+  levels:
+  - {{points: 0, descriptor: {{zh: 不清楚, en: Unclear}}}}
+  - {{points: 2, descriptor: {{zh: 清楚, en: Clear}}}}
 """
 
 

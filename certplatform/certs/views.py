@@ -1,0 +1,145 @@
+"""A holder's certificates: the signed PDF, the Open Badge, LinkedIn, and an opt-in public profile; admin revocation."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from certplatform.authz import login_required, public, role_required
+from certplatform.certs import bp
+from certplatform.certs.forms import ProfileForm, RevokeForm
+from certplatform.extensions import db
+from certplatform.models import Certificate, Role, User
+from certplatform.services import audit, issuing
+
+ISSUER = "FlagOS Certification"
+
+
+def _own_or_404(cert_id: str) -> Certificate:
+    cert = issuing.lookup(cert_id)
+    if cert is None or (cert.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
+        abort(404)
+    return cert
+
+
+def linkedin_url(cert: Certificate) -> str:
+    """LinkedIn's documented "add a certification to your profile" link."""
+    return "https://www.linkedin.com/profile/add?" + urlencode(
+        {
+            "startTask": "CERTIFICATION_NAME",
+            "name": cert.snapshot["title"]["en"],
+            "organizationName": ISSUER,
+            "issueYear": cert.issued_at.year,
+            "issueMonth": cert.issued_at.month,
+            "expirationYear": cert.expires_at.year,
+            "expirationMonth": cert.expires_at.month,
+            "certUrl": issuing.verify_url(cert.id),
+            "certId": cert.id,
+        }
+    )
+
+
+@bp.app_context_processor
+def certificate_helpers():
+    return {
+        "cert_status": issuing.status,
+        "linkedin_url": linkedin_url,
+        "cert_status_names": {"valid": _("valid"), "revoked": _("revoked"), "expired": _("expired")},
+    }
+
+
+@bp.route("/certificates/", methods=["GET", "POST"])
+@login_required
+def mine():
+    """The signed-in user's certificates, and whether their public profile is on."""
+    form = ProfileForm(public_profile=current_user.public_profile)
+    if form.validate_on_submit():
+        current_user.public_profile = bool(form.public_profile.data)
+        if current_user.public_profile and not current_user.profile_slug:
+            current_user.profile_slug = secrets.token_urlsafe(12)
+        audit.record(
+            current_user,
+            "profile.public" if current_user.public_profile else "profile.private",
+            "user",
+            current_user.id,
+        )
+        db.session.commit()
+        flash(_("Your profile setting is saved."), "success")
+        return redirect(url_for("certs.mine"))
+    certs = db.session.scalars(
+        sa.select(Certificate).where(Certificate.user_id == current_user.id).order_by(Certificate.issued_at.desc())
+    ).all()
+    return render_template("certs/mine.html", certificates=certs, form=form)
+
+
+@bp.get("/certificates/<cert_id>.pdf")
+@login_required
+def pdf(cert_id: str):
+    """The PAdES-signed PDF, generated once at issue."""
+    cert = _own_or_404(cert_id)
+    return Response(
+        cert.pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{cert.id}.pdf"'}
+    )
+
+
+@bp.get("/certificates/<cert_id>/open-badge.jwt")
+@login_required
+def badge(cert_id: str):
+    """The certificate as an Open Badges 3.0 credential, a JWT signed with the platform's key."""
+    from certplatform.certificates.badges import open_badge_jwt
+
+    cert = _own_or_404(cert_id)
+    token = open_badge_jwt(
+        certificate_id=cert.id,
+        holder_name=cert.snapshot["holder"]["name_latin"],
+        achievement_name=cert.snapshot["title"]["en"],
+        achievement_description=_("Certified at level %(level)s of the FlagOS certification.", level=cert.level.value),
+        level=cert.level.value,
+        issued_at=cert.issued_at,
+        expires_at=cert.expires_at,
+        issuer_url=url_for("api.issuer", _external=True),
+        verify_url=issuing.verify_url(cert.id),
+        keyset=issuing.keystore().get(cert.key_id),
+    )
+    return Response(
+        token, mimetype="application/jwt", headers={"Content-Disposition": f'attachment; filename="{cert.id}.jwt"'}
+    )
+
+
+@bp.get("/holders/<slug>/")
+@public
+def profile(slug: str):
+    """A holder's public profile, only while they opt in."""
+    user = db.session.scalar(sa.select(User).where(User.profile_slug == slug, User.public_profile.is_(True)))
+    if user is None or not user.active:
+        abort(404)
+    certs = db.session.scalars(
+        sa.select(Certificate)
+        .where(Certificate.user_id == user.id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.issued_at.desc())
+    ).all()
+    return render_template("certs/profile.html", holder=user, certificates=certs)
+
+
+@bp.route("/certificates/<cert_id>/revoke", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def revoke(cert_id: str):
+    """Admins: revoke a certificate with a reason, which verification then shows."""
+    cert = issuing.lookup(cert_id)
+    if cert is None:
+        abort(404)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        try:
+            issuing.revoke(current_user, cert, form.reason.data)
+        except issuing.IssuingError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("The certificate is revoked."), "success")
+            return redirect(url_for("verify.page", cert_id=cert.id))
+    return render_template("certs/revoke.html", cert=cert, form=form)

@@ -1,0 +1,341 @@
+"""The community review: a queue of passed attempts, leases, rubric scores, decisions and their consequences.
+
+Rules: a mentor never reviews their own attempt or one from their own organization; an exam may require several
+independent approvals (L3: two); an admin can reassign a review or decide instead of the mentors with a recorded
+reason; every decision is audited.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from certplatform.extensions import db
+from certplatform.models import (
+    AttemptStatus,
+    CertLevel,
+    Exam,
+    ExamAttempt,
+    OrganizationMembership,
+    Review,
+    ReviewDecision,
+    ReviewState,
+    Role,
+    User,
+)
+from certplatform.models.types import utcnow
+from certplatform.services import audit, issuing
+
+MAX_COMMENT = 10_000
+MAX_LINE_COMMENTS = 200
+
+
+class ReviewError(ValueError):
+    """A review action that is not allowed; the message is safe to show."""
+
+
+def _org_ids(user_id: int) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(OrganizationMembership.organization_id).where(OrganizationMembership.user_id == user_id)
+        )
+    )
+
+
+def refusal(mentor: User, attempt: ExamAttempt) -> str | None:
+    """Why `mentor` may not review `attempt`, or None."""
+    if not mentor.has_role(Role.MENTOR):
+        return _("Only mentors review attempts.")
+    if attempt.user_id == mentor.id:
+        return _("You cannot review your own attempt.")
+    if _org_ids(mentor.id) & _org_ids(attempt.user_id):
+        return _("You cannot review a candidate from your own organization.")
+    decided = db.session.scalar(
+        sa.select(Review.id).where(
+            Review.attempt_id == attempt.id,
+            Review.mentor_id == mentor.id,
+            Review.revision == attempt.revision,
+            Review.state == ReviewState.DECIDED,
+        )
+    )
+    if decided is not None:
+        return _("You have already reviewed this version; another mentor must decide independently.")
+    return None
+
+
+def active_lease(attempt: ExamAttempt, now: datetime | None = None) -> Review | None:
+    now = now or utcnow()
+    return db.session.scalar(
+        sa.select(Review).where(
+            Review.attempt_id == attempt.id, Review.state == ReviewState.CLAIMED, Review.lease_expires_at > now
+        )
+    )
+
+
+def release_expired(now: datetime | None = None) -> int:
+    """Return abandoned reviews to the queue."""
+    now = now or utcnow()
+    expired = db.session.scalars(
+        sa.select(Review).where(Review.state == ReviewState.CLAIMED, Review.lease_expires_at <= now)
+    ).all()
+    for review in expired:
+        review.state = ReviewState.RELEASED
+        audit.record(None, "review.lease_expired", "exam_attempt", review.attempt_id, mentor_id=review.mentor_id)
+    db.session.commit()
+    return len(expired)
+
+
+def queue(mentor: User, level: CertLevel | None = None) -> list[ExamAttempt]:
+    """Attempts waiting for a review that `mentor` may take, oldest first."""
+    now = utcnow()
+    stmt = (
+        sa.select(ExamAttempt)
+        .join(Exam, ExamAttempt.exam_id == Exam.id)
+        .where(ExamAttempt.status == AttemptStatus.AWAITING_REVIEW)
+        .order_by(ExamAttempt.finished_at, ExamAttempt.id)
+    )
+    if level is not None:
+        stmt = stmt.where(Exam.level == level)
+    leased = {
+        attempt_id: mentor_id
+        for attempt_id, mentor_id in db.session.execute(
+            sa.select(Review.attempt_id, Review.mentor_id).where(
+                Review.state == ReviewState.CLAIMED, Review.lease_expires_at > now
+            )
+        )
+    }
+    return [
+        a for a in db.session.scalars(stmt) if leased.get(a.id, mentor.id) == mentor.id and refusal(mentor, a) is None
+    ]
+
+
+def claim(mentor: User, attempt: ExamAttempt) -> Review:
+    """Take an attempt from the queue for a while (a lease); claiming one's own lease again just returns it."""
+    # Lock the attempt row so two mentors cannot claim it at the same moment (PostgreSQL; SQLite serialises writes).
+    db.session.execute(sa.select(ExamAttempt.id).where(ExamAttempt.id == attempt.id).with_for_update())
+    if attempt.status != AttemptStatus.AWAITING_REVIEW:
+        raise ReviewError(_("This attempt is not waiting for a review."))
+    current = active_lease(attempt)
+    if current is not None:
+        if current.mentor_id == mentor.id:
+            return current
+        raise ReviewError(_("Another mentor is reviewing this attempt."))
+    reason = refusal(mentor, attempt)
+    if reason:
+        raise ReviewError(reason)
+    now = utcnow()
+    review = Review(
+        attempt_id=attempt.id,
+        mentor_id=mentor.id,
+        revision=attempt.revision,
+        state=ReviewState.CLAIMED,
+        claimed_at=now,
+        lease_expires_at=now + timedelta(minutes=current_app.config["REVIEW_LEASE_MINUTES"]),
+    )
+    db.session.add(review)
+    db.session.flush()
+    audit.record(mentor, "review.claim", "exam_attempt", attempt.id, review_id=review.id)
+    db.session.commit()
+    return review
+
+
+def check_scores(exam: Exam, scores: dict[str, Any]) -> dict[str, int]:
+    """Every rubric criterion scored with one of its levels' points."""
+    clean: dict[str, int] = {}
+    for criterion in exam.rubric:
+        raw = scores.get(criterion["id"])
+        allowed = {level["points"] for level in criterion["levels"]}
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            value = None
+        if value not in allowed:
+            raise ReviewError(_("Score every criterion of the rubric."))
+        clean[criterion["id"]] = value
+    return clean
+
+
+def check_line_comments(exam: Exam, comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    tasks = {t.slug for t in exam.tasks if t.live}
+    clean = []
+    for c in comments[: MAX_LINE_COMMENTS + 1]:
+        text = str(c.get("text", "")).strip()
+        if not text:
+            continue
+        try:
+            line = int(c.get("line"))
+        except (TypeError, ValueError):
+            raise ReviewError(_("A line comment needs a line number.")) from None
+        if c.get("task") not in tasks or line < 1:
+            raise ReviewError(_("A line comment must point at a line of a submitted task."))
+        clean.append({"task": c["task"], "line": line, "text": text[:2000]})
+    if len(clean) > MAX_LINE_COMMENTS:
+        raise ReviewError(_("Too many line comments."))
+    return clean
+
+
+def approvals(attempt: ExamAttempt) -> int:
+    return len(
+        set(
+            db.session.scalars(
+                sa.select(Review.mentor_id).where(
+                    Review.attempt_id == attempt.id,
+                    Review.revision == attempt.revision,
+                    Review.state == ReviewState.DECIDED,
+                    Review.decision == ReviewDecision.APPROVE,
+                )
+            )
+        )
+    )
+
+
+def _apply(attempt: ExamAttempt, decision: ReviewDecision, forced: bool = False) -> None:
+    """The consequence of a decision for the attempt (and the certificate)."""
+    exam = attempt.exam
+    if decision == ReviewDecision.REJECT:
+        attempt.status = AttemptStatus.REJECTED
+    elif decision == ReviewDecision.REQUEST_CHANGES:
+        attempt.status = AttemptStatus.IN_PROGRESS
+        attempt.revision += 1
+        attempt.deadline_at = utcnow() + timedelta(days=exam.resubmit_days)
+        attempt.finished_at = None
+    elif forced or approvals(attempt) >= exam.approvals_required:
+        attempt.status = AttemptStatus.APPROVED
+        issuing.issue(attempt)
+
+
+def decide(
+    mentor: User,
+    review: Review,
+    decision: ReviewDecision,
+    scores: dict[str, Any],
+    comment: str,
+    line_comments: list[dict[str, Any]] | None = None,
+) -> Review:
+    """Record the mentor's decision and apply it; everything happens in one transaction, or nothing does."""
+    attempt = review.attempt
+    if review.mentor_id != mentor.id or review.state != ReviewState.CLAIMED:
+        raise ReviewError(_("This review is not yours to decide."))
+    other = active_lease(attempt)
+    if other is not None and other.id != review.id:
+        raise ReviewError(_("Your claim expired and another mentor took the attempt."))
+    if attempt.status != AttemptStatus.AWAITING_REVIEW or attempt.revision != review.revision:
+        raise ReviewError(_("This attempt is not waiting for a review."))
+    comment = (comment or "").strip()
+    if decision != ReviewDecision.APPROVE and not comment:
+        raise ReviewError(_("Explain a rejection or the changes you ask for in the comment."))
+    review.scores = check_scores(attempt.exam, scores)
+    review.line_comments = check_line_comments(attempt.exam, line_comments or [])
+    review.comment = comment[:MAX_COMMENT] or None
+    review.decision = decision
+    review.state = ReviewState.DECIDED
+    review.decided_at = utcnow()
+    audit.record(mentor, "review.decide", "exam_attempt", attempt.id, review_id=review.id, decision=decision.value)
+    try:
+        _apply(attempt, decision)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return review
+
+
+def override(admin: User, attempt: ExamAttempt, decision: ReviewDecision, reason: str) -> Review:
+    """An admin decides instead of the mentors (with a recorded reason)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReviewError(_("An override needs a reason."))
+    if attempt.status != AttemptStatus.AWAITING_REVIEW:
+        raise ReviewError(_("This attempt is not waiting for a review."))
+    for lease in db.session.scalars(
+        sa.select(Review).where(Review.attempt_id == attempt.id, Review.state == ReviewState.CLAIMED)
+    ):
+        lease.state = ReviewState.RELEASED
+    now = utcnow()
+    review = Review(
+        attempt_id=attempt.id,
+        mentor_id=admin.id,
+        revision=attempt.revision,
+        state=ReviewState.DECIDED,
+        claimed_at=now,
+        lease_expires_at=now,
+        decided_at=now,
+        decision=decision,
+        comment=reason,
+        override_reason=reason,
+    )
+    db.session.add(review)
+    db.session.flush()
+    audit.record(admin, "review.override", "exam_attempt", attempt.id, decision=decision.value, reason=reason)
+    try:
+        _apply(attempt, decision, forced=True)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return review
+
+
+def reassign(admin: User, review: Review, mentor: User, reason: str) -> Review:
+    """Move a claimed review to another mentor (who must be allowed to review it)."""
+    if review.state != ReviewState.CLAIMED:
+        raise ReviewError(_("Only a review in progress can be reassigned."))
+    reason_text = refusal(mentor, review.attempt)
+    if reason_text:
+        raise ReviewError(reason_text)
+    review.state = ReviewState.RELEASED
+    now = utcnow()
+    moved = Review(
+        attempt_id=review.attempt_id,
+        mentor_id=mentor.id,
+        revision=review.revision,
+        state=ReviewState.CLAIMED,
+        claimed_at=now,
+        lease_expires_at=now + timedelta(minutes=current_app.config["REVIEW_LEASE_MINUTES"]),
+    )
+    db.session.add(moved)
+    db.session.flush()
+    audit.record(
+        admin,
+        "review.reassign",
+        "exam_attempt",
+        review.attempt_id,
+        from_mentor=review.mentor_id,
+        to_mentor=mentor.id,
+        reason=reason,
+    )
+    db.session.commit()
+    return moved
+
+
+@dataclass(frozen=True)
+class MentorStats:
+    queue_length: int
+    decided: int
+    median_hours_to_review: float | None
+
+
+def stats(mentor: User) -> MentorStats:
+    rows = db.session.execute(
+        sa.select(Review.decided_at, ExamAttempt.finished_at)
+        .join(ExamAttempt, Review.attempt_id == ExamAttempt.id)
+        .where(Review.mentor_id == mentor.id, Review.state == ReviewState.DECIDED, Review.override_reason.is_(None))
+    ).all()
+    waits = [(decided - finished).total_seconds() / 3600 for decided, finished in rows if decided and finished]
+    return MentorStats(len(queue(mentor)), len(rows), round(statistics.median(waits), 1) if waits else None)
+
+
+def reviews_of(attempt: ExamAttempt) -> list[Review]:
+    return list(
+        db.session.scalars(
+            sa.select(Review)
+            .where(Review.attempt_id == attempt.id, Review.state == ReviewState.DECIDED)
+            .order_by(Review.decided_at)
+        )
+    )

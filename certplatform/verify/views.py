@@ -1,0 +1,72 @@
+"""Verification for employers: by ID (page), by QR code (the same page), or by uploading the PDF."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, FileSize
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from certplatform.authz import public
+from certplatform.extensions import limiter
+from certplatform.services import issuing, verification
+from certplatform.verify import bp
+
+MAX_PDF = 5 * 1024 * 1024
+
+
+class LookupForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form that changes nothing
+
+    certificate_id = StringField(_l("Certificate ID"), validators=[DataRequired(), Length(max=40)])
+
+
+class PdfForm(FlaskForm):
+    pdf = FileField(_l("Certificate PDF"), validators=[FileRequired(), FileSize(max_size=MAX_PDF)])
+
+
+def _limit():
+    return limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
+
+
+@bp.get("/")
+@public
+@_limit()
+def index():
+    """Enter a certificate ID, or upload a certificate PDF."""
+    form = LookupForm(request.args)
+    if request.args.get("certificate_id") and form.validate():
+        return redirect(url_for("verify.page", cert_id=form.certificate_id.data.strip()))
+    return render_template("verify/index.html", form=form, pdf_form=PdfForm())
+
+
+@bp.get("/<cert_id>")
+@public
+@_limit()
+def page(cert_id: str):
+    """A certificate's status for anyone holding its ID; an unknown ID reveals nothing."""
+    cert = issuing.lookup(cert_id)
+    if cert is None:
+        return render_template("verify/not_found.html", cert_id=cert_id[:40]), 404
+    return render_template(
+        "verify/page.html",
+        cert=cert,
+        status=issuing.status(cert),
+        intact=issuing.signature_intact(cert),
+        keys=verification.published_keys(),
+    )
+
+
+@bp.post("/pdf")
+@public
+@_limit()
+def pdf():
+    """Check an uploaded certificate PDF: signature intact, signed by the platform, and matching a live record."""
+    form = PdfForm()
+    if not form.validate_on_submit():
+        return render_template("verify/index.html", form=LookupForm(), pdf_form=form), 422
+    result = verification.check_uploaded_pdf(form.pdf.data.read(MAX_PDF + 1))
+    return render_template("verify/pdf_result.html", result=result)

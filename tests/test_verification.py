@@ -1,0 +1,177 @@
+"""Employers' side: the verification page, the API against its OpenAPI document, PDF checks, rate limits, CLI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+
+from certplatform.extensions import db
+from certplatform.models import Certificate, ReviewDecision, Role
+from certplatform.models.types import utcnow
+from certplatform.services import issuing, review
+from tests.conftest import csrf_token, post_form
+from tests.factories import make_user
+from tests.review_fixtures import full_scores
+
+
+@pytest.fixture
+def cert(exam, awaiting, mentor, keys) -> Certificate:
+    review.decide(mentor, review.claim(mentor, awaiting), ReviewDecision.APPROVE, full_scores(exam), "Well done.")
+    return db.session.scalar(sa.select(Certificate))
+
+
+def _upload(client, data: bytes, name: str = "certificate.pdf"):
+    import io
+
+    return client.post(
+        "/verify/pdf",
+        data={"csrf_token": csrf_token(client, "/verify/"), "pdf": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_verification_page_shows_a_valid_certificate(client, cert) -> None:
+    html = client.get(f"/verify/{cert.id}").get_data(as_text=True)
+    assert "Valid certificate" in html and cert.snapshot["holder"]["name_latin"] in html and cert.id in html
+    assert "intact (Ed25519" in html
+    assert cert.key_id in html
+    zh = client.get(f"/verify/{cert.id.lower()}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "有效证书" in zh and "FlagOS 算子开发工程师" in zh, "IDs are case-insensitive; the page speaks Chinese"
+
+
+def test_unknown_ids_reveal_nothing(client, cert) -> None:
+    page = client.get("/verify/FLAGOS-L1-0000-0000")
+    assert page.status_code == 404 and cert.snapshot["holder"]["name_latin"] not in page.get_data(as_text=True)
+    api = client.get("/api/v1/certificates/FLAGOS-L1-0000-0000")
+    assert api.status_code == 404 and api.json["error"] == "not_found" and api.json["message"]
+    assert client.get("/api/v1/certificates/not-an-id").status_code == 404
+
+
+def test_the_api_matches_its_openapi_document(client, cert) -> None:
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.1") and "/api/v1/certificates/{certificate_id}" in spec["paths"]
+    schemas = spec["components"]["schemas"]
+    record = client.get(f"/api/v1/certificates/{cert.id}").json
+    jsonschema.validate(record, schemas["Certificate"])
+    assert record["status"] == "valid" and record["holder_name"] == cert.snapshot["holder"]["name_latin"]
+    missing = client.get("/api/v1/certificates/FLAGOS-L1-0000-0000").json
+    jsonschema.validate(missing, schemas["Error"])
+
+
+def test_revoked_and_expired_show_as_such_everywhere(app, client, auth, cert, exam, candidate, mentor, keys) -> None:
+    admin = make_user(Role.ADMIN, email="root@example.com")
+    auth.login(admin.email)
+    assert post_form(client, f"/certificates/{cert.id}/revoke", {"reason": ""}).status_code == 200  # reason required
+    post_form(client, f"/certificates/{cert.id}/revoke", {"reason": "Plagiarism found after issue"})
+    auth.logout()
+    assert "Plagiarism found after issue" in client.get(f"/verify/{cert.id}").get_data(as_text=True)
+    record = client.get(f"/api/v1/certificates/{cert.id}").json
+    assert record["status"] == "revoked" and record["revocation_reason"] == "Plagiarism found after issue"
+    assert "is revoked" in _upload(client, cert.pdf).get_data(as_text=True)
+    assert issuing.certified_levels(candidate) == set()
+
+    from tests.review_fixtures import passed_attempt
+
+    old = passed_attempt(make_user(email="old@example.com"), exam)
+    review.decide(mentor, review.claim(mentor, old), ReviewDecision.APPROVE, full_scores(exam), "")
+    expired = db.session.scalar(sa.select(Certificate).where(Certificate.attempt_id == old.id))
+    db.session.execute(
+        sa.update(Certificate).where(Certificate.id == expired.id).values(expires_at=utcnow() - timedelta(days=1))
+    )
+    db.session.commit()
+    db.session.expire_all()
+    assert client.get(f"/api/v1/certificates/{expired.id}").json["status"] == "expired"
+    assert "Expired" in client.get(f"/verify/{expired.id}").get_data(as_text=True)
+
+
+def test_pdf_checks(app, client, cert, tmp_path) -> None:
+    from certplatform.certificates.keys import KeyStore
+    from certplatform.certificates.pdf import CertificateDocument, render_pdf, sign_pdf
+
+    ok = _upload(client, cert.pdf).get_data(as_text=True)
+    assert "Genuine and valid" in ok
+    tampered = bytearray(cert.pdf)
+    tampered[len(tampered) // 3] ^= 0x01
+    assert "Not a genuine certificate" in _upload(client, bytes(tampered)).get_data(as_text=True)
+    # A forger prints a document with the same ID and content and signs it with a key of their own.
+    foreign = KeyStore(tmp_path / "other-keys")
+    foreign.init("Someone Else")
+    snap = cert.snapshot
+    forged = sign_pdf(
+        render_pdf(
+            CertificateDocument(
+                certificate_id=cert.id,
+                holder_name_latin=snap["holder"]["name_latin"],
+                holder_name_zh=snap["holder"]["name_zh"],
+                level=snap["level"],
+                title_en=snap["title"]["en"],
+                title_zh=snap["title"]["zh"],
+                issued_on=snap["issued_at"][:10],
+                expires_on=snap["expires_at"][:10],
+                score_percent="95.0%",
+                verify_url=issuing.verify_url(cert.id),
+                key_fingerprint=foreign.active().key_id,
+            )
+        ),
+        foreign.active(),
+    )
+    forged_result = _upload(client, forged).get_data(as_text=True)
+    assert "Not a genuine certificate" in forged_result and "not signed by the platform" in forged_result
+    assert _upload(client, b"hello").status_code == 200
+    assert "Not a genuine certificate" in _upload(client, b"hello").get_data(as_text=True)
+    app.config["MAX_CONTENT_LENGTH"] = 100_000  # small here, so the test upload stays in memory
+    big = _upload(client, b"%PDF" + b"0" * 200_000)
+    assert big.status_code == 413
+
+
+def test_verify_pdf_command(runner, cert, tmp_path) -> None:
+    good = tmp_path / "good.pdf"
+    good.write_bytes(cert.pdf)
+    result = runner.invoke(args=["certificates", "verify-pdf", str(good)])
+    assert result.exit_code == 0 and "VALID" in result.output and cert.id in result.output
+    bad = tmp_path / "bad.pdf"
+    data = bytearray(cert.pdf)
+    data[len(data) // 2] ^= 0x20
+    bad.write_bytes(bytes(data))
+    result = runner.invoke(args=["certificates", "verify-pdf", str(bad)])
+    assert result.exit_code == 1 and "NOT VALID" in result.output
+
+
+def test_public_verification_is_rate_limited(app, client, cert) -> None:
+    app.config["VERIFY_RATE_LIMIT"] = "3 per minute"
+    codes = [client.get(f"/api/v1/certificates/{cert.id}").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert client.get(f"/api/v1/certificates/{cert.id}").json["error"] == "rate_limited"
+
+
+def test_holders_see_and_download_their_certificates(client, auth, cert, candidate) -> None:
+    auth.login(candidate.email)
+    html = client.get("/certificates/").get_data(as_text=True)
+    assert cert.id in html and "linkedin.com/profile/add" in html
+    pdf = client.get(f"/certificates/{cert.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data == cert.pdf and pdf.mimetype == "application/pdf"
+    token = client.get(f"/certificates/{cert.id}/open-badge.jwt").get_data(as_text=True)
+    from certplatform.certificates.badges import verify_open_badge_jwt
+
+    payload = verify_open_badge_jwt(token, issuing.keystore())
+    assert payload["vc"]["credentialSubject"]["achievement"]["name"] == cert.snapshot["title"]["en"]
+    jwks = client.get("/api/v1/issuer").json["jwks"]
+    assert any(k["kid"] == cert.key_id for k in jwks["keys"])
+    # Another user gets nothing.
+    auth.logout()
+    make_user(email="nosy@example.com")
+    auth.login("nosy@example.com")
+    assert client.get(f"/certificates/{cert.id}.pdf").status_code == 404
+    assert client.get(f"/certificates/{cert.id}/open-badge.jwt").status_code == 404
+
+
+def test_public_profile_only_when_opted_in(client, auth, cert, candidate) -> None:
+    auth.login(candidate.email)
+    post_form(client, "/certificates/", {"public_profile": "y"})
+    slug = db.session.get(type(candidate), candidate.id).profile_slug
+    assert slug and cert.id in client.get(f"/holders/{slug}/").get_data(as_text=True)
+    post_form(client, "/certificates/", {})
+    assert client.get(f"/holders/{slug}/").status_code == 404
