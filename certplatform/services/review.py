@@ -115,6 +115,22 @@ def queue(mentor: User, level: CertLevel | None = None) -> list[ExamAttempt]:
     ]
 
 
+def _lease(attempt: ExamAttempt, mentor: User) -> Review:
+    """A new claimed review of the attempt's current revision, held for the configured lease time."""
+    now = utcnow()
+    review = Review(
+        attempt_id=attempt.id,
+        mentor_id=mentor.id,
+        revision=attempt.revision,
+        state=ReviewState.CLAIMED,
+        claimed_at=now,
+        lease_expires_at=now + timedelta(minutes=current_app.config["REVIEW_LEASE_MINUTES"]),
+    )
+    db.session.add(review)
+    db.session.flush()
+    return review
+
+
 def claim(mentor: User, attempt: ExamAttempt) -> Review:
     """Take an attempt from the queue for a while (a lease); claiming one's own lease again just returns it."""
     # Lock the attempt row so two mentors cannot claim it at the same moment (PostgreSQL; SQLite serialises writes).
@@ -129,17 +145,7 @@ def claim(mentor: User, attempt: ExamAttempt) -> Review:
     reason = refusal(mentor, attempt)
     if reason:
         raise ReviewError(reason)
-    now = utcnow()
-    review = Review(
-        attempt_id=attempt.id,
-        mentor_id=mentor.id,
-        revision=attempt.revision,
-        state=ReviewState.CLAIMED,
-        claimed_at=now,
-        lease_expires_at=now + timedelta(minutes=current_app.config["REVIEW_LEASE_MINUTES"]),
-    )
-    db.session.add(review)
-    db.session.flush()
+    review = _lease(attempt, mentor)
     audit.record(mentor, "review.claim", "exam_attempt", attempt.id, review_id=review.id)
     db.session.commit()
     return review
@@ -290,17 +296,7 @@ def reassign(admin: User, review: Review, mentor: User, reason: str) -> Review:
     if reason_text:
         raise ReviewError(reason_text)
     review.state = ReviewState.RELEASED
-    now = utcnow()
-    moved = Review(
-        attempt_id=review.attempt_id,
-        mentor_id=mentor.id,
-        revision=review.revision,
-        state=ReviewState.CLAIMED,
-        claimed_at=now,
-        lease_expires_at=now + timedelta(minutes=current_app.config["REVIEW_LEASE_MINUTES"]),
-    )
-    db.session.add(moved)
-    db.session.flush()
+    moved = _lease(review.attempt, mentor)
     audit.record(
         admin,
         "review.reassign",
