@@ -82,6 +82,11 @@ class BaseConfig:
     CERT_KEYS_DIR: str | None = None  # default: instance/keys; private keys live here, never in the database
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # printed in certificates (QR code) and credentials
     VERIFY_RATE_LIMIT = "60 per minute"
+    # Bulk verification per API key, by the company's membership tier.
+    API_RATE_LIMITS = {"platinum": "600 per minute", "gold": "300 per minute", "silver": "60 per minute"}
+    API_RATE_LIMIT_UNKNOWN = "20 per minute"  # per address, for calls without a valid key
+    BULK_VERIFY_MAX_IDS = 100
+    MESSAGE_RATE_LIMIT = "20 per hour"
 
     SUBMISSION_MAX_BYTES = 64 * 1024
     SUBMISSIONS_PER_TASK = 10

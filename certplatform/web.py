@@ -37,6 +37,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("main.dashboard", _l("Dashboard")),
     NavItem("review.index", _l("Reviews"), frozenset({Role.MENTOR})),
     NavItem("certs.mine", _l("My certificates")),
+    NavItem("messages.inbox", _l("Messages")),
+    NavItem("company.index", _l("Company"), frozenset({Role.COMPANY_MEMBER})),
     NavItem("orgs.mine", _l("My organizations"), frozenset({Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER})),
     NavItem("admin.index", _l("Administration"), frozenset({Role.ADMIN})),
 ]
@@ -54,9 +56,11 @@ def init_app(app: Flask) -> None:
     from certplatform.admin import bp as admin_bp
     from certplatform.auth import bp as auth_bp
     from certplatform.certs import bp as certs_bp
+    from certplatform.company import bp as company_bp
     from certplatform.exams import bp as exams_bp
     from certplatform.learn import bp as learn_bp
     from certplatform.main import bp as main_bp
+    from certplatform.messages import bp as messages_bp
     from certplatform.orgs import bp as orgs_bp
     from certplatform.review import bp as review_bp
     from certplatform.verify import api_bp
@@ -74,6 +78,8 @@ def init_app(app: Flask) -> None:
         api_bp,
         admin_bp,
         orgs_bp,
+        company_bp,
+        messages_bp,
     ):
         app.register_blueprint(bp)
 

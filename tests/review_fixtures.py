@@ -69,6 +69,18 @@ def awaiting(candidate, exam) -> ExamAttempt:
     return passed_attempt(candidate, exam)
 
 
+@pytest.fixture
+def cert(exam, awaiting, mentor, keys):
+    """An issued L1 certificate: the awaiting attempt approved by the mentor."""
+    import sqlalchemy as sa
+
+    from certplatform.models import Certificate, ReviewDecision
+    from certplatform.services import review
+
+    review.decide(mentor, review.claim(mentor, awaiting), ReviewDecision.APPROVE, full_scores(exam), "Well done.")
+    return db.session.scalar(sa.select(Certificate))
+
+
 RUBRIC_TOP = {
     "correctness_beyond_tests": 3,
     "masks_and_strides": 2,
@@ -82,4 +94,14 @@ def full_scores(exam) -> dict[str, int]:
     return {c["id"]: c["levels"][-1]["points"] for c in exam.rubric}
 
 
-__all__ = ["RUBRIC_TOP", "awaiting", "full_scores", "keys", "make_org", "mentor", "passed_attempt", "second_mentor"]
+__all__ = [
+    "RUBRIC_TOP",
+    "awaiting",
+    "cert",
+    "full_scores",
+    "keys",
+    "make_org",
+    "mentor",
+    "passed_attempt",
+    "second_mentor",
+]

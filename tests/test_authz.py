@@ -76,6 +76,8 @@ EXPECTED_POLICY = {
     "certs.*": LOGIN,
     "verify.*": PUBLIC,
     "api.*": PUBLIC,
+    "company.*": Access("roles", frozenset({Role.COMPANY_MEMBER, Role.ADMIN})),
+    "messages.*": LOGIN,
     "orgs.*": LOGIN,
     "admin.*": Access("roles", frozenset({Role.ADMIN})),
 }
@@ -156,6 +158,9 @@ def world(app, tmp_path):
         "certs": {"cert_id": "FLAGOS-L1-0000-0000", "slug": "no-such-holder"},
         "verify": {"cert_id": "FLAGOS-L1-0000-0000"},
         "api": {"cert_id": "FLAGOS-L1-0000-0000"},
+        # The world's organization is a university: no company page of it exists for anyone.
+        "company": {"key_id": 999999},
+        "messages": {"message_id": 999999},
     }
 
 
@@ -184,7 +189,14 @@ SCOPED = {
     "certs.revoke": set(),
     "verify.page": set(),
     "api.certificate": set(),
+    "company.keys": set(),
+    "company.revoke": set(),
+    "company.talent": set(),
+    "company.contact": set(),
+    "messages.thread": set(),
 }
+# Routes that authenticate with an API key instead of a session: 401 without one, for every visitor.
+KEYED = {"api.verify_bulk"}
 
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda r: r.value if r else "anonymous")
@@ -217,7 +229,10 @@ def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
                 if identity is None and status == 302 and "/auth/login" not in response.location:
                     problems.append(f"{where}: redirected to {response.location}, not to login")
             else:
-                if rule.endpoint in SCOPED and identity not in SCOPED[rule.endpoint]:
+                if rule.endpoint in KEYED:
+                    if status != 401:
+                        problems.append(f"{where}: {status}, expected 401 without an API key")
+                elif rule.endpoint in SCOPED and identity not in SCOPED[rule.endpoint]:
                     if status != 404:
                         problems.append(f"{where}: {status}, scoped pages answer 404 to outsiders")
                 elif status >= 500 or status in {401, 403, 404}:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import jsonschema
-import pytest
 import sqlalchemy as sa
 
 from certplatform.extensions import db
@@ -15,12 +14,6 @@ from certplatform.services import issuing, review
 from tests.conftest import csrf_token, post_form
 from tests.factories import make_user
 from tests.review_fixtures import full_scores
-
-
-@pytest.fixture
-def cert(exam, awaiting, mentor, keys) -> Certificate:
-    review.decide(mentor, review.claim(mentor, awaiting), ReviewDecision.APPROVE, full_scores(exam), "Well done.")
-    return db.session.scalar(sa.select(Certificate))
 
 
 def _upload(client, data: bytes, name: str = "certificate.pdf"):

@@ -32,6 +32,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.services import admin as admin_service
+from certplatform.services import companies
 
 admin_only = role_required(Role.ADMIN)
 
@@ -165,8 +166,14 @@ def organizations():
 def organization_detail(org_id: int):
     """One organization and its members."""
     org = _get_or_404(Organization, org_id)
+    keys = companies.keys_of(org) if org.kind == OrganizationKind.COMPANY else []
     return render_template(
-        "admin/organization_detail.html", org=org, member_form=MemberForm(), action_form=ActionForm()
+        "admin/organization_detail.html",
+        org=org,
+        member_form=MemberForm(),
+        action_form=ActionForm(),
+        keys=keys,
+        usage=companies.usage(org) if keys else {},
     )
 
 

@@ -12,10 +12,10 @@ from flask_login import current_user
 
 from certplatform.authz import login_required, public, role_required
 from certplatform.certs import bp
-from certplatform.certs.forms import ProfileForm, RevokeForm
+from certplatform.certs.forms import DirectoryForm, ProfileForm, RevokeForm
 from certplatform.extensions import db
 from certplatform.models import Certificate, Role, User
-from certplatform.services import audit, issuing
+from certplatform.services import audit, directory, issuing
 
 ISSUER = "FlagOS Certification"
 
@@ -74,7 +74,27 @@ def mine():
     certs = db.session.scalars(
         sa.select(Certificate).where(Certificate.user_id == current_user.id).order_by(Certificate.issued_at.desc())
     ).all()
-    return render_template("certs/mine.html", certificates=certs, form=form)
+    directory_form = DirectoryForm(
+        prefix="directory",
+        listed=current_user.directory_opt_in_at is not None,
+        skills=", ".join(current_user.skills or []),
+    )
+    return render_template("certs/mine.html", certificates=certs, form=form, directory_form=directory_form)
+
+
+@bp.post("/certificates/directory")
+@login_required
+def directory_consent():
+    """Consent to the talent directory (off by default), with skill tags; withdrawn the same way."""
+    form = DirectoryForm(prefix="directory")
+    if form.validate_on_submit():
+        try:
+            directory.set_consent(current_user, bool(form.listed.data), form.skills.data or "")
+        except directory.DirectoryError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("Your directory setting is saved."), "success")
+    return redirect(url_for("certs.mine"))
 
 
 @bp.get("/certificates/<cert_id>.pdf")

@@ -1,6 +1,8 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from certplatform.models.audit import AppendOnlyError, AuditEvent
+from certplatform.models.cohorts import Cohort, CohortMember, CohortUpload, UploadStatus, cohort_instructors
+from certplatform.models.companies import ApiKey, ContactMessage, VerificationCall
 from certplatform.models.exams import AttemptStatus, Exam, ExamAttempt, ExamTask, Submission, SubmissionStatus
 from certplatform.models.learning import (
     CertLevel,
@@ -33,12 +35,17 @@ from certplatform.models.review import (
 from certplatform.models.user import Locale, Role, User, UserRole
 
 __all__ = [
+    "ApiKey",
     "AppendOnlyError",
     "AttemptStatus",
     "AuditEvent",
     "CertLevel",
     "Certificate",
+    "Cohort",
+    "CohortMember",
+    "CohortUpload",
     "CompanyTier",
+    "ContactMessage",
     "ContentSync",
     "Course",
     "CourseModule",
@@ -64,7 +71,10 @@ __all__ = [
     "Submission",
     "SubmissionStatus",
     "SyncStatus",
+    "UploadStatus",
     "User",
     "UserRole",
+    "VerificationCall",
     "WorkerHeartbeat",
+    "cohort_instructors",
 ]

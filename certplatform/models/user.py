@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
     # A public profile listing the holder's certificates exists only while they opt in; the slug is random.
     public_profile: Mapped[bool] = mapped_column(default=False)
     profile_slug: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    # The talent directory lists a certified holder only after they consented (default off, revocable).
+    directory_opt_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
+from flask_limiter.util import get_remote_address
 
 from certplatform.authz import public
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
-from certplatform.services import issuing, verification
+from certplatform.services import companies, issuing, verification
 from certplatform.verify import api_bp
 from certplatform.verify.openapi import openapi_document
 
@@ -27,6 +28,27 @@ def certificate(cert_id: str):
     if cert is None:
         return render_error(404, "No certificate has this ID.")
     return jsonify(issuing.public_record(cert))
+
+
+def _presented() -> str:
+    return companies.prefix_of(companies.presented_key(request.headers)) or get_remote_address()
+
+
+@api_bp.post("/certificates/verify")
+@public
+@limiter.limit(lambda: companies.rate_limit_for(companies.presented_key(request.headers)), key_func=_presented)
+def verify_bulk():
+    """Bulk verification for member companies: up to 100 IDs per call, with an API key."""
+    key = companies.authenticate(companies.presented_key(request.headers))
+    if key is None:
+        response = jsonify(error="unauthorized", message="Send a valid API key: Authorization: Bearer <key>.")
+        return response, 401, {"WWW-Authenticate": 'Bearer realm="certplatform"'}
+    payload = request.get_json(silent=True)
+    try:
+        results = companies.verify_bulk(key, payload.get("ids") if isinstance(payload, dict) else None)
+    except companies.CompanyError as exc:
+        return jsonify(error="bad_request", message=str(exc)), 400
+    return jsonify(results=results)
 
 
 @api_bp.get("/issuer")

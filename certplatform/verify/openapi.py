@@ -37,6 +37,36 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+BULK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {
+                        **CERTIFICATE_SCHEMA,
+                        "required": [*CERTIFICATE_SCHEMA["required"], "found"],
+                        "properties": {**CERTIFICATE_SCHEMA["properties"], "found": {"const": True}},
+                    },
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["certificate_id", "found", "error"],
+                        "properties": {
+                            "certificate_id": {"type": "string"},
+                            "found": {"const": False},
+                            "error": {"const": "not_found"},
+                        },
+                    },
+                ]
+            },
+        }
+    },
+}
+
+
 def openapi_document() -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return {
@@ -70,6 +100,44 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/certificates/verify": {
+                "post": {
+                    "summary": "Bulk verification for member companies (up to 100 IDs per call)",
+                    "security": [{"apiKey": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["ids"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "ids": {
+                                            "type": "array",
+                                            "minItems": 1,
+                                            "maxItems": 100,
+                                            "items": {"type": "string"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "One result per ID, in order",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkResult"}}},
+                        },
+                        "400": {"description": "Malformed request or too many IDs", **error},
+                        "401": {"description": "Missing or invalid API key", **error},
+                        "429": {
+                            "description": "Over the key's rate limit (set by the company's membership tier)",
+                            **error,
+                        },
+                    },
+                }
+            },
             "/api/v1/issuer": {
                 "get": {
                     "summary": "Issuer profile and public keys (JWKS)",
@@ -77,5 +145,14 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": {"Certificate": CERTIFICATE_SCHEMA, "Error": ERROR_SCHEMA}},
+        "components": {
+            "schemas": {"Certificate": CERTIFICATE_SCHEMA, "Error": ERROR_SCHEMA, "BulkResult": BULK_SCHEMA},
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A key created on the company page, sent as a Bearer token",
+                }
+            },
+        },
     }

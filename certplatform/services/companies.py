@@ -1,0 +1,169 @@
+"""Member companies: verification API keys (shown once, stored hashed), bulk verification, and its history."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from certplatform.authz import member_organizations_query
+from certplatform.extensions import db
+from certplatform.models import ApiKey, CompanyTier, Organization, OrganizationKind, Role, User, VerificationCall
+from certplatform.models.types import utcnow
+from certplatform.services import audit, issuing
+
+KEY_PREFIX = "fcv"  # FlagOS certificate verification
+
+
+class CompanyError(ValueError):
+    """A request about a company's keys or directory that cannot be honoured; the message is safe to show."""
+
+
+def companies_of(user: User) -> list[Organization]:
+    """Company organizations `user` acts for: members holding company_member (every company for admins)."""
+    if user.has_role(Role.ADMIN):
+        return list(
+            db.session.scalars(
+                sa.select(Organization).where(Organization.kind == OrganizationKind.COMPANY).order_by(Organization.name)
+            )
+        )
+    if not user.has_role(Role.COMPANY_MEMBER):
+        return []
+    return [o for o in db.session.scalars(member_organizations_query(user)) if o.kind == OrganizationKind.COMPANY]
+
+
+def _hash(secret: str) -> str:
+    # Keys are 256-bit random strings: a fast hash is enough (nothing to brute-force), and lookups stay cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(user: User, org: Organization, name: str) -> tuple[ApiKey, str]:
+    """A new key for `org`; the plaintext is returned once and never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise CompanyError(_("Name the key, e.g. after the script that uses it."))
+    if org not in companies_of(user):
+        raise CompanyError(_("You do not manage this company."))
+    prefix = secrets.token_hex(6)
+    plaintext = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        organization_id=org.id, name=name[:100], prefix=prefix, secret_hash=_hash(plaintext), created_by_id=user.id
+    )
+    db.session.add(key)
+    db.session.flush()
+    audit.record(user, "api_key.create", "organization", org.id, key=prefix, name=key.name)
+    db.session.commit()
+    return key, plaintext
+
+
+def revoke_key(user: User, key: ApiKey) -> None:
+    if key.organization not in companies_of(user):
+        raise CompanyError(_("You do not manage this company."))
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record(user, "api_key.revoke", "organization", key.organization_id, key=key.prefix)
+        db.session.commit()
+
+
+def keys_of(org: Organization) -> list[ApiKey]:
+    return list(
+        db.session.scalars(sa.select(ApiKey).where(ApiKey.organization_id == org.id).order_by(ApiKey.created_at.desc()))
+    )
+
+
+def presented_key(headers: Any) -> str | None:
+    """The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    auth = headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return (headers.get("X-API-Key") or "").strip() or None
+
+
+def prefix_of(plaintext: str | None) -> str | None:
+    parts = (plaintext or "").split("_", 2)  # the random part may itself contain "_"
+    return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX and len(parts[1]) == 12 else None
+
+
+def authenticate(plaintext: str | None) -> ApiKey | None:
+    """The live key matching `plaintext`, or None (compared in constant time)."""
+    prefix = prefix_of(plaintext)
+    if prefix is None:
+        return None
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or key.revoked_at is not None or "verify" not in key.scopes:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _hash(plaintext)):
+        return None
+    if key.organization.kind != OrganizationKind.COMPANY:
+        return None
+    return key
+
+
+def rate_limit_for(plaintext: str | None) -> str:
+    """The per-key limit of the key's company tier; callers without a valid key get the strict default."""
+    prefix = prefix_of(plaintext)
+    tier = None
+    if prefix is not None:
+        tier = db.session.scalar(
+            sa.select(Organization.tier)
+            .join(ApiKey, ApiKey.organization_id == Organization.id)
+            .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        )
+    if tier is None:
+        return current_app.config["API_RATE_LIMIT_UNKNOWN"]
+    return current_app.config["API_RATE_LIMITS"][CompanyTier(tier).value]
+
+
+def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:
+    """Look up to BULK_VERIFY_MAX_IDS certificate IDs; every call is logged in the key's history."""
+    limit = current_app.config["BULK_VERIFY_MAX_IDS"]
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise CompanyError('Send {"ids": ["FLAGOS-L1-...", ...]} with at least one ID.')
+    if len(ids) > limit:
+        raise CompanyError(f"At most {limit} IDs per call; this call has {len(ids)}.")
+    results: list[dict[str, Any]] = []
+    summary: dict[str, int] = {}
+    for raw in ids:
+        cert = issuing.lookup(raw)
+        if cert is None:
+            results.append({"certificate_id": raw[:64], "found": False, "error": "not_found"})
+            summary["not_found"] = summary.get("not_found", 0) + 1
+        else:
+            record = issuing.public_record(cert)
+            results.append({"found": True, **record})
+            summary[record["status"]] = summary.get(record["status"], 0) + 1
+    key.last_used_at = utcnow()
+    db.session.add(VerificationCall(api_key_id=key.id, ids=[r[:64] for r in ids], summary=summary))
+    db.session.commit()
+    return results
+
+
+def history(org: Organization, limit: int = 100) -> list[VerificationCall]:
+    return list(
+        db.session.scalars(
+            sa.select(VerificationCall)
+            .join(ApiKey)
+            .where(ApiKey.organization_id == org.id)
+            .order_by(VerificationCall.created_at.desc(), VerificationCall.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def usage(org: Organization, days: int = 30) -> dict[int, int]:
+    """Calls per key over the last `days` days (for the organization's page)."""
+    since = utcnow() - timedelta(days=days)
+    return dict(
+        db.session.execute(
+            sa.select(VerificationCall.api_key_id, sa.func.count(VerificationCall.id))
+            .join(ApiKey)
+            .where(ApiKey.organization_id == org.id, VerificationCall.created_at >= since)
+            .group_by(VerificationCall.api_key_id)
+        ).all()
+    )

@@ -1,0 +1,154 @@
+"""The talent directory: certified holders who consented, searched by member companies, contacted through here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from certplatform.extensions import db
+from certplatform.i18n import current_locale
+from certplatform.models import Certificate, CertLevel, CompanyTier, ContactMessage, Organization, User
+from certplatform.models.types import utcnow
+from certplatform.services import audit
+
+SKILL = re.compile(r"^[a-z0-9][a-z0-9+#.\-]{0,29}$")
+MAX_SKILLS = 12
+SEARCH_TIERS = {CompanyTier.GOLD, CompanyTier.PLATINUM}
+
+
+class DirectoryError(ValueError):
+    """A directory or message request that cannot be honoured; the message is safe to show."""
+
+
+def clean_skills(raw: str) -> list[str]:
+    tags = [t.strip().lower() for t in re.split(r"[,\s，、]+", raw or "") if t.strip()]
+    bad = [t for t in tags if not SKILL.match(t)]
+    if bad:
+        raise DirectoryError(_("Skills are short tags such as triton, cuda or flagscale: %(bad)s", bad=", ".join(bad)))
+    unique = list(dict.fromkeys(tags))
+    if len(unique) > MAX_SKILLS:
+        raise DirectoryError(_("At most %(n)d skills.", n=MAX_SKILLS))
+    return unique
+
+
+def set_consent(user: User, listed: bool, skills: str) -> None:
+    """Opt in to (or out of) the directory; consent is recorded with its time and can be withdrawn at any time."""
+    user.skills = clean_skills(skills)
+    was_listed = user.directory_opt_in_at is not None
+    if listed and not was_listed:
+        user.directory_opt_in_at = utcnow()
+        audit.record(user, "directory.opt_in", "user", user.id)
+    elif not listed and was_listed:
+        user.directory_opt_in_at = None
+        audit.record(user, "directory.opt_out", "user", user.id)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class Listing:
+    user: User
+    certificates: list[Certificate]
+
+
+def _valid_certs():
+    now = utcnow()
+    return sa.and_(Certificate.revoked_at.is_(None), Certificate.expires_at > now)
+
+
+def listings(level: CertLevel | None = None, skill: str | None = None) -> list[Listing]:
+    """Every consenting holder of a valid certificate (optionally of a level, with a skill), newest first."""
+    stmt = (
+        sa.select(User, Certificate)
+        .join(Certificate, Certificate.user_id == User.id)
+        .where(User.directory_opt_in_at.is_not(None), User.active.is_(True), _valid_certs())
+        .order_by(Certificate.issued_at.desc())
+    )
+    if level is not None:
+        stmt = stmt.where(Certificate.level == level)
+    found: dict[int, Listing] = {}
+    for user, cert in db.session.execute(stmt):
+        if skill and skill.lower() not in (user.skills or []):
+            continue
+        found.setdefault(user.id, Listing(user, [])).certificates.append(cert)
+    return list(found.values())
+
+
+def is_listed(user: User) -> bool:
+    return any(listing.user.id == user.id for listing in listings())
+
+
+def can_search(org: Organization) -> bool:
+    return org.tier in SEARCH_TIERS
+
+
+def send(
+    sender: User,
+    org: Organization | None,
+    recipient: User,
+    subject: str,
+    body: str,
+    reply_to: ContactMessage | None = None,
+) -> ContactMessage:
+    """A message through the platform; holders are reachable only while listed, or when answering them."""
+    subject, body = (subject or "").strip(), (body or "").strip()
+    if not subject or not body:
+        raise DirectoryError(_("Write a subject and a message."))
+    if reply_to is None and not is_listed(recipient):
+        raise DirectoryError(_("This person is not listed in the directory."))
+    if reply_to is not None and reply_to.recipient_id != sender.id:
+        raise DirectoryError(_("You can only answer messages sent to you."))
+    message = ContactMessage(
+        sender_id=sender.id,
+        recipient_id=recipient.id,
+        organization_id=org.id if org else None,
+        reply_to_id=reply_to.id if reply_to else None,
+        subject=subject[:200],
+        body=body[:10_000],
+    )
+    db.session.add(message)
+    db.session.flush()
+    audit.record(sender, "message.send", "user", recipient.id, message_id=message.id)
+    db.session.commit()
+    _notify(message)
+    return message
+
+
+def _notify(message: ContactMessage) -> None:
+    """Tell the recipient a message is waiting, without passing on anyone's address."""
+    from certplatform.tasks import send_email
+
+    recipient = message.recipient
+    with force_locale((recipient.locale or current_locale()).value):
+        subject = _("New message on FlagOS Certification")
+        body = render_template(
+            "email/new_message.txt",
+            message=message,
+            link=url_for("messages.thread", message_id=message.id, _external=True),
+        )
+    send_email.delay(recipient.email, subject, body)
+
+
+def visible_to(user: User, message: ContactMessage) -> bool:
+    return user.id in {message.sender_id, message.recipient_id}
+
+
+def mailbox(user: User) -> list[ContactMessage]:
+    return list(
+        db.session.scalars(
+            sa.select(ContactMessage)
+            .where(sa.or_(ContactMessage.recipient_id == user.id, ContactMessage.sender_id == user.id))
+            .order_by(ContactMessage.created_at.desc(), ContactMessage.id.desc())
+            .limit(200)
+        )
+    )
+
+
+def mark_read(user: User, message: ContactMessage) -> None:
+    if message.recipient_id == user.id and message.read_at is None:
+        message.read_at = utcnow()
+        db.session.commit()
