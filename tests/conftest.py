@@ -34,6 +34,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         db.create_all()
         db.engine.dispose()
     yield url
+    if request.param == "postgresql":
+        services.drop_database(url)
 
 
 def _test_config(database_url: str, **extra: object) -> dict[str, object]:

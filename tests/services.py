@@ -7,37 +7,101 @@ service fails the tests that need it instead of skipping them.
 from __future__ import annotations
 
 import os
+import uuid
 from functools import cache
 
 import pytest
 
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/certplatform_test")
+BASE_POSTGRES_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/certplatform_test"
+)
+# Every test session gets databases of its own (dropped at the end), so that runs on one machine (a developer's,
+# CI's, another checkout's) never see each other's tables or rows.
+RUN_SUFFIX = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def _run_url(base: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    return url.set(database=f"{name}_{RUN_SUFFIX}").render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _run_url(BASE_POSTGRES_URL, "certplatform_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1"
 
 
-@cache
-def postgres_problem() -> str | None:
+def postgres_unreachable() -> str | None:
+    """Why the server cannot be used (for scripts/test's report), without creating anything."""
+    import psycopg
+
+    try:
+        with _admin_connection():
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {BASE_POSTGRES_URL} unreachable: {exc}"
+
+
+def _admin_connection():
     import psycopg
     from sqlalchemy.engine import make_url
 
-    url = make_url(POSTGRES_URL)
+    url = make_url(BASE_POSTGRES_URL)
+    return psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=3,
+    )
+
+
+def create_database(url: str) -> None:
+    """(Re)create the database named in `url`, empty."""
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    with _admin_connection() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    with _admin_connection() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+@cache
+def postgres_problem() -> str | None:
+    """None once this run's own database exists (created empty); otherwise why PostgreSQL cannot be used."""
+    import psycopg
+
     try:
-        admin = psycopg.connect(
-            host=url.host,
-            port=url.port or 5432,
-            user=url.username,
-            dbname="postgres",
-            autocommit=True,
-            connect_timeout=3,
-        )
+        _drop_abandoned()
+        create_database(POSTGRES_URL)
     except psycopg.Error as exc:
-        return f"PostgreSQL at {url.host}:{url.port} unreachable: {exc}"
-    with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{url.database}"')
+        return f"PostgreSQL at {BASE_POSTGRES_URL} unreachable: {exc}"
     return None
+
+
+def _drop_abandoned() -> None:
+    """Drop per-run databases whose test process is gone (a run that was killed never reached its teardown)."""
+    with _admin_connection() as admin:
+        names = [
+            row[0]
+            for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname ~ '^certplatform_(test|migrations)_[0-9]+_[0-9a-f]{6}$'"
+            )
+        ]
+        for name in names:
+            pid = int(name.rsplit("_", 2)[1])
+            if not os.path.exists(f"/proc/{pid}"):
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @cache

@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy.engine import make_url
 
 from certplatform import create_app
 from certplatform.extensions import db
@@ -19,15 +18,10 @@ def empty_database(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrations.sqlite'}"
     services.need(services.postgres_problem())
-    url = make_url(services.POSTGRES_URL).set(database="certplatform_migrations")
-    import psycopg
-
-    with psycopg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, dbname="postgres", autocommit=True
-    ) as conn:
-        conn.execute('DROP DATABASE IF EXISTS "certplatform_migrations" WITH (FORCE)')
-        conn.execute('CREATE DATABASE "certplatform_migrations"')
-    return url.render_as_string(hide_password=False)
+    url = services.POSTGRES_URL.replace("certplatform_test_", "certplatform_migrations_")
+    services.create_database(url)
+    request.addfinalizer(lambda: services.drop_database(url))
+    return url
 
 
 def test_upgrade_matches_models_then_downgrade_to_base(empty_database: str) -> None:
