@@ -39,6 +39,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("certs.mine", _l("My certificates")),
     NavItem("messages.inbox", _l("Messages")),
     NavItem("company.index", _l("Company"), frozenset({Role.COMPANY_MEMBER})),
+    NavItem("cohorts.index", _l("Cohorts"), frozenset({Role.UNIVERSITY_ADMIN})),
     NavItem("orgs.mine", _l("My organizations"), frozenset({Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER})),
     NavItem("admin.index", _l("Administration"), frozenset({Role.ADMIN})),
 ]
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
     from certplatform.admin import bp as admin_bp
     from certplatform.auth import bp as auth_bp
     from certplatform.certs import bp as certs_bp
+    from certplatform.cohorts import bp as cohorts_bp
     from certplatform.company import bp as company_bp
     from certplatform.exams import bp as exams_bp
     from certplatform.learn import bp as learn_bp
@@ -80,6 +82,7 @@ def init_app(app: Flask) -> None:
         orgs_bp,
         company_bp,
         messages_bp,
+        cohorts_bp,
     ):
         app.register_blueprint(bp)
 

@@ -77,6 +77,12 @@ EXPECTED_POLICY = {
     "verify.*": PUBLIC,
     "api.*": PUBLIC,
     "company.*": Access("roles", frozenset({Role.COMPANY_MEMBER, Role.ADMIN})),
+    # Cohort pages for instructors and members check the cohort itself (404 to everyone else).
+    "cohorts.dashboard": LOGIN,
+    "cohorts.export": LOGIN,
+    "cohorts.mine": LOGIN,
+    "cohorts.leave": LOGIN,
+    "cohorts.*": Access("roles", frozenset({Role.UNIVERSITY_ADMIN, Role.ADMIN})),
     "messages.*": LOGIN,
     "orgs.*": LOGIN,
     "admin.*": Access("roles", frozenset({Role.ADMIN})),
@@ -161,6 +167,7 @@ def world(app, tmp_path):
         # The world's organization is a university: no company page of it exists for anyone.
         "company": {"key_id": 999999},
         "messages": {"message_id": 999999},
+        "cohorts": {"cohort_id": 999999, "upload_id": 999999, "user_id": 999999},
     }
 
 
@@ -194,6 +201,13 @@ SCOPED = {
     "company.talent": set(),
     "company.contact": set(),
     "messages.thread": set(),
+    "cohorts.dashboard": set(),
+    "cohorts.export": set(),
+    "cohorts.upload": set(),
+    "cohorts.upload_report": set(),
+    "cohorts.apply": set(),
+    "cohorts.remove": set(),
+    "cohorts.leave": set(),
 }
 # Routes that authenticate with an API key instead of a session: 401 without one, for every visitor.
 KEYED = {"api.verify_bulk"}
