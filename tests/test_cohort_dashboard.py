@@ -19,7 +19,6 @@ from certplatform.models import (
     CohortMember,
     Course,
     ExamAttempt,
-    LessonProgress,
     OrganizationKind,
     QuizAttempt,
     Review,
@@ -29,6 +28,7 @@ from certplatform.models import (
 )
 from certplatform.models.types import utcnow
 from certplatform.services import cohort_dashboard, cohorts, learning
+from tests.cohort_data import generate_students
 from tests.exam_fixtures import complete_course
 from tests.factories import make_org, make_user
 from tests.review_fixtures import passed_attempt
@@ -230,86 +230,6 @@ def test_neutralise_every_formula_start(value: str) -> None:
 # --- cost: a constant number of queries ---------------------------------------------------------------
 
 
-def bulk_cohort(cohort: Cohort, exam, n: int, prefix: str) -> None:
-    """`n` students with varied progress, quizzes, attempts and certificates, inserted in a few statements."""
-    now = utcnow()
-    course = db.session.scalar(sa.select(Course))
-    lessons = [lesson.id for lesson in course.modules[0].lessons]
-    quiz = course.modules[0].quiz.id
-    db.session.execute(
-        sa.insert(User),
-        [
-            {"email": f"{prefix}{i}@bulk.example", "name_latin": f"Bulk {prefix}{i}", "password_hash": "!"}
-            for i in range(n)
-        ],
-    )
-    ids = db.session.scalars(
-        sa.select(User.id).where(User.email.like(f"{prefix}%@bulk.example")).order_by(User.id)
-    ).all()
-    db.session.execute(
-        sa.insert(CohortMember),
-        [{"cohort_id": cohort.id, "user_id": uid, "student_id": f"{prefix}{i}"} for i, uid in enumerate(ids)],
-    )
-    db.session.execute(
-        sa.insert(LessonProgress),
-        [{"user_id": uid, "lesson_id": lesson} for uid in ids[::2] for lesson in lessons],
-    )
-    db.session.execute(
-        sa.insert(QuizAttempt),
-        [
-            {
-                "user_id": uid,
-                "quiz_id": quiz,
-                "score": (i % 5) / 4,
-                "passed": i % 5 == 4,
-                "answers": {},
-                "results": {},
-                "content_version": "t",
-            }
-            for i, uid in enumerate(ids[::3])
-        ],
-    )
-    statuses = [AttemptStatus.FAILED, AttemptStatus.AWAITING_REVIEW, AttemptStatus.APPROVED, AttemptStatus.VOID]
-    db.session.execute(
-        sa.insert(ExamAttempt),
-        [
-            {
-                "user_id": uid,
-                "exam_id": exam.id,
-                "status": statuses[i % 4],
-                "deadline_at": now,
-                "content_version": "t",
-            }
-            for i, uid in enumerate(ids[::5])
-        ],
-    )
-    approved = db.session.execute(
-        sa.select(ExamAttempt.id, ExamAttempt.user_id).where(
-            ExamAttempt.status == AttemptStatus.APPROVED,
-            ExamAttempt.user_id.in_(sa.select(CohortMember.user_id).where(CohortMember.cohort_id == cohort.id)),
-        )
-    ).all()
-    db.session.execute(
-        sa.insert(Certificate),
-        [
-            {
-                "id": f"FLAGOS-L1-{prefix}-{i:05d}",
-                "user_id": user_id,
-                "attempt_id": attempt_id,
-                "level": CertLevel.L1,
-                "issued_at": now,
-                "expires_at": now + timedelta(days=730),
-                "snapshot": {},
-                "signature": "s",
-                "key_id": "k",
-                "pdf": b"",
-            }
-            for i, (attempt_id, user_id) in enumerate(approved)
-        ],
-    )
-    db.session.commit()
-
-
 def count_queries(fn) -> int:
     statements: list[str] = []
 
@@ -329,8 +249,8 @@ def test_dashboard_costs_the_same_queries_for_20_and_2000_students(client, auth,
     large = cohorts.create_cohort(
         admin, cohort.organization_id, "Class B", "Spring", ["L1"], cohort.starts_on, cohort.ends_on
     )
-    bulk_cohort(cohort, exam, 20, "s")
-    bulk_cohort(large, exam, 2000, "l")
+    generate_students(cohort, 20, "s")
+    generate_students(large, 2000, "l")
     small_id, large_id = cohort.id, large.id
 
     def build(cohort_id: int):
