@@ -45,6 +45,8 @@ def keys(org_id: int):
             _key, new_secret = companies.create_key(current_user, org, form.name.data)
         except companies.CompanyError as exc:
             form.name.errors.append(str(exc))
+        else:
+            form.name.data = ""  # a second submit should not silently create a second key
     return render_template(
         "company/keys.html",
         org=org,
