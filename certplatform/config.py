@@ -51,6 +51,7 @@ class BaseConfig:
     RESET_RATE_LIMIT = "5 per hour"
 
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+    INVITATION_MAX_AGE = 7 * 24 * 3600  # an invited student's link to choose a first password
     PASSWORD_MIN_LENGTH = 10
 
     MAIL_BACKEND = "console"  # development: the message, and so the reset link, goes to the log

@@ -264,3 +264,26 @@ def test_reset_mail_is_in_the_users_language(client, app) -> None:
     post_form(client, "/auth/reset", {"email": "wei@example.com"})
     message = outbox(app)[-1]
     assert "重置" in message.subject and "一小时" in message.body
+
+
+def test_invitation_links_last_a_week_and_reset_links_an_hour(app, monkeypatch) -> None:
+    user = make_user(email="new.student@example.com")
+
+    def token_made(seconds_ago: float, kind: str) -> str:
+        with monkeypatch.context() as m:
+            m.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time() - seconds_ago))
+            return accounts.make_reset_token(user, kind)
+
+    assert accounts.user_for_reset_token(token_made(2 * 86400, accounts.INVITATION)).id == user.id
+    with pytest.raises(accounts.AccountError, match="expired"):
+        accounts.user_for_reset_token(token_made(8 * 86400, accounts.INVITATION))
+    with pytest.raises(accounts.AccountError, match="expired"):
+        accounts.user_for_reset_token(token_made(2 * 3600, accounts.RESET))
+    # The kind is signed: a reset token cannot be turned into a week-long invitation.
+    from itsdangerous.encoding import base64_decode, base64_encode
+
+    payload, rest = token_made(2 * 3600, accounts.RESET).split(".", 1)
+    altered = base64_decode(payload).replace(b'"kind":"reset"', b'"kind":"invitation"')
+    assert b'"kind":"invitation"' in altered
+    with pytest.raises(accounts.AccountError, match="not valid"):
+        accounts.user_for_reset_token(base64_encode(altered).decode() + "." + rest)

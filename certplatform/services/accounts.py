@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from certplatform.extensions import db
@@ -136,18 +136,24 @@ def _password_fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def make_reset_token(user: User) -> str:
-    return _serializer().dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+RESET, INVITATION = "reset", "invitation"
+
+
+def make_reset_token(user: User, kind: str = RESET) -> str:
+    """A single-use link token; an invitation (a new account choosing its first password) lives longer than a reset."""
+    return _serializer().dumps({"uid": user.id, "pw": _password_fingerprint(user), "kind": kind})
 
 
 def user_for_reset_token(token: str) -> User:
-    """The user a valid reset token belongs to; raises AccountError if expired, used or forged."""
+    """The user a valid reset or invitation token belongs to; raises AccountError if expired, used or forged."""
     try:
-        data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
-    except SignatureExpired as exc:
-        raise AccountError(_("This reset link has expired. Ask for a new one.")) from exc
+        data, signed_at = _serializer().loads(token, return_timestamp=True)
     except BadSignature as exc:
         raise AccountError(_("This reset link is not valid.")) from exc
+    kind = data.get("kind", RESET) if isinstance(data, dict) else RESET
+    max_age = current_app.config["INVITATION_MAX_AGE" if kind == INVITATION else "PASSWORD_RESET_MAX_AGE"]
+    if (utcnow() - signed_at).total_seconds() > max_age:
+        raise AccountError(_("This reset link has expired. Ask for a new one."))
     user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
     if user is None or not user.active or data.get("pw") != _password_fingerprint(user):
         raise AccountError(_("This reset link has already been used or is not valid."))

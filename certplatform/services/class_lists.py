@@ -33,7 +33,7 @@ from certplatform.models import (
 )
 from certplatform.models.types import utcnow
 from certplatform.services import audit
-from certplatform.services.accounts import AccountError, make_reset_token, normalise_email
+from certplatform.services.accounts import INVITATION, AccountError, make_reset_token, normalise_email
 from certplatform.services.cohorts import CohortError
 
 MAX_ROWS = 5_000
@@ -286,7 +286,7 @@ def send_invitation(user: User, cohort: Cohort) -> None:
     """Mail a new account its set-password link (the password-reset link), in the recipient's language."""
     from certplatform.tasks import send_email
 
-    link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
+    link = url_for("auth.reset_password", token=make_reset_token(user, INVITATION), _external=True)
     with force_locale((user.locale or current_locale()).value):
         subject = _("You are invited to FlagOS Certification: %(cohort)s", cohort=cohort.name)
         body = render_template(
