@@ -106,7 +106,7 @@ def lesson(course: str, module: str, lesson: str):
         body=lesson_html(lesson_row),
         previous=previous,
         following=following,
-        quiz=quizzes.quiz_for_module(module_row),
+        quiz=learning.live_quiz(module_row),
     )
 
 
@@ -117,7 +117,7 @@ def quiz(course: str, module: str):
     """The module's knowledge check: questions without answers; graded on the server when submitted."""
     course_row = _course_or_404(course)
     module_row = _module_or_404(course_row, module)
-    quiz_row = quizzes.quiz_for_module(module_row)
+    quiz_row = learning.live_quiz(module_row)
     if quiz_row is None:
         abort(404)
     if (gate := _require_enrollment(course_row)) is not None:

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from certplatform.extensions import db
-from certplatform.models import Course, CourseModule, Enrollment, Lesson, LessonProgress, QuizAttempt, User
+from certplatform.models import Course, CourseModule, Enrollment, Lesson, LessonProgress, Quiz, QuizAttempt, User
 from certplatform.models.types import utcnow
 
 
@@ -28,7 +28,7 @@ def live_lessons(module: CourseModule) -> list[Lesson]:
     return [lesson for lesson in module.lessons if lesson.live]
 
 
-def live_quiz(module: CourseModule):
+def live_quiz(module: CourseModule) -> Quiz | None:
     quiz = module.quiz
     return quiz if quiz is not None and quiz.deleted_at is None else None
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from certplatform.extensions import db
-from certplatform.models import CourseModule, QuestionKind, Quiz, QuizAttempt, QuizQuestion, User
+from certplatform.models import QuestionKind, Quiz, QuizAttempt, QuizQuestion, User
 
 MAX_ANSWER_LENGTH = 64
 
@@ -103,8 +103,3 @@ def attempts(user: User, quiz: Quiz) -> list[QuizAttempt]:
             .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc())
         )
     )
-
-
-def quiz_for_module(module: CourseModule) -> Quiz | None:
-    quiz = module.quiz
-    return quiz if quiz is not None and quiz.deleted_at is None else None

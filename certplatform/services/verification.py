@@ -77,11 +77,12 @@ def published_keys() -> list[dict[str, Any]]:
 def issuer_profile() -> dict[str, Any]:
     from certplatform.certificates.badges import issuer_jwks
 
+    keys = published_keys()
     return {
         "id": url_for("api.issuer", _external=True),
         "type": ["Profile"],
         "name": "FlagOS Certification",
         "url": url_for("main.index", _external=True),
-        "jwks": issuer_jwks(issuing.keystore()) if published_keys() else {"keys": []},
-        "pdf_signing_certificates": published_keys(),
+        "jwks": issuer_jwks(issuing.keystore()) if keys else {"keys": []},
+        "pdf_signing_certificates": keys,
     }

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_limiter.util import get_remote_address
 
 from certplatform.authz import public
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
 from certplatform.services import companies, issuing, verification
-from certplatform.verify import api_bp
+from certplatform.verify import api_bp, verify_rate_limit
 from certplatform.verify.openapi import openapi_document
 
 csrf.exempt(api_bp)
 
 
-def _limit():
-    return limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
-
-
 @api_bp.get("/certificates/<cert_id>")
 @public
-@_limit()
+@verify_rate_limit()
 def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
     cert = issuing.lookup(cert_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
@@ -10,9 +10,8 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from certplatform.authz import public
-from certplatform.extensions import limiter
 from certplatform.services import issuing, verification
-from certplatform.verify import bp
+from certplatform.verify import bp, verify_rate_limit
 
 MAX_PDF = 5 * 1024 * 1024
 
@@ -28,13 +27,9 @@ class PdfForm(FlaskForm):
     pdf = FileField(_l("Certificate PDF"), validators=[FileRequired(), FileSize(max_size=MAX_PDF)])
 
 
-def _limit():
-    return limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
-
-
 @bp.get("/")
 @public
-@_limit()
+@verify_rate_limit()
 def index():
     """Enter a certificate ID, or upload a certificate PDF."""
     form = LookupForm(request.args)
@@ -45,7 +40,7 @@ def index():
 
 @bp.get("/<cert_id>")
 @public
-@_limit()
+@verify_rate_limit()
 def page(cert_id: str):
     """A certificate's status for anyone holding its ID; an unknown ID reveals nothing."""
     cert = issuing.lookup(cert_id)
@@ -62,7 +57,7 @@ def page(cert_id: str):
 
 @bp.post("/pdf")
 @public
-@_limit()
+@verify_rate_limit()
 def pdf():
     """Check an uploaded certificate PDF: signature intact, signed by the platform, and matching a live record."""
     form = PdfForm()
