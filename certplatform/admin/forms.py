@@ -14,10 +14,6 @@ class ActiveForm(FlaskForm):
     active = HiddenField()
 
 
-class ActionForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change one thing."""
-
-
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(_l("Short name (used in addresses)"), validators=[DataRequired(), Length(max=80)])

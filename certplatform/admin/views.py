@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from certplatform.admin import bp
 from certplatform.admin.forms import (
-    ActionForm,
     ActiveForm,
     MemberForm,
     OrganizationForm,
@@ -20,6 +19,7 @@ from certplatform.admin.forms import (
 from certplatform.authz import role_required
 from certplatform.content.sync import SyncError, sync_content
 from certplatform.extensions import db
+from certplatform.forms import ActionForm
 from certplatform.models import (
     AttemptStatus,
     AuditEvent,

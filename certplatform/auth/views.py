@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from certplatform.auth import bp
-from certplatform.auth.forms import LoginForm, LogoutForm, RegisterForm, ResetPasswordForm, ResetRequestForm
+from certplatform.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from certplatform.authz import login_required, public
 from certplatform.extensions import limiter
+from certplatform.forms import ActionForm
 from certplatform.i18n import SESSION_KEY, parse_locale
 from certplatform.services import accounts, mailer
 from certplatform.urls import safe_next
@@ -73,7 +74,7 @@ def login():
 @login_required
 def logout():
     """Sign out (POST with CSRF, so no page can log a user out by linking here)."""
-    form = LogoutForm()
+    form = ActionForm()
     if form.validate_on_submit():
         locale = session.get(SESSION_KEY)
         logout_user()

@@ -30,7 +30,3 @@ class CohortForm(FlaskForm):
 class UploadForm(FlaskForm):
     # Size, rows and columns are checked by the service, which records a rejected upload with the reason.
     file = FileField(_l("Class list (CSV)"), validators=[FileRequired(_l("Choose a CSV file to upload."))])
-
-
-class ActionForm(FlaskForm):
-    """Only the CSRF token: apply an upload, remove a student, leave a cohort."""

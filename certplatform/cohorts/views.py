@@ -10,8 +10,9 @@ from wtforms import SelectChoice
 from certplatform.authz import login_required, role_required
 from certplatform.cohorts import bp, table
 from certplatform.cohorts.access import can_manage, cohort_to_manage, cohort_to_view
-from certplatform.cohorts.forms import ActionForm, CohortForm, UploadForm
+from certplatform.cohorts.forms import CohortForm, UploadForm
 from certplatform.extensions import db
+from certplatform.forms import ActionForm
 from certplatform.i18n import current_locale
 from certplatform.models import CohortUpload, Role, UploadStatus
 from certplatform.services import class_lists, cohort_dashboard, cohorts

@@ -8,10 +8,6 @@ class KeyForm(FlaskForm):
     name = StringField(_l("Key name"), validators=[DataRequired(), Length(max=100)])
 
 
-class ActionForm(FlaskForm):
-    """Only the CSRF token: revoke."""
-
-
 class SearchForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search that changes nothing

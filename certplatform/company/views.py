@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from certplatform.authz import role_required
 from certplatform.company import bp
-from certplatform.company.forms import ActionForm, ContactForm, KeyForm, SearchForm
+from certplatform.company.forms import ContactForm, KeyForm, SearchForm
 from certplatform.extensions import db, limiter
+from certplatform.forms import ActionForm
 from certplatform.models import ApiKey, CertLevel, Organization, Role, User
 from certplatform.services import companies, directory
 

@@ -18,6 +18,3 @@ class SubmissionForm(FlaskForm):
         ],
     )
 
-
-class ActionForm(FlaskForm):
-    """Only the CSRF token: start, finish."""

@@ -9,7 +9,8 @@ from markupsafe import Markup
 
 from certplatform.authz import login_required, public
 from certplatform.exams import bp
-from certplatform.exams.forms import ActionForm, SubmissionForm
+from certplatform.exams.forms import SubmissionForm
+from certplatform.forms import ActionForm
 from certplatform.extensions import db, limiter
 from certplatform.i18n import current_locale
 from certplatform.models import Certificate, ExamAttempt, Submission

@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from certplatform.authz import login_required, public
 from certplatform.extensions import db, limiter
+from certplatform.forms import ActionForm
 from certplatform.learn import bp
-from certplatform.learn.forms import EnrollForm, QuizForm
 from certplatform.learn.rendering import inline_html, lesson_html, lesson_url, markdown_html, number, text
 from certplatform.models import Lesson, QuizAttempt
 from certplatform.services import eligibility, learning, quizzes
@@ -70,7 +70,7 @@ def course(course: str):
         enrolled=enrolled,
         progress=progress,
         exam=exam,
-        form=EnrollForm(),
+        form=ActionForm(),
     )
 
 
@@ -79,7 +79,7 @@ def course(course: str):
 def enroll(course: str):
     """Enrol in a course (idempotent)."""
     course_row = _course_or_404(course)
-    if EnrollForm().validate_on_submit():
+    if ActionForm().validate_on_submit():
         learning.enroll(current_user, course_row)
         flash(_("You are enrolled. Start with the first lesson."), "success")
     return redirect(url_for("learn.course", course=course_row.slug))
@@ -122,7 +122,7 @@ def quiz(course: str, module: str):
         abort(404)
     if (gate := _require_enrollment(course_row)) is not None:
         return gate
-    form = QuizForm()
+    form = ActionForm()
     if form.validate_on_submit():
         attempt = quizzes.submit(current_user, quiz_row, request.form, course_row.content_version)
         return redirect(url_for("learn.attempt", course=course_row.slug, module=module_row.slug, attempt_id=attempt.id))

@@ -23,10 +23,6 @@ class DecisionForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """Only the CSRF token: claim."""
-
-
 class OverrideForm(FlaskForm):
     submit_name = "override-decision"
     decision = SelectField(_l("Decision"), choices=DECISIONS)

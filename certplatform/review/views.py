@@ -11,9 +11,10 @@ from markupsafe import Markup
 
 from certplatform.authz import role_required
 from certplatform.extensions import db
+from certplatform.forms import ActionForm
 from certplatform.models import CertLevel, ExamAttempt, Review, ReviewDecision, ReviewState, Role, SubmissionStatus
 from certplatform.review import bp
-from certplatform.review.forms import ActionForm, DecisionForm, OverrideForm, ReassignForm
+from certplatform.review.forms import DecisionForm, OverrideForm, ReassignForm
 from certplatform.services import accounts, attempts, review
 from certplatform.services.issuing import IssuingError
 from certplatform.services.markdown import code_html
