@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextvars
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from certplatform import create_app
 from certplatform.extensions import db, limiter
@@ -121,6 +124,26 @@ def post_form(client: FlaskClient, path: str, data: dict[str, object] | None = N
     """POST a form with the session's CSRF token, as a browser submitting the page would."""
     payload = {"csrf_token": csrf_token(client), **(data or {})}
     return client.post(path, data=payload, **kwargs)
+
+
+def outbox(app: Flask) -> list:
+    """Mail sent through the locmem backend (the list exists once the backend has sent something)."""
+    return getattr(app.extensions["mailman"], "outbox", [])
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve `app` on a free loopback port in a thread, for a real browser; yields the base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
 
 
 class AuthActions:

@@ -8,7 +8,7 @@ from itsdangerous import TimestampSigner
 from certplatform.extensions import db
 from certplatform.models import AuditEvent, Role, User
 from certplatform.services import accounts
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, outbox, post_form
 from tests.factories import PASSWORD, make_user
 
 GOOD = {
@@ -18,11 +18,6 @@ GOOD = {
     "password": "Triton-Kernels-2026",
     "confirm": "Triton-Kernels-2026",
 }
-
-
-def outbox(app):
-    # The locmem backend creates the list on the extension state when it first sends.
-    return getattr(app.extensions["mailman"], "outbox", [])
 
 
 # --- registration -------------------------------------------------------------------------------------

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from certplatform import create_app
 from certplatform.extensions import db
+from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 
@@ -40,16 +39,8 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     )
     with app.app_context():
         db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        with app.app_context():
-            db.engine.dispose()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from werkzeug.serving import make_server
 
 from certplatform import create_app
 from certplatform.content.sync import sync_content
 from certplatform.extensions import db
 from tests import services
+from tests.conftest import serving
 from tests.exam_fixtures import REPO, complete_course, source, write_exam_root
 from tests.factories import PASSWORD, make_user
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -51,19 +50,13 @@ def exam_server(tmp_path: Path):
         sync_content(root)
         user = make_user(email="candidate@example.com")
         complete_course(user)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with start_worker(
+    with (
+        serving(app) as base,
+        start_worker(
             app.extensions["celery"], pool="solo", queues=[queue], perform_ping_check=False, loglevel="WARNING"
-        ):
-            yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+        ),
+    ):
+        yield base
 
 
 def test_a_candidate_takes_the_exam_and_watches_the_grading(exam_server: str, tmp_path: Path) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from certplatform import create_app
 from certplatform.content.sync import sync_content
 from certplatform.extensions import db
 from certplatform.models import Exam, Role
+from tests.conftest import serving
 from tests.exam_fixtures import write_exam_root
 from tests.factories import PASSWORD, make_user
 from tests.review_fixtures import passed_attempt
@@ -42,16 +41,8 @@ def review_server(tmp_path: Path):
         candidate = make_user(email="candidate@example.com", name="Li Wei", name_zh="李伟")
         passed_attempt(candidate, db.session.scalar(sa.select(Exam)))
         make_user(Role.MENTOR, email="mentor@example.com", name="Chen Jing")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.engine.dispose()
+    with serving(app) as base:
+        yield base, app
 
 
 def test_a_mentor_approves_and_the_employer_sees_the_certificate(review_server, tmp_path: Path) -> None:

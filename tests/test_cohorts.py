@@ -22,7 +22,7 @@ from certplatform.models import (
 )
 from certplatform.services import accounts, class_lists, cohorts
 from certplatform.services.class_lists import ClassListError, parse_class_list
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token, outbox, post_form
 from tests.factories import make_org, make_user
 
 
@@ -32,10 +32,6 @@ def plain_app():
     app = create_app({"ENV_NAME": "test"})
     with app.test_request_context():
         yield app
-
-
-def outbox(app):
-    return getattr(app.extensions["mailman"], "outbox", [])
 
 
 def csv_bytes(*lines: str, bom: bool = False) -> bytes:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from certplatform.extensions import db
 from certplatform.models import ApiKey, CompanyTier, OrganizationKind, Role, VerificationCall
 from certplatform.services import companies, directory
-from tests.conftest import post_form
+from tests.conftest import outbox, post_form
 from tests.factories import make_org, make_user
 
 
@@ -138,9 +138,9 @@ def test_contact_goes_through_the_platform(app, client, auth, company, cert, can
         f"/company/{org.id}/directory/{candidate.id}/contact",
         {"subject": "Kernel engineer role", "body": "Would you like to talk?"},
     )
-    outbox = getattr(app.extensions["mailman"], "outbox", [])
-    assert outbox and outbox[-1].to == [candidate.email]
-    assert member.email not in outbox[-1].body and "Chip Co" in outbox[-1].body
+    sent = outbox(app)
+    assert sent and sent[-1].to == [candidate.email]
+    assert member.email not in sent[-1].body and "Chip Co" in sent[-1].body
     auth.logout()
     auth.login(candidate.email)
     inbox = client.get("/messages/").get_data(as_text=True)
