@@ -31,11 +31,14 @@ def _actions() -> list[str]:
 
 def test_mentors_never_review_themselves_or_their_own_organization(exam, candidate, mentor, keys) -> None:
     own = passed_attempt(mentor, exam)
+    assert review.queue(mentor) == [], "one's own attempt is never in one's queue"
     with pytest.raises(review.ReviewError, match="your own attempt"):
         review.claim(mentor, own)
     attempt = passed_attempt(candidate, exam)
     make_org(OrganizationKind.UNIVERSITY, members=(mentor, candidate))
     assert review.queue(mentor) == []
+    assert [a.id for a in review.queue(make_user(Role.MENTOR))] == [own.id, attempt.id], "other mentors see both"
+    assert review.queue(make_user(Role.STUDENT)) == []
     with pytest.raises(review.ReviewError, match="your own organization"):
         review.claim(mentor, attempt)
     student = make_user(Role.STUDENT)
@@ -197,3 +200,24 @@ def test_renewal_links_the_new_certificate_to_the_old(app, exam, candidate, ment
     review.decide(mentor, review.claim(mentor, second), ReviewDecision.APPROVE, full_scores(exam), "")
     new = db.session.scalar(sa.select(Certificate).where(Certificate.attempt_id == second.id))
     assert new.renews_id == old.id and new.snapshot["renews"] == old.id
+
+
+def test_the_queue_costs_the_same_queries_however_long(exam, mentor) -> None:
+    for _ in range(3):
+        passed_attempt(make_user(), exam)
+
+    def count() -> int:
+        assert mentor.role_set  # the mentor (expired by the commits above) is reloaded before counting
+        statements: list[str] = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            review.queue(mentor)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = count()
+    for _ in range(20):
+        passed_attempt(make_user(), exam)
+    assert count() == few

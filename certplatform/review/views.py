@@ -82,12 +82,14 @@ def index():
     mine = db.session.scalars(
         db.select(Review).where(Review.mentor_id == current_user.id).order_by(Review.claimed_at.desc()).limit(50)
     ).all()
+    waiting = review.queue(current_user, level_filter)
     return render_template(
         "review/index.html",
-        queue=review.queue(current_user, level_filter),
+        queue=waiting,
         level=level_filter,
         mine=mine,
-        stats=review.stats(current_user),
+        # The figure counts every level: reuse the list unless a level filter shortened it.
+        stats=review.stats(current_user, len(waiting) if level_filter is None else None),
         form=ActionForm(),
     )
 
