@@ -18,7 +18,7 @@ from flask import abort
 from flask_login import current_user
 
 from certplatform.extensions import db, login_manager
-from certplatform.models import Organization, OrganizationMembership, Role
+from certplatform.models import Organization, OrganizationKind, OrganizationMembership, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,6 +104,25 @@ def organization_for_member(slug: str) -> Organization:
     if current_user.has_role(Role.ADMIN) or is_member(current_user, org.id):
         return org
     abort(404)
+
+
+# The role that manages an organization of each kind (besides platform admins, who manage every organization).
+MANAGING_ROLE = {OrganizationKind.UNIVERSITY: Role.UNIVERSITY_ADMIN, OrganizationKind.COMPANY: Role.COMPANY_MEMBER}
+
+
+def can_manage(user: Any, org: Organization) -> bool:
+    """Whether `user` may manage `org` (given that they belong to it, or are an admin)."""
+    return user.has_role(Role.ADMIN) or user.has_role(MANAGING_ROLE[org.kind])
+
+
+def managed_organizations(user: Any, kind: OrganizationKind) -> list[Organization]:
+    """Organizations of `kind` that `user` manages: every one for admins, their own for the kind's managing role."""
+    stmt = sa.select(Organization).where(Organization.kind == kind).order_by(Organization.name)
+    if user.has_role(Role.ADMIN):
+        return list(db.session.scalars(stmt))
+    if not user.has_role(MANAGING_ROLE[kind]):
+        return []
+    return list(db.session.scalars(stmt.join(OrganizationMembership).where(OrganizationMembership.user_id == user.id)))
 
 
 def member_organizations_query(user: Any) -> sa.Select[tuple[Organization]]:

@@ -8,15 +8,17 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 
+from certplatform import authz
 from certplatform.authz import is_member
 from certplatform.extensions import db
 from certplatform.models import Cohort, Role, User
 
 
 def can_manage(user: User, cohort: Cohort) -> bool:
-    if user.has_role(Role.ADMIN):
-        return True
-    return user.has_role(Role.UNIVERSITY_ADMIN) and is_member(user, cohort.organization_id)
+    """Platform admins, and the university administrators of the cohort's own university."""
+    if not authz.can_manage(user, cohort.organization):
+        return False
+    return user.has_role(Role.ADMIN) or is_member(user, cohort.organization_id)
 
 
 def can_view(user: User, cohort: Cohort) -> bool:

@@ -5,20 +5,9 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import current_user
 
-from certplatform.authz import login_required, member_organizations_query, organization_for_member
+from certplatform.authz import can_manage, login_required, member_organizations_query, organization_for_member
 from certplatform.extensions import db
-from certplatform.models import Organization, OrganizationKind, Role
 from certplatform.orgs import bp
-
-# Which role manages an organization of each kind: only they (and platform admins) see its member list.
-MANAGING_ROLE = {
-    OrganizationKind.UNIVERSITY: Role.UNIVERSITY_ADMIN,
-    OrganizationKind.COMPANY: Role.COMPANY_MEMBER,
-}
-
-
-def can_manage(user, org: Organization) -> bool:
-    return user.has_role(Role.ADMIN) or user.has_role(MANAGING_ROLE[org.kind])
 
 
 @bp.get("/")

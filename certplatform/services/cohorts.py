@@ -8,6 +8,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from certplatform import authz
 from certplatform.extensions import db
 from certplatform.models import (
     CertLevel,
@@ -36,13 +37,8 @@ class CohortError(ValueError):
 
 
 def managed_organizations(user: User) -> list[Organization]:
-    """The universities whose cohorts `user` manages: all for platform admins, their own for university admins."""
-    stmt = sa.select(Organization).where(Organization.kind == OrganizationKind.UNIVERSITY).order_by(Organization.name)
-    if user.has_role(Role.ADMIN):
-        return list(db.session.scalars(stmt))
-    if not user.has_role(Role.UNIVERSITY_ADMIN):
-        return []
-    return list(db.session.scalars(stmt.join(OrganizationMembership).where(OrganizationMembership.user_id == user.id)))
+    """The universities whose cohorts `user` manages."""
+    return authz.managed_organizations(user, OrganizationKind.UNIVERSITY)
 
 
 def managed_cohorts(user: User) -> list[tuple[Cohort, int]]:

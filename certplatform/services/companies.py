@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from certplatform.authz import member_organizations_query
+from certplatform.authz import managed_organizations
 from certplatform.extensions import db
-from certplatform.models import ApiKey, CompanyTier, Organization, OrganizationKind, Role, User, VerificationCall
+from certplatform.models import ApiKey, CompanyTier, Organization, OrganizationKind, User, VerificationCall
 from certplatform.models.types import utcnow
 from certplatform.services import audit, issuing
 
@@ -26,16 +26,8 @@ class CompanyError(ValueError):
 
 
 def companies_of(user: User) -> list[Organization]:
-    """Company organizations `user` acts for: members holding company_member (every company for admins)."""
-    if user.has_role(Role.ADMIN):
-        return list(
-            db.session.scalars(
-                sa.select(Organization).where(Organization.kind == OrganizationKind.COMPANY).order_by(Organization.name)
-            )
-        )
-    if not user.has_role(Role.COMPANY_MEMBER):
-        return []
-    return [o for o in db.session.scalars(member_organizations_query(user)) if o.kind == OrganizationKind.COMPANY]
+    """Company organizations `user` acts for."""
+    return managed_organizations(user, OrganizationKind.COMPANY)
 
 
 def _hash(secret: str) -> str:
