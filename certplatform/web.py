@@ -96,16 +96,20 @@ def init_app(app: Flask) -> None:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return user if user is not None and user.active else None
 
+    # What does not depend on the request is a global, so macros imported without context see it too.
+    app.jinja_env.globals.update(
+        language_names=LANGUAGE_NAMES,
+        csrf_token=generate_csrf,
+        Role=Role,
+        role_names=ROLE_LABELS,
+        kind_names=KIND_LABELS,
+        tier_names=TIER_LABELS,
+    )
+
     @app.context_processor
-    def template_globals() -> dict[str, object]:
+    def request_globals() -> dict[str, object]:
         return {
             "navigation": navigation_for(current_user),
-            "language_names": LANGUAGE_NAMES,
-            "csrf_token": generate_csrf,
-            "Role": Role,
-            "role_names": ROLE_LABELS,
-            "kind_names": KIND_LABELS,
-            "tier_names": TIER_LABELS,
             "current_locale": current_locale().value,
             "language_form": LanguageForm(
                 formdata=None, locale=current_locale().value, next=getattr(g, "current_path", "/")
