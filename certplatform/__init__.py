@@ -29,7 +29,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     if celery_overrides:
         app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
 
-    from certplatform import errors, web
+    from certplatform import errors, request_guards, web
     from certplatform.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from certplatform.i18n import select_locale
 
@@ -51,6 +51,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    request_guards.init_app(app)  # before the blueprints: their routes use its bounded integers
     web.init_app(app)
     errors.init_app(app)
 

@@ -38,6 +38,7 @@ class BaseConfig:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 3600 * 4
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # features that accept larger uploads raise it per route
+    JSON_MAX_BYTES = 256 * 1024  # a JSON body (the bulk verification API) larger than this is refused
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

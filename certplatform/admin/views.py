@@ -31,6 +31,7 @@ from certplatform.models import (
     Role,
     User,
 )
+from certplatform.request_guards import page_arg
 from certplatform.services import admin as admin_service
 from certplatform.services import companies
 
@@ -75,8 +76,7 @@ def users():
     """List and search accounts."""
     query = request.args.get("q", "")[:100]
     role = _parse_role(request.args.get("role"))
-    page = request.args.get("page", 1, type=int)
-    pagination = admin_service.search_users(query, role, max(page, 1))
+    pagination = admin_service.search_users(query, role, page_arg())
     return render_template("admin/users.html", pagination=pagination, query=query, role=role)
 
 
@@ -222,7 +222,7 @@ def content():
 @admin_only
 def audit_log():
     """The audit log, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     action = request.args.get("action", "")[:64]
     stmt = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
     if action:

@@ -15,6 +15,7 @@ from certplatform.extensions import db
 from certplatform.forms import ActionForm
 from certplatform.i18n import current_locale
 from certplatform.models import CohortUpload, Role, UploadStatus
+from certplatform.request_guards import page_arg
 from certplatform.services import class_lists, cohort_dashboard, cohorts
 
 managers = role_required(Role.UNIVERSITY_ADMIN, Role.ADMIN)
@@ -118,7 +119,7 @@ def dashboard(cohort_id: int):
     cohort = cohort_to_view(cohort_id)
     data = cohort_dashboard.build(cohort)
     args = _table_args()
-    page = table.paginate(table.select(data, **args), request.args.get("page", 1, type=int))
+    page = table.paginate(table.select(data, **args), page_arg())
     return render_template(
         "cohorts/dashboard.html",
         cohort=cohort,

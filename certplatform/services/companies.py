@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -77,9 +78,15 @@ def presented_key(headers: Any) -> str | None:
     return (headers.get("X-API-Key") or "").strip() or None
 
 
+_PREFIX_RE = re.compile(r"[0-9a-f]{12}")
+
+
 def prefix_of(plaintext: str | None) -> str | None:
+    """The key's public prefix (12 hex digits, as `create_key` makes them), or None for anything else."""
     parts = (plaintext or "").split("_", 2)  # the random part may itself contain "_"
-    return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX and len(parts[1]) == 12 else None
+    if len(parts) == 3 and parts[0] == KEY_PREFIX and _PREFIX_RE.fullmatch(parts[1]):
+        return parts[1]
+    return None
 
 
 def authenticate(plaintext: str | None) -> ApiKey | None:

@@ -39,7 +39,7 @@ def verify_bulk():
     if key is None:
         response = jsonify(error="unauthorized", message="Send a valid API key: Authorization: Bearer <key>.")
         return response, 401, {"WWW-Authenticate": 'Bearer realm="certplatform"'}
-    payload = request.get_json(silent=True)
+    payload = request.get_json(force=True)  # a body that is not JSON, too large or too deep: a clear 400
     try:
         results = companies.verify_bulk(key, payload.get("ids") if isinstance(payload, dict) else None)
     except companies.CompanyError as exc:
