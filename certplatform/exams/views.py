@@ -171,7 +171,8 @@ def task(slug: str, attempt_id: int, task: str):
             except attempts.AttemptError as exc:
                 form.code.errors.append(str(exc))
             else:
-                grading.enqueue(submission)
+                if not grading.enqueue(submission):  # the broker is down: the outbox keeps the message
+                    flash(_("Your submission is received. Grading will start shortly."), "info")
                 return redirect(url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}")
         status = 422
     elif form.errors:

@@ -25,6 +25,7 @@ from certplatform.models.organization import (
     OrganizationKind,
     OrganizationMembership,
 )
+from certplatform.models.outbox import OutboxMessage
 from certplatform.models.review import (
     Certificate,
     ImmutableCertificateError,
@@ -60,6 +61,7 @@ __all__ = [
     "Organization",
     "OrganizationKind",
     "OrganizationMembership",
+    "OutboxMessage",
     "QuestionKind",
     "Quiz",
     "QuizAttempt",

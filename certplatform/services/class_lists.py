@@ -21,7 +21,6 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from certplatform.extensions import db
-from certplatform.i18n import current_locale
 from certplatform.models import (
     Cohort,
     CohortMember,
@@ -32,7 +31,7 @@ from certplatform.models import (
     UserRole,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import audit
+from certplatform.services import audit, mailer, outbox
 from certplatform.services.accounts import INVITATION, AccountError, make_reset_token, normalise_email
 from certplatform.services.cohorts import CohortError
 
@@ -272,22 +271,21 @@ def apply_upload(actor: User, upload: CohortUpload) -> CohortUpload:
     upload.applied_at = utcnow()
     tally = counts(upload)
     audit.record(actor, "cohort.upload_apply", "cohort", cohort.id, upload_id=upload.id, **tally)
+    for user in new_users:  # the invitations are stored with the accounts they invite
+        send_invitation(user, cohort)
     try:
         db.session.commit()
     except IntegrityError as exc:  # another apply enrolled the same students meanwhile
         db.session.rollback()
         raise CohortError(_("The class list changed while it was being applied. Upload it again.")) from exc
-    for user in new_users:
-        send_invitation(user, cohort)
+    outbox.flush()
     return upload
 
 
 def send_invitation(user: User, cohort: Cohort) -> None:
-    """Mail a new account its set-password link (the password-reset link), in the recipient's language."""
-    from certplatform.tasks import send_email
-
+    """Stage the mail giving a new account its set-password link (the reset link), in the recipient's language."""
     link = url_for("auth.reset_password", token=make_reset_token(user, INVITATION), _external=True)
-    with force_locale((user.locale or current_locale()).value):
+    with force_locale(mailer.recipient_locale(user)):
         subject = _("You are invited to FlagOS Certification: %(cohort)s", cohort=cohort.name)
         body = render_template(
             "email/cohort_invitation.txt",
@@ -296,4 +294,4 @@ def send_invitation(user: User, cohort: Cohort) -> None:
             link=link,
             reset_url=url_for("auth.reset_request", _external=True),
         )
-    send_email.delay(user.email, subject, body)
+    mailer.stage_mail(user.email, subject, body)
