@@ -28,11 +28,12 @@ def grade_submission(submission_id: int) -> str | None:
 @shared_task(name="certplatform.sweep", bind=True)
 def sweep(self) -> dict[str, object]:
     """Periodic: report this worker's sandbox, re-queue gradings a dead worker left running, close expired attempts,
-    and send what the outbox still holds (messages written while the broker was down)."""
-    from certplatform.services import grading, outbox
+    send what the outbox still holds (messages written while the broker was down), forget long-ended sessions."""
+    from certplatform.services import grading, outbox, sessions
 
     grading.record_heartbeat(self.request.hostname or socket.gethostname())
     report = grading.sweep()
+    sessions.purge()
     return {
         "requeued": list(report.requeued),
         "abandoned": list(report.abandoned),

@@ -68,6 +68,8 @@ EXPECTED_POLICY = {
     "auth.reset_request": PUBLIC,
     "auth.reset_password": PUBLIC,
     "auth.logout": LOGIN,
+    "account.signed_in": LOGIN,
+    "account.end_other_sessions": LOGIN,
     "account.*": LOGIN,
     "learn.catalogue": PUBLIC,
     "learn.course": PUBLIC,

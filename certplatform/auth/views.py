@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from certplatform.auth import bp
 from certplatform.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
@@ -12,7 +12,7 @@ from certplatform.authz import login_required, public
 from certplatform.extensions import limiter
 from certplatform.forms import ActionForm
 from certplatform.i18n import SESSION_KEY, parse_locale
-from certplatform.services import accounts, mailer
+from certplatform.services import accounts, mailer, sessions
 from certplatform.urls import safe_next
 
 
@@ -45,7 +45,7 @@ def register():
         except accounts.AccountError as exc:
             form[exc.field or "email"].errors.append(str(exc))
         else:
-            login_user(user)
+            sessions.log_in(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.name_latin), "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/register.html", form=form), 200 if not form.errors else 422
@@ -65,7 +65,7 @@ def login():
             form.password.errors.append(_("Email or password is not correct."))
         else:
             session.clear()  # a fresh session on privilege change (no fixation)
-            login_user(user, remember=form.remember.data)
+            sessions.log_in(user, remember=bool(form.remember.data))
             return redirect(safe_next(form.next.data) or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 
@@ -77,6 +77,7 @@ def logout():
     form = ActionForm()
     if form.validate_on_submit():
         locale = session.get(SESSION_KEY)
+        sessions.end_current()  # copies of this session's cookies stop working too
         logout_user()
         session.clear()
         if locale:

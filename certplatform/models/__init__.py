@@ -33,7 +33,7 @@ from certplatform.models.review import (
     ReviewDecision,
     ReviewState,
 )
-from certplatform.models.user import Locale, Role, User, UserRole
+from certplatform.models.user import Locale, Role, User, UserRole, UserSession
 
 __all__ = [
     "ApiKey",
@@ -76,6 +76,7 @@ __all__ = [
     "UploadStatus",
     "User",
     "UserRole",
+    "UserSession",
     "VerificationCall",
     "WorkerHeartbeat",
     "cohort_instructors",

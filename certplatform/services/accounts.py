@@ -13,9 +13,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from certplatform.extensions import db
-from certplatform.models import Locale, Role, User, UserRole
+from certplatform.models import Locale, Role, User, UserRole, UserSession
 from certplatform.models.types import utcnow
-from certplatform.services import audit
+from certplatform.services import audit, sessions
 
 RESET_SALT = "password-reset"
 # A hash computed once so that a login with an unknown email costs as much as one with a known email.
@@ -106,18 +106,20 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, keep: UserSession | None = None) -> None:
+    """Change the password; every session of the account but `keep` (the one changing it) ends."""
     if not check_password_hash(user.password_hash, current):
         raise AccountError(_("The current password is not correct."), "current")
-    _set_password(user, new, "user.password_change")
+    _set_password(user, new, "user.password_change", keep)
 
 
-def _set_password(user: User, new: str, action: str) -> None:
+def _set_password(user: User, new: str, action: str, keep: UserSession | None = None) -> None:
     problem = password_problem(new, user.email)
     if problem:
         raise AccountError(_("Password too weak: %(problem)s.", problem=problem), "password")
     user.password_hash = hash_password(new)
-    audit.record(user, action, "user", user.id)
+    ended = sessions.end_others(user, keep)
+    audit.record(user, action, "user", user.id, sessions_ended=ended)
     db.session.commit()
 
 
@@ -161,6 +163,7 @@ def user_for_reset_token(token: str) -> User:
 
 
 def reset_password(token: str, new: str) -> User:
+    """Set a new password with a reset link; every session of the account ends (it may have been stolen)."""
     user = user_for_reset_token(token)
     _set_password(user, new, "user.password_reset")
     return user

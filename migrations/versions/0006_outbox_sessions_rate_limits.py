@@ -1,4 +1,5 @@
-"""The task outbox (messages committed with the change that needs them, sent when the broker answers)
+"""The task outbox (messages committed with the change that needs them, sent when the broker answers);
+server-side sessions, so that logout and a password change end them
 
 Revision ID: 0006
 Revises: 0005
@@ -33,9 +34,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_messages_available_at'), ['available_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_messages_ref'), ['ref'], unique=False)
 
+    op.create_table('user_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.Column('remember', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_user_sessions_token_hash'))
+    )
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
+
+    op.drop_table('user_sessions')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_messages_ref'))
         batch_op.drop_index(batch_op.f('ix_outbox_messages_available_at'))
