@@ -29,7 +29,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     if celery_overrides:
         app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
 
-    from certplatform import errors, request_guards, web
+    from certplatform import errors, rate_limits, request_guards, web
     from certplatform.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from certplatform.i18n import select_locale
 
@@ -38,6 +38,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    rate_limits.configure(app)
     limiter.init_app(app)
     mail.init_app(app)
 

@@ -51,9 +51,28 @@ def register():
     return render_template("auth/register.html", form=form), 200 if not form.errors else 422
 
 
+def _account_tried() -> str:
+    """The account a login form names (normalised as accounts are stored), for the per-account limit."""
+    email = (request.form.get("email") or "").strip()
+    if not email:
+        return ""  # nothing to count against (Flask-Limiter skips an empty key)
+    try:
+        return "account:" + accounts.normalise_email(email)
+    except accounts.AccountError:
+        return "account:" + email.lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @_post_only_limit("LOGIN_RATE_LIMIT")
+# Failed logins also count per account, from whatever address: spreading guesses over many hosts does not help.
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=_account_tried,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 422,
+    error_message=None,
+)
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:

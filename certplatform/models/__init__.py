@@ -18,7 +18,7 @@ from certplatform.models.learning import (
     QuizQuestion,
     SyncStatus,
 )
-from certplatform.models.ops import WorkerHeartbeat
+from certplatform.models.ops import RateLimitCounter, WorkerHeartbeat
 from certplatform.models.organization import (
     CompanyTier,
     Organization,
@@ -66,6 +66,7 @@ __all__ = [
     "Quiz",
     "QuizAttempt",
     "QuizQuestion",
+    "RateLimitCounter",
     "Review",
     "ReviewDecision",
     "ReviewState",

@@ -104,19 +104,11 @@ def authenticate(plaintext: str | None) -> ApiKey | None:
     return key
 
 
-def rate_limit_for(plaintext: str | None) -> str:
-    """The per-key limit of the key's company tier; callers without a valid key get the strict default."""
-    prefix = prefix_of(plaintext)
-    tier = None
-    if prefix is not None:
-        tier = db.session.scalar(
-            sa.select(Organization.tier)
-            .join(ApiKey, ApiKey.organization_id == Organization.id)
-            .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
-        )
-    if tier is None:
+def rate_limit_for(key: ApiKey | None) -> str:
+    """The per-key limit of a valid key's company tier; callers without one get the strict per-address default."""
+    if key is None or key.organization.tier is None:
         return current_app.config["API_RATE_LIMIT_UNKNOWN"]
-    return current_app.config["API_RATE_LIMITS"][CompanyTier(tier).value]
+    return current_app.config["API_RATE_LIMITS"][CompanyTier(key.organization.tier).value]
 
 
 def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:

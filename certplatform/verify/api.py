@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from flask_limiter.util import get_remote_address
 
 from certplatform.authz import public
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
+from certplatform.models import ApiKey
 from certplatform.services import companies, issuing, verification
 from certplatform.verify import api_bp, verify_rate_limit
 from certplatform.verify.openapi import openapi_document
@@ -26,16 +27,26 @@ def certificate(cert_id: str):
     return jsonify(issuing.public_record(cert))
 
 
-def _presented() -> str:
-    return companies.prefix_of(companies.presented_key(request.headers)) or get_remote_address()
+def _api_key() -> ApiKey | None:
+    """The live key this request presents, looked up once per request."""
+    if "api_key" not in g:
+        g.api_key = companies.authenticate(companies.presented_key(request.headers))
+    return g.api_key
+
+
+def _caller() -> str:
+    # Only a valid key gets a bucket of its own; anything else counts against the address, so inventing key
+    # prefixes does not reset the keyless limit.
+    key = _api_key()
+    return f"key:{key.prefix}" if key is not None else f"address:{get_remote_address()}"
 
 
 @api_bp.post("/certificates/verify")
 @public
-@limiter.limit(lambda: companies.rate_limit_for(companies.presented_key(request.headers)), key_func=_presented)
+@limiter.limit(lambda: companies.rate_limit_for(_api_key()), key_func=_caller)
 def verify_bulk():
     """Bulk verification for member companies: up to 100 IDs per call, with an API key."""
-    key = companies.authenticate(companies.presented_key(request.headers))
+    key = _api_key()
     if key is None:
         response = jsonify(error="unauthorized", message="Send a valid API key: Authorization: Bearer <key>.")
         return response, 401, {"WWW-Authenticate": 'Bearer realm="certplatform"'}

@@ -1,5 +1,6 @@
 """The task outbox (messages committed with the change that needs them, sent when the broker answers);
-server-side sessions, so that logout and a password change end them
+server-side sessions, so that logout and a password change end them; rate-limit counters in the database, shared
+by every web process when there is no Redis
 
 Revision ID: 0006
 Revises: 0005
@@ -51,9 +52,17 @@ def upgrade() -> None:
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
 
+    op.create_table('rate_limit_counters',
+    sa.Column('key', sa.String(length=512), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.Float(precision=53), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counters'))
+    )
+
 
 
 def downgrade() -> None:
+    op.drop_table('rate_limit_counters')
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
 
