@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from certplatform.models import (
     UserRole,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import accounts, attempts, issuing, review
+from certplatform.services import accounts, attempts, cohorts, companies, issuing, review
 from certplatform.services.issuing import keystore
 from tests.conftest import post_form
 from tests.exam_fixtures import write_exam_root
@@ -93,6 +93,7 @@ EXPECTED_POLICY = {
     "cohorts.*": Access("roles", frozenset({Role.UNIVERSITY_ADMIN, Role.ADMIN})),
     "messages.*": LOGIN,
     "orgs.*": LOGIN,
+    "admin.set_manages": Access("roles", frozenset({Role.ADMIN})),
     "admin.*": Access("roles", frozenset({Role.ADMIN})),
 }
 
@@ -345,3 +346,48 @@ def test_navigation_follows_roles(client, auth) -> None:
     auth.logout()
     auth.login(admin.email)
     assert 'href="/admin/"' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_managing_role_counts_only_where_it_is_held(client, auth) -> None:
+    """A university administrator of one university who is a plain member of another manages only the first."""
+    registrar = make_user(Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER, email="registrar@example.com")
+    colleague = make_user(Role.UNIVERSITY_ADMIN, email="colleague@example.com")
+    own = make_org(OrganizationKind.UNIVERSITY, name="Own Uni", members=(registrar,))
+    other = make_org(
+        OrganizationKind.UNIVERSITY, name="Other Uni", members=(registrar, colleague), managers=(colleague,)
+    )
+    employer = make_org(OrganizationKind.COMPANY, name="Plain Member Co", members=(registrar,), managers=())
+    cohort = cohorts.create_cohort(
+        colleague, other.id, "Other class", "Spring", ["L1"], date(2026, 3, 1), date(2026, 7, 1), ""
+    )
+    assert [o.id for o in cohorts.managed_organizations(registrar)] == [own.id]
+    assert companies.companies_of(registrar) == []
+    with pytest.raises(cohorts.CohortError):
+        cohorts.create_cohort(registrar, other.id, "Mine now", "Spring", ["L1"], date(2026, 3, 1), date(2026, 7, 1), "")
+    auth.login(registrar.email)
+    for path in (f"/cohorts/{cohort.id}/", f"/cohorts/{cohort.id}/export.csv", f"/cohorts/{cohort.id}/upload"):
+        assert client.get(path).status_code == 404, path
+    assert "Other class" not in client.get("/cohorts/").get_data(as_text=True)
+    assert "colleague@example.com" not in client.get(f"/orgs/{other.slug}/").get_data(as_text=True)
+    assert client.get(f"/company/{employer.id}/keys").status_code == 404
+    assert post_form(client, f"/company/{employer.id}/keys", {"name": "mine"}).status_code == 404
+    auth.logout()
+    auth.login(colleague.email)
+    assert client.get(f"/cohorts/{cohort.id}/export.csv").status_code == 200
+
+
+def test_admins_give_and_take_the_managing_role_per_organization(client, auth) -> None:
+    admin = make_user(Role.ADMIN, email="root@example.com")
+    registrar = make_user(Role.UNIVERSITY_ADMIN, email="registrar@example.com")
+    uni = make_org(OrganizationKind.UNIVERSITY, name="Some Uni")
+    auth.login(admin.email)
+    post_form(client, f"/admin/organizations/{uni.id}/members", {"email": registrar.email})
+    assert cohorts.managed_organizations(registrar) == [], "added as a plain member"
+    post_form(client, f"/admin/organizations/{uni.id}/members/{registrar.id}/manages", {"manages": "1"})
+    assert [o.id for o in cohorts.managed_organizations(registrar)] == [uni.id]
+    assert "manages this organization" in client.get(f"/admin/organizations/{uni.id}").get_data(as_text=True)
+    post_form(client, f"/admin/organizations/{uni.id}/members/{registrar.id}/manages", {"manages": "0"})
+    assert cohorts.managed_organizations(registrar) == []
+    events = sa.select(AuditEvent.details).where(AuditEvent.action == "organization.member_manages")
+    actions = db.session.scalars(events)
+    assert [d["manages"] for d in actions] == [True, False]

@@ -12,6 +12,7 @@ from flask_login import current_user
 from certplatform.admin import bp
 from certplatform.admin.forms import (
     ActiveForm,
+    ManagesForm,
     MemberForm,
     OrganizationForm,
     RoleForm,
@@ -172,6 +173,7 @@ def organization_detail(org_id: int):
         org=org,
         member_form=MemberForm(),
         action_form=ActionForm(),
+        manages_form=ManagesForm(),
         keys=keys,
         usage=companies.usage(org) if keys else {},
     )
@@ -184,9 +186,29 @@ def add_member(org_id: int):
     org = _get_or_404(Organization, org_id)
     form = MemberForm()
     if form.validate_on_submit():
-        _apply(lambda: admin_service.add_member(current_user, org, form.email.data), _("Member added."))
+        _apply(
+            lambda: admin_service.add_member(current_user, org, form.email.data, bool(form.manages.data)),
+            _("Member added."),
+        )
     else:
         flash(_("Enter the email of an existing account."), "error")
+    return redirect(url_for("admin.organization_detail", org_id=org.id))
+
+
+@bp.post("/organizations/<int:org_id>/members/<int:user_id>/manages")
+@admin_only
+def set_manages(org_id: int, user_id: int):
+    """Let a member manage the organization (or stop them); their platform role alone does not."""
+    org = _get_or_404(Organization, org_id)
+    user = _get_or_404(User, user_id)
+    form = ManagesForm()
+    if form.validate_on_submit() and form.manages.data in {"0", "1"}:
+        manages = form.manages.data == "1"
+        message = _("%(user)s now manages %(org)s.") if manages else _("%(user)s no longer manages %(org)s.")
+        _apply(
+            lambda: admin_service.set_manages(current_user, org, user, manages),
+            message % {"user": user.email, "org": org.name},
+        )
     return redirect(url_for("admin.organization_detail", org_id=org.id))
 
 

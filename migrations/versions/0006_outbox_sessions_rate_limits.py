@@ -1,6 +1,6 @@
 """The task outbox (messages committed with the change that needs them, sent when the broker answers);
 server-side sessions, so that logout and a password change end them; rate-limit counters in the database, shared
-by every web process when there is no Redis
+by every web process when there is no Redis; the managing role held per organization
 
 Revision ID: 0006
 Revises: 0005
@@ -59,9 +59,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counters'))
     )
 
+    with op.batch_alter_table('organization_memberships', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('manages', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # Until now the platform role managed every organization one belonged to: keep what existing members could do
+    # (an administrator then narrows it on the organization's page).
+    op.execute(
+        """
+        UPDATE organization_memberships SET manages = true
+        WHERE EXISTS (
+            SELECT 1 FROM organizations o JOIN user_roles r ON r.user_id = organization_memberships.user_id
+            WHERE o.id = organization_memberships.organization_id
+              AND ((o.kind = 'university' AND r.role = 'university_admin')
+                OR (o.kind = 'company' AND r.role = 'company_member'))
+        )
+        """
+    )
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('organization_memberships', schema=None) as batch_op:
+        batch_op.drop_column('manages')
     op.drop_table('rate_limit_counters')
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
