@@ -44,6 +44,9 @@ def too_large(error):
     ), 413
 
 
+bp.add_app_template_global(class_lists.describe, "class_list_message")  # stored report messages, worded when read
+
+
 @bp.context_processor
 def dashboard_labels() -> dict[str, object]:
     return {
@@ -155,7 +158,7 @@ def upload(cohort_id: int):
         result = class_lists.validate_upload(current_user, cohort, form.file.data.filename, data)
         if result.status == UploadStatus.VALIDATED:
             return redirect(url_for("cohorts.upload_report", cohort_id=cohort.id, upload_id=result.id))
-        form.file.errors.append(result.error)
+        form.file.errors.append(class_lists.describe(result.error))
     return render_template(
         "cohorts/upload.html",
         cohort=cohort,

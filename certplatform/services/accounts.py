@@ -33,12 +33,53 @@ class AccountError(ValueError):
         self.field = field
 
 
+# The validator explains itself in English; its explanations, by what they start with, as short codes that are
+# worded in the reader's language (the catch-all last).
+_EMAIL_PROBLEMS = (
+    ("An email address must have an @-sign", "no_at"),
+    ("There must be something before the @-sign", "nothing_before_at"),
+    ("There must be something after the @-sign", "nothing_after_at"),
+    ("An email address cannot have two periods in a row", "two_dots"),
+    ("The email address is too long", "too_long"),
+    ("The part after the @-sign", "domain"),
+    ("After the @-sign", "domain"),
+    ("The email address contains", "characters"),
+    ("Internationalized characters", "characters"),
+    ("The email address is not valid ASCII", "characters"),
+)
+
+
+def email_message(why: str) -> str:
+    """`This is not a valid email address: ...`, with the reason code `why` worded in the reader's language."""
+    reasons = {
+        "no_at": _("it has no @ sign"),
+        "nothing_before_at": _("nothing comes before the @ sign"),
+        "nothing_after_at": _("nothing comes after the @ sign"),
+        "two_dots": _("it has two dots in a row"),
+        "too_long": _("it is too long"),
+        "domain": _("the part after the @ sign is not a domain that can receive mail"),
+        "characters": _("it contains characters that an address cannot hold"),
+        "other": _("check it for typing mistakes"),
+    }
+    return _("This is not a valid email address: %(reason)s", reason=reasons.get(why, reasons["other"]))
+
+
+def email_problem(raw: str) -> str | None:
+    """Why `raw` is not a usable address, as a code for `email_message`; None when it is one."""
+    try:
+        validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        text = str(exc)
+        return next((code for start, code in _EMAIL_PROBLEMS if text.startswith(start)), "other")
+    return None
+
+
 def normalise_email(raw: str) -> str:
     """Validate an address and return its canonical form (lower-cased, IDNA domain); raises AccountError."""
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AccountError(_("This is not a valid email address: %(reason)s", reason=str(exc)), "email") from exc
+        raise AccountError(email_message(email_problem(raw) or "other"), "email") from exc
     return result.normalized.lower()
 
 
