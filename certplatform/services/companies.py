@@ -115,9 +115,9 @@ def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:
     """Look up to BULK_VERIFY_MAX_IDS certificate IDs; every call is logged in the key's history."""
     limit = current_app.config["BULK_VERIFY_MAX_IDS"]
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        raise CompanyError('Send {"ids": ["FLAGOS-L1-...", ...]} with at least one ID.')
+        raise CompanyError(_('Send {"ids": ["FLAGOS-L1-...", ...]} with at least one ID.'))
     if len(ids) > limit:
-        raise CompanyError(f"At most {limit} IDs per call; this call has {len(ids)}.")
+        raise CompanyError(_("At most %(max)d IDs per call; this call has %(n)d.", max=limit, n=len(ids)))
     results: list[dict[str, Any]] = []
     summary: dict[str, int] = {}
     for raw in ids:

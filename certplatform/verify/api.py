@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from certplatform.authz import public
@@ -23,7 +24,7 @@ def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
     cert = issuing.lookup(cert_id)
     if cert is None:
-        return render_error(404, "No certificate has this ID.")
+        return render_error(404, _("No certificate has this ID."))
     return jsonify(issuing.public_record(cert))
 
 
@@ -48,7 +49,7 @@ def verify_bulk():
     """Bulk verification for member companies: up to 100 IDs per call, with an API key."""
     key = _api_key()
     if key is None:
-        response = jsonify(error="unauthorized", message="Send a valid API key: Authorization: Bearer <key>.")
+        response = jsonify(error="unauthorized", message=_("Send a valid API key: Authorization: Bearer <key>."))
         return response, 401, {"WWW-Authenticate": 'Bearer realm="certplatform"'}
     payload = request.get_json(force=True)  # a body that is not JSON, too large or too deep: a clear 400
     try:
