@@ -47,6 +47,8 @@ class BaseConfig:
     # Every web process counts in one store: Redis when REDIS_URL is set, else the application's database.
     RATELIMIT_STORAGE_URI = "database://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Always set: Flask-Limiter's extension object is shared, and an app without the key inherits the last one's.
+    RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "certplatform"
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"  # login attempts per address
     LOGIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes;50 per day"  # failed logins per account, from any address

@@ -194,3 +194,12 @@ def test_two_gunicorn_processes_share_one_count(database_url: str, tmp_path: Pat
             db.session.execute(sa.delete(RateLimitCounter))
             db.session.commit()
             db.engine.dispose()
+
+
+def test_an_app_with_limits_off_does_not_switch_them_off_for_the_next() -> None:
+    from certplatform.extensions import limiter
+
+    create_app({"ENV_NAME": "test", "RATELIMIT_ENABLED": False})
+    assert not limiter.enabled
+    create_app({"ENV_NAME": "test"})
+    assert limiter.enabled, "the limiter object is shared by every app of the process"
