@@ -29,7 +29,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     if celery_overrides:
         app.config["CELERY"] = {**app.config["CELERY"], **celery_overrides}
 
-    from certplatform import errors, web
+    from certplatform import errors, rate_limits, request_guards, web
     from certplatform.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
     from certplatform.i18n import select_locale
 
@@ -38,6 +38,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    rate_limits.configure(app)
     limiter.init_app(app)
     mail.init_app(app)
 
@@ -51,6 +52,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
+    request_guards.init_app(app)  # before the blueprints: their routes use its bounded integers
     web.init_app(app)
     errors.init_app(app)
 

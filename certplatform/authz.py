@@ -110,19 +110,31 @@ def organization_for_member(slug: str) -> Organization:
 MANAGING_ROLE = {OrganizationKind.UNIVERSITY: Role.UNIVERSITY_ADMIN, OrganizationKind.COMPANY: Role.COMPANY_MEMBER}
 
 
+def managed_ids(user: Any) -> sa.Select[tuple[int]]:
+    """The ids of the organizations where `user` holds the managing role (a subquery; admins are not special here)."""
+    return sa.select(OrganizationMembership.organization_id).where(
+        OrganizationMembership.user_id == user.id, OrganizationMembership.manages.is_(True)
+    )
+
+
 def can_manage(user: Any, org: Organization) -> bool:
-    """Whether `user` may manage `org` (given that they belong to it, or are an admin)."""
-    return user.has_role(Role.ADMIN) or user.has_role(MANAGING_ROLE[org.kind])
+    """Whether `user` may manage `org`: admins always; otherwise the kind's managing role, held in `org` itself
+    (a university administrator who is a plain member of another university manages only their own)."""
+    if user.has_role(Role.ADMIN):
+        return True
+    if not user.has_role(MANAGING_ROLE[org.kind]):
+        return False
+    return db.session.scalar(managed_ids(user).where(OrganizationMembership.organization_id == org.id)) is not None
 
 
 def managed_organizations(user: Any, kind: OrganizationKind) -> list[Organization]:
-    """Organizations of `kind` that `user` manages: every one for admins, their own for the kind's managing role."""
+    """Organizations of `kind` that `user` manages: every one for admins, those where they hold the managing role."""
     stmt = sa.select(Organization).where(Organization.kind == kind).order_by(Organization.name)
     if user.has_role(Role.ADMIN):
         return list(db.session.scalars(stmt))
     if not user.has_role(MANAGING_ROLE[kind]):
         return []
-    return list(db.session.scalars(stmt.join(OrganizationMembership).where(OrganizationMembership.user_id == user.id)))
+    return list(db.session.scalars(stmt.where(Organization.id.in_(managed_ids(user)))))
 
 
 def member_organizations_query(user: Any) -> sa.Select[tuple[Organization]]:

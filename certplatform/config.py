@@ -38,15 +38,20 @@ class BaseConfig:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 3600 * 4
     MAX_CONTENT_LENGTH = 2 * 1024 * 1024  # features that accept larger uploads raise it per route
+    JSON_MAX_BYTES = 256 * 1024  # a JSON body (the bulk verification API) larger than this is refused
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = LANGUAGES
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Every web process counts in one store: Redis when REDIS_URL is set, else the application's database.
+    RATELIMIT_STORAGE_URI = "database://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Always set: Flask-Limiter's extension object is shared, and an app without the key inherits the last one's.
+    RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "certplatform"
-    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"  # login attempts per address
+    LOGIN_ACCOUNT_RATE_LIMIT = "10 per 15 minutes;50 per day"  # failed logins per account, from any address
     REGISTER_RATE_LIMIT = "10 per hour"
     RESET_RATE_LIMIT = "5 per hour"
 
@@ -179,8 +184,8 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
     if env.get("TRUSTED_PROXIES"):
         cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
 
-    # Login throttling must be shared by every web worker, so production counts in Redis.
-    if name == "production":
+    # Rate limits must be shared by every web worker: in Redis when there is one (always in production).
+    if cfg["REDIS_URL"]:
         cfg["RATELIMIT_STORAGE_URI"] = cfg["REDIS_URL"]
     if env.get("RATELIMIT_ENABLED"):  # benchmarks switch limits off to measure the application itself
         cfg["RATELIMIT_ENABLED"] = _env_bool(env["RATELIMIT_ENABLED"])

@@ -27,12 +27,24 @@ def grade_submission(submission_id: int) -> str | None:
 
 @shared_task(name="certplatform.sweep", bind=True)
 def sweep(self) -> dict[str, object]:
-    """Periodic: report this worker's sandbox, re-queue gradings a dead worker left running, close expired attempts."""
-    from certplatform.services import grading
+    """Periodic: report this worker's sandbox, re-queue gradings a dead worker left running, close expired attempts,
+    send what the outbox still holds (messages written while the broker was down), and forget long-ended sessions
+    and rate-limit windows that have passed."""
+    from certplatform import rate_limits
+    from certplatform.extensions import db
+    from certplatform.services import grading, outbox, sessions
 
     grading.record_heartbeat(self.request.hostname or socket.gethostname())
     report = grading.sweep()
-    return {"requeued": list(report.requeued), "abandoned": list(report.abandoned), "closed": report.closed_attempts}
+    sessions.purge()
+    with db.engine.begin() as connection:
+        rate_limits.purge(connection)
+    return {
+        "requeued": list(report.requeued),
+        "abandoned": list(report.abandoned),
+        "closed": report.closed_attempts,
+        "sent": outbox.drain(),
+    }
 
 
 @shared_task(name="certplatform.ping")

@@ -9,11 +9,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from certplatform.extensions import db, login_manager
+from certplatform.extensions import login_manager
 from certplatform.i18n import LANGUAGE_NAMES, current_locale
 from certplatform.labels import KIND_LABELS, ROLE_LABELS, TIER_LABELS
 from certplatform.main.forms import LanguageForm
-from certplatform.models import Role, User
+from certplatform.models import Role
+from certplatform.services import sessions
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -90,22 +91,24 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    # The cookies carry a server-side session's token, not the user id (see services.sessions).
+    login_manager.id_attribute = "login_token"
+    login_manager.user_loader(sessions.load)
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    # What does not depend on the request is a global, so macros imported without context see it too.
+    app.jinja_env.globals.update(
+        language_names=LANGUAGE_NAMES,
+        csrf_token=generate_csrf,
+        Role=Role,
+        role_names=ROLE_LABELS,
+        kind_names=KIND_LABELS,
+        tier_names=TIER_LABELS,
+    )
 
     @app.context_processor
-    def template_globals() -> dict[str, object]:
+    def request_globals() -> dict[str, object]:
         return {
             "navigation": navigation_for(current_user),
-            "language_names": LANGUAGE_NAMES,
-            "csrf_token": generate_csrf,
-            "Role": Role,
-            "role_names": ROLE_LABELS,
-            "kind_names": KIND_LABELS,
-            "tier_names": TIER_LABELS,
             "current_locale": current_locale().value,
             "language_form": LanguageForm(
                 formdata=None, locale=current_locale().value, next=getattr(g, "current_path", "/")

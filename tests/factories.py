@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from certplatform.authz import MANAGING_ROLE
 from certplatform.extensions import db
 from certplatform.models import (
     CompanyTier,
@@ -56,13 +57,17 @@ def make_org(
     tier: CompanyTier | None = None,
     members: tuple[User, ...] = (),
     name: str | None = None,
+    managers: tuple[User, ...] | None = None,
 ) -> Organization:
+    """An organization with `members`; `managers` (default: the members holding the kind's managing role) manage it."""
     n = next(_seq)
     if kind == OrganizationKind.COMPANY and tier is None:
         tier = CompanyTier.GOLD
     org = Organization(name=name or f"Org {n}", slug=f"org-{n}", kind=kind, tier=tier)
     db.session.add(org)
+    if managers is None:
+        managers = tuple(u for u in members if u.has_role(MANAGING_ROLE[kind]))
     for user in members:
-        db.session.add(OrganizationMembership(organization=org, user=user))
+        db.session.add(OrganizationMembership(organization=org, user=user, manages=user in managers))
     db.session.commit()
     return org

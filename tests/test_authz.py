@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from contextlib import ExitStack
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,21 +15,26 @@ from certplatform.extensions import db
 from certplatform.models import (
     AttemptStatus,
     AuditEvent,
+    Certificate,
     Course,
     Exam,
     ExamAttempt,
     OrganizationKind,
     QuizAttempt,
+    ReviewDecision,
     Role,
     Submission,
     SubmissionStatus,
     UserRole,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import accounts
+from certplatform.services import accounts, attempts, cohorts, companies, issuing, review
+from certplatform.services.issuing import keystore
 from tests.conftest import post_form
 from tests.exam_fixtures import write_exam_root
 from tests.factories import make_org, make_user
+from tests.html_checks import page_problems, recording_undefined
+from tests.review_fixtures import full_scores, passed_attempt
 
 SECRET_EMAIL = "secret-target@example.com"
 SECRET_ORG = "Hidden Research Institute"
@@ -62,6 +68,8 @@ EXPECTED_POLICY = {
     "auth.reset_request": PUBLIC,
     "auth.reset_password": PUBLIC,
     "auth.logout": LOGIN,
+    "account.signed_in": LOGIN,
+    "account.end_other_sessions": LOGIN,
     "account.*": LOGIN,
     "learn.catalogue": PUBLIC,
     "learn.course": PUBLIC,
@@ -85,6 +93,7 @@ EXPECTED_POLICY = {
     "cohorts.*": Access("roles", frozenset({Role.UNIVERSITY_ADMIN, Role.ADMIN})),
     "messages.*": LOGIN,
     "orgs.*": LOGIN,
+    "admin.set_manages": Access("roles", frozenset({Role.ADMIN})),
     "admin.*": Access("roles", frozenset({Role.ADMIN})),
 }
 
@@ -146,6 +155,7 @@ def world(app, tmp_path):
     )
     db.session.add(attempt)
     db.session.commit()
+    reviewed, lease, revoked = _decided_states(app, tmp_path, target, exam)
     return {
         "user_id": target.id,
         "org_id": org.id,
@@ -160,15 +170,40 @@ def world(app, tmp_path):
         "filename": "diagram.svg",
         # Exam routes name their own slug and attempt: the target's exam attempt and submission.
         "exams": {"slug": exam.slug, "attempt_id": exam_attempt.id, "task": task.slug, "submission_id": graded.id},
-        "review": {"attempt_id": exam_attempt.id, "review_id": 999999},
-        "certs": {"cert_id": "FLAGOS-L1-0000-0000", "slug": "no-such-holder"},
-        "verify": {"cert_id": "FLAGOS-L1-0000-0000"},
-        "api": {"cert_id": "FLAGOS-L1-0000-0000"},
+        # A resubmitted attempt with a decided review, under a second mentor's review; a revoked certificate.
+        "review": {"attempt_id": reviewed.id, "review_id": lease.id},
+        "certs": {"cert_id": revoked.id, "slug": "no-such-holder"},
+        "verify": {"cert_id": revoked.id},
+        "api": {"cert_id": revoked.id},
         # The world's organization is a university: no company page of it exists for anyone.
         "company": {"key_id": 999999},
         "messages": {"message_id": 999999},
         "cohorts": {"cohort_id": 999999, "upload_id": 999999, "user_id": 999999},
     }
+
+
+def _decided_states(app, tmp_path, target, exam):
+    """The target's attempts after the review: one approved (its certificate since revoked), one sent back for
+    changes, resubmitted and now claimed by a second mentor."""
+    app.config["CERT_KEYS_DIR"] = str(tmp_path / "keys")
+    keystore().init()
+    first, second = make_user(Role.MENTOR), make_user(Role.MENTOR)
+    board = make_user(Role.ADMIN)
+    approved = passed_attempt(target, exam)
+    review.decide(first, review.claim(first, approved), ReviewDecision.APPROVE, full_scores(exam), "Well masked.")
+    cert = db.session.scalar(sa.select(Certificate).where(Certificate.attempt_id == approved.id))
+    issuing.revoke(board, cert, "Issued against a withdrawn exam version")
+    resubmitted = passed_attempt(target, exam)
+    review.decide(
+        first,
+        review.claim(first, resubmitted),
+        ReviewDecision.REQUEST_CHANGES,
+        full_scores(exam),
+        "Accumulate in fp32.",
+        [{"task": "softmax", "line": 2, "text": "mask the tail"}],
+    )
+    attempts.finish(resubmitted, actor=target)
+    return resubmitted, review.claim(second, resubmitted), cert
 
 
 def _path(rule, world) -> str:
@@ -188,14 +223,11 @@ SCOPED = {
     "exams.task": set(),
     "exams.finish": set(),
     "exams.submission_status": set(),
-    # No such certificate, review or public profile: 404 for everyone, whatever their role.
+    # Another mentor's review, another holder's certificate (admins excepted), no such public profile.
     "review.detail": set(),
-    "certs.pdf": set(),
-    "certs.badge": set(),
+    "certs.pdf": {Role.ADMIN},
+    "certs.badge": {Role.ADMIN},
     "certs.profile": set(),
-    "certs.revoke": set(),
-    "verify.page": set(),
-    "api.certificate": set(),
     "company.keys": set(),
     "company.revoke": set(),
     "company.talent": set(),
@@ -215,6 +247,14 @@ KEYED = {"api.verify_bulk"}
 
 @pytest.mark.parametrize("identity", IDENTITIES, ids=lambda r: r.value if r else "anonymous")
 def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
+    stack = ExitStack()
+    try:
+        _walk_the_matrix(app, client, auth, world, identity, stack)
+    finally:
+        stack.close()
+
+
+def _walk_the_matrix(app, client, auth, world, identity: Role | None, stack: ExitStack) -> None:
     if identity is not None:
         visitor = make_user(identity, email=f"visitor-{identity.value}@example.com")
         if identity != Role.STUDENT:  # hold exactly the one role under test
@@ -224,6 +264,7 @@ def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
     roles = frozenset({identity}) if identity else None
     audit_before = db.session.scalar(sa.select(sa.func.max(AuditEvent.id))) or 0
     problems: list[str] = []
+    undefined = stack.enter_context(recording_undefined(app))
 
     for rule in [r for r in app.url_map.iter_rules() if r.endpoint != "static"]:
         access: Access = access_of(app.view_functions[rule.endpoint])
@@ -234,8 +275,12 @@ def test_role_matrix(app, client, auth, world, identity: Role | None) -> None:
                 continue  # would end the session under test; covered in test_auth
             response = client.get(path) if method == "GET" else post_form(client, path, {"role": "admin"})
             status = response.status_code
-            body = response.get_data(as_text=True)
+            body = response.get_data().decode("utf-8", "replace")  # PDFs and badges are bytes
             where = f"{method} {path} as {identity.value if identity else 'anonymous'}"
+            if status == 200 and response.mimetype == "text/html":
+                problems += [f"{where}: {p}" for p in page_problems(body)]
+                problems += [f"{where}: undefined {name!r} printed" for name in undefined]
+                undefined.clear()
             if not allowed:
                 expected = {302} if identity is None else {403}
                 if status not in expected:
@@ -301,3 +346,48 @@ def test_navigation_follows_roles(client, auth) -> None:
     auth.logout()
     auth.login(admin.email)
     assert 'href="/admin/"' in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_the_managing_role_counts_only_where_it_is_held(client, auth) -> None:
+    """A university administrator of one university who is a plain member of another manages only the first."""
+    registrar = make_user(Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER, email="registrar@example.com")
+    colleague = make_user(Role.UNIVERSITY_ADMIN, email="colleague@example.com")
+    own = make_org(OrganizationKind.UNIVERSITY, name="Own Uni", members=(registrar,))
+    other = make_org(
+        OrganizationKind.UNIVERSITY, name="Other Uni", members=(registrar, colleague), managers=(colleague,)
+    )
+    employer = make_org(OrganizationKind.COMPANY, name="Plain Member Co", members=(registrar,), managers=())
+    cohort = cohorts.create_cohort(
+        colleague, other.id, "Other class", "Spring", ["L1"], date(2026, 3, 1), date(2026, 7, 1), ""
+    )
+    assert [o.id for o in cohorts.managed_organizations(registrar)] == [own.id]
+    assert companies.companies_of(registrar) == []
+    with pytest.raises(cohorts.CohortError):
+        cohorts.create_cohort(registrar, other.id, "Mine now", "Spring", ["L1"], date(2026, 3, 1), date(2026, 7, 1), "")
+    auth.login(registrar.email)
+    for path in (f"/cohorts/{cohort.id}/", f"/cohorts/{cohort.id}/export.csv", f"/cohorts/{cohort.id}/upload"):
+        assert client.get(path).status_code == 404, path
+    assert "Other class" not in client.get("/cohorts/").get_data(as_text=True)
+    assert "colleague@example.com" not in client.get(f"/orgs/{other.slug}/").get_data(as_text=True)
+    assert client.get(f"/company/{employer.id}/keys").status_code == 404
+    assert post_form(client, f"/company/{employer.id}/keys", {"name": "mine"}).status_code == 404
+    auth.logout()
+    auth.login(colleague.email)
+    assert client.get(f"/cohorts/{cohort.id}/export.csv").status_code == 200
+
+
+def test_admins_give_and_take_the_managing_role_per_organization(client, auth) -> None:
+    admin = make_user(Role.ADMIN, email="root@example.com")
+    registrar = make_user(Role.UNIVERSITY_ADMIN, email="registrar@example.com")
+    uni = make_org(OrganizationKind.UNIVERSITY, name="Some Uni")
+    auth.login(admin.email)
+    post_form(client, f"/admin/organizations/{uni.id}/members", {"email": registrar.email})
+    assert cohorts.managed_organizations(registrar) == [], "added as a plain member"
+    post_form(client, f"/admin/organizations/{uni.id}/members/{registrar.id}/manages", {"manages": "1"})
+    assert [o.id for o in cohorts.managed_organizations(registrar)] == [uni.id]
+    assert "manages this organization" in client.get(f"/admin/organizations/{uni.id}").get_data(as_text=True)
+    post_form(client, f"/admin/organizations/{uni.id}/members/{registrar.id}/manages", {"manages": "0"})
+    assert cohorts.managed_organizations(registrar) == []
+    events = sa.select(AuditEvent.details).where(AuditEvent.action == "organization.member_manages")
+    actions = db.session.scalars(events)
+    assert [d["manages"] for d in actions] == [True, False]

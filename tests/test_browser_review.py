@@ -87,4 +87,21 @@ def test_a_mentor_approves_and_the_employer_sees_the_certificate(review_server, 
         expect(employer.locator("main")).to_contain_text("Li Wei")
         expect(employer.locator("main")).to_contain_text("FlagOS 算子开发工程师")
         employer.screenshot(path=str(tmp_path / "employer.png"), full_page=True)
+
+        # The candidate reads the mentor's decision and comment on the attempt page, on a phone, in Chinese.
+        candidate = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}).new_page()
+        candidate.goto(f"{base}/auth/login")
+        candidate.fill("#email", "candidate@example.com")
+        candidate.fill("#password", PASSWORD)
+        candidate.click("main button[type=submit]")
+        candidate.wait_for_url(f"{base}/dashboard")
+        with app.app_context():
+            from certplatform.models import Certificate
+
+            attempt_id = db.session.scalar(sa.select(Certificate.attempt_id))
+        response = candidate.goto(f"{base}/exams/l1-exam/attempts/{attempt_id}/")
+        assert response.status == 200
+        expect(candidate.locator(".review-result")).to_contain_text("已批准")
+        expect(candidate.locator(".review-result")).to_contain_text("Clean, well-masked kernels.")
+        candidate.screenshot(path=str(tmp_path / "candidate.png"), full_page=True)
         browser.close()

@@ -107,7 +107,7 @@ def test_parse_reports_every_bad_row_with_its_reason(plain_app) -> None:
             f"long@example.com,Long,{'9' * 65}",
         )
     )
-    errors = {r.line: r.error for r in rows}
+    errors = {r.line: class_lists.describe(r.error) or None for r in rows}
     assert errors[2] is None
     assert "not a valid email" in errors[3] and "not a valid email" in errors[4]
     assert errors[5] == "The email is missing."
@@ -126,7 +126,7 @@ def test_parse_reports_every_line_of_a_duplicate_email(plain_app) -> None:
             "dup@EXAMPLE.com,Third",
         )
     )
-    errors = {r.line: r.error for r in rows}
+    errors = {r.line: class_lists.describe(r.error) or None for r in rows}
     assert errors[3] is None
     for line in (2, 4, 5):
         assert errors[line] == "This email appears more than once in the file (lines 2, 4, 5)."
@@ -316,7 +316,8 @@ def test_malformed_upload_is_rejected_and_applies_nothing(client, auth, uni, dat
     response = upload(client, cohort.id, data)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     record = db.session.scalar(sa.select(CohortUpload))
-    assert record.status == UploadStatus.REJECTED and message in record.error and record.rows == []
+    assert record.status == UploadStatus.REJECTED and record.rows == []
+    assert message in class_lists.describe(record.error)
     post_form(client, f"/cohorts/{cohort.id}/uploads/{record.id}/apply")
     assert members(cohort) == set()
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
@@ -444,3 +445,23 @@ def test_students_see_their_cohorts_and_leave(client, auth, uni) -> None:
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "cohort.leave"))
     assert event.actor_id == student.id
     assert post_form(client, f"/cohorts/{cohort.id}/leave").status_code == 404
+
+
+def test_a_report_is_worded_in_the_readers_language(client, auth, uni) -> None:
+    """Row errors are stored as codes: a report uploaded in English reads in Chinese for a Chinese reader."""
+    org, admin = uni
+    cohort = new_cohort(org, admin)
+    auth.login(admin.email)
+    upload(client, cohort.id, csv_bytes("email,name", "li-at-example.com,Li", ",No Mail", "ok@example.com,"))
+    record = db.session.scalar(sa.select(CohortUpload))
+    path = f"/cohorts/{cohort.id}/uploads/{record.id}/"
+    english = client.get(path, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "This is not a valid email address: it has no @ sign" in english
+    assert "The email is missing." in english and "The name is missing." in english
+    chinese = client.get(path, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "缺少 @ 符号" in chinese
+    for text in ("This is not a valid email", "The email is missing.", "The name is missing.", "@-sign"):
+        assert text not in chinese
+    upload(client, cohort.id, b"\xff\xfe not text")
+    rejected = client.get(f"/cohorts/{cohort.id}/upload", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "UTF-8" in rejected and "The file is not UTF-8 text" not in rejected

@@ -47,7 +47,7 @@ def test_development_defaults_need_nothing_installed(clean_env: pytest.MonkeyPat
     config = load_config("development", str(tmp_path))
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:")
     assert config["CELERY"]["broker_url"] == f"sqla+sqlite:///{tmp_path}/celery-broker.sqlite"
-    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["RATELIMIT_STORAGE_URI"] == "database://", "one store for both gunicorn workers"
     assert config["MAIL_BACKEND"] == "console"
 
 

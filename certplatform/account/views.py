@@ -9,8 +9,9 @@ from flask_login import current_user
 from certplatform.account import bp
 from certplatform.account.forms import PasswordChangeForm, ProfileForm
 from certplatform.authz import login_required
+from certplatform.forms import ActionForm
 from certplatform.i18n import SESSION_KEY, parse_locale
-from certplatform.services import accounts
+from certplatform.services import accounts, audit, sessions
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -37,10 +38,32 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current.data, form.password.data)
+            accounts.change_password(current_user, form.current.data, form.password.data, keep=sessions.current())
         except accounts.AccountError as exc:
             form[exc.field or "password"].errors.append(str(exc))
         else:
-            flash(_("Your password has been changed."), "success")
+            sessions.renew()
+            flash(_("Your password has been changed. Every other session of your account has ended."), "success")
             return redirect(url_for("account.profile"))
     return render_template("account/password.html", form=form), 200 if not form.errors else 422
+
+
+@bp.get("/sessions")
+@login_required
+def signed_in():
+    """Where the account is signed in, with a button to end every session but this one."""
+    return render_template(
+        "account/sessions.html", sessions=sessions.live(current_user), this=sessions.current(), form=ActionForm()
+    )
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """Log out everywhere else: every other browser, and every copy of their cookies, is signed out."""
+    if ActionForm().validate_on_submit():
+        ended = sessions.end_others(current_user, keep=sessions.current())
+        audit.record(current_user, "user.sessions_end", "user", current_user.id, ended=ended)
+        sessions.renew()  # commits
+        flash(_("You are signed out everywhere else (%(n)d session(s) ended).", n=ended), "success")
+    return redirect(url_for("account.signed_in"))

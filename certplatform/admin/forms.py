@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from certplatform.labels import KIND_LABELS, ROLE_LABELS, TIER_LABELS
@@ -26,3 +26,8 @@ class OrganizationForm(FlaskForm):
 
 class MemberForm(FlaskForm):
     email = EmailField(_l("Email of the account to add"), validators=[DataRequired(), Length(max=254)])
+    manages = BooleanField(_l("Manages this organization (its university administrator or company member)"))
+
+
+class ManagesForm(FlaskForm):
+    manages = HiddenField()

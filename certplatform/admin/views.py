@@ -12,6 +12,7 @@ from flask_login import current_user
 from certplatform.admin import bp
 from certplatform.admin.forms import (
     ActiveForm,
+    ManagesForm,
     MemberForm,
     OrganizationForm,
     RoleForm,
@@ -31,6 +32,7 @@ from certplatform.models import (
     Role,
     User,
 )
+from certplatform.request_guards import page_arg
 from certplatform.services import admin as admin_service
 from certplatform.services import companies
 
@@ -75,8 +77,7 @@ def users():
     """List and search accounts."""
     query = request.args.get("q", "")[:100]
     role = _parse_role(request.args.get("role"))
-    page = request.args.get("page", 1, type=int)
-    pagination = admin_service.search_users(query, role, max(page, 1))
+    pagination = admin_service.search_users(query, role, page_arg())
     return render_template("admin/users.html", pagination=pagination, query=query, role=role)
 
 
@@ -172,6 +173,7 @@ def organization_detail(org_id: int):
         org=org,
         member_form=MemberForm(),
         action_form=ActionForm(),
+        manages_form=ManagesForm(),
         keys=keys,
         usage=companies.usage(org) if keys else {},
     )
@@ -184,9 +186,29 @@ def add_member(org_id: int):
     org = _get_or_404(Organization, org_id)
     form = MemberForm()
     if form.validate_on_submit():
-        _apply(lambda: admin_service.add_member(current_user, org, form.email.data), _("Member added."))
+        _apply(
+            lambda: admin_service.add_member(current_user, org, form.email.data, bool(form.manages.data)),
+            _("Member added."),
+        )
     else:
         flash(_("Enter the email of an existing account."), "error")
+    return redirect(url_for("admin.organization_detail", org_id=org.id))
+
+
+@bp.post("/organizations/<int:org_id>/members/<int:user_id>/manages")
+@admin_only
+def set_manages(org_id: int, user_id: int):
+    """Let a member manage the organization (or stop them); their platform role alone does not."""
+    org = _get_or_404(Organization, org_id)
+    user = _get_or_404(User, user_id)
+    form = ManagesForm()
+    if form.validate_on_submit() and form.manages.data in {"0", "1"}:
+        manages = form.manages.data == "1"
+        message = _("%(user)s now manages %(org)s.") if manages else _("%(user)s no longer manages %(org)s.")
+        _apply(
+            lambda: admin_service.set_manages(current_user, org, user, manages),
+            message % {"user": user.email, "org": org.name},
+        )
     return redirect(url_for("admin.organization_detail", org_id=org.id))
 
 
@@ -222,7 +244,7 @@ def content():
 @admin_only
 def audit_log():
     """The audit log, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     action = request.args.get("action", "")[:64]
     stmt = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
     if action:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
 from certplatform.auth import bp
 from certplatform.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
@@ -12,7 +12,7 @@ from certplatform.authz import login_required, public
 from certplatform.extensions import limiter
 from certplatform.forms import ActionForm
 from certplatform.i18n import SESSION_KEY, parse_locale
-from certplatform.services import accounts, mailer
+from certplatform.services import accounts, mailer, sessions
 from certplatform.urls import safe_next
 
 
@@ -45,15 +45,34 @@ def register():
         except accounts.AccountError as exc:
             form[exc.field or "email"].errors.append(str(exc))
         else:
-            login_user(user)
+            sessions.log_in(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.name_latin), "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/register.html", form=form), 200 if not form.errors else 422
 
 
+def _account_tried() -> str:
+    """The account a login form names (normalised as accounts are stored), for the per-account limit."""
+    email = (request.form.get("email") or "").strip()
+    if not email:
+        return ""  # nothing to count against (Flask-Limiter skips an empty key)
+    try:
+        return "account:" + accounts.normalise_email(email)
+    except accounts.AccountError:
+        return "account:" + email.lower()[:254]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @_post_only_limit("LOGIN_RATE_LIMIT")
+# Failed logins also count per account, from whatever address: spreading guesses over many hosts does not help.
+@limiter.limit(
+    lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+    key_func=_account_tried,
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code == 422,
+    error_message=None,
+)
 def login():
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -65,7 +84,7 @@ def login():
             form.password.errors.append(_("Email or password is not correct."))
         else:
             session.clear()  # a fresh session on privilege change (no fixation)
-            login_user(user, remember=form.remember.data)
+            sessions.log_in(user, remember=bool(form.remember.data))
             return redirect(safe_next(form.next.data) or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 
@@ -77,6 +96,7 @@ def logout():
     form = ActionForm()
     if form.validate_on_submit():
         locale = session.get(SESSION_KEY)
+        sessions.end_current()  # copies of this session's cookies stop working too
         logout_user()
         session.clear()
         if locale:

@@ -14,6 +14,7 @@ from certplatform.authz import login_required, public, role_required
 from certplatform.certs import bp
 from certplatform.certs.forms import DirectoryForm, ProfileForm, RevokeForm
 from certplatform.extensions import db
+from certplatform.labels import CERT_STATUS_LABELS
 from certplatform.models import Certificate, Role, User
 from certplatform.services import audit, directory, issuing
 
@@ -44,13 +45,9 @@ def linkedin_url(cert: Certificate) -> str:
     )
 
 
-@bp.app_context_processor
-def certificate_helpers():
-    return {
-        "cert_status": issuing.status,
-        "linkedin_url": linkedin_url,
-        "cert_status_names": {"valid": _("valid"), "revoked": _("revoked"), "expired": _("expired")},
-    }
+bp.add_app_template_global(issuing.status, "cert_status")
+bp.add_app_template_global(linkedin_url)
+bp.add_app_template_global(CERT_STATUS_LABELS, "cert_status_names")
 
 
 @bp.route("/certificates/", methods=["GET", "POST"])

@@ -9,16 +9,13 @@ from flask import abort
 from flask_login import current_user
 
 from certplatform import authz
-from certplatform.authz import is_member
 from certplatform.extensions import db
-from certplatform.models import Cohort, Role, User
+from certplatform.models import Cohort, User
 
 
 def can_manage(user: User, cohort: Cohort) -> bool:
-    """Platform admins, and the university administrators of the cohort's own university."""
-    if not authz.can_manage(user, cohort.organization):
-        return False
-    return user.has_role(Role.ADMIN) or is_member(user, cohort.organization_id)
+    """Platform admins, and the administrators of the cohort's own university."""
+    return authz.can_manage(user, cohort.organization)
 
 
 def can_view(user: User, cohort: Cohort) -> bool:

@@ -15,6 +15,7 @@ from certplatform.extensions import db
 from certplatform.forms import ActionForm
 from certplatform.i18n import current_locale
 from certplatform.models import CohortUpload, Role, UploadStatus
+from certplatform.request_guards import page_arg
 from certplatform.services import class_lists, cohort_dashboard, cohorts
 
 managers = role_required(Role.UNIVERSITY_ADMIN, Role.ADMIN)
@@ -41,6 +42,9 @@ def too_large(error):
             rows=class_lists.MAX_ROWS,
         ),
     ), 413
+
+
+bp.add_app_template_global(class_lists.describe, "class_list_message")  # stored report messages, worded when read
 
 
 @bp.context_processor
@@ -118,7 +122,7 @@ def dashboard(cohort_id: int):
     cohort = cohort_to_view(cohort_id)
     data = cohort_dashboard.build(cohort)
     args = _table_args()
-    page = table.paginate(table.select(data, **args), request.args.get("page", 1, type=int))
+    page = table.paginate(table.select(data, **args), page_arg())
     return render_template(
         "cohorts/dashboard.html",
         cohort=cohort,
@@ -154,7 +158,7 @@ def upload(cohort_id: int):
         result = class_lists.validate_upload(current_user, cohort, form.file.data.filename, data)
         if result.status == UploadStatus.VALIDATED:
             return redirect(url_for("cohorts.upload_report", cohort_id=cohort.id, upload_id=result.id))
-        form.file.errors.append(result.error)
+        form.file.errors.append(class_lists.describe(result.error))
     return render_template(
         "cohorts/upload.html",
         cohort=cohort,

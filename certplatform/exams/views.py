@@ -13,6 +13,7 @@ from certplatform.exams.forms import SubmissionForm
 from certplatform.forms import ActionForm
 from certplatform.extensions import db, limiter
 from certplatform.i18n import current_locale
+from certplatform.labels import STATUS_LABELS
 from certplatform.models import Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
 from certplatform.services import attempts, grading, review
@@ -52,27 +53,8 @@ def task_title(task) -> str:
     return first[2:].strip() or task.slug
 
 
-@bp.app_context_processor
-def exam_helpers():
-    return {"task_title": task_title, "status_names": status_names()}
-
-
-def status_names() -> dict[str, str]:
-    return {
-        "queued": _("queued"),
-        "running": _("grading…"),
-        "passed": _("passed"),
-        "failed": _("failed"),
-        "rejected": _("rejected"),
-        "timeout": _("time limit"),
-        "error": _("error"),
-        "not_gradable": _("not gradable (not counted)"),
-        "in_progress": _("in progress"),
-        "grading": _("being graded"),
-        "awaiting_review": _("passed: awaiting mentor review"),
-        "approved": _("approved: certificate issued"),
-        "void": _("void (not counted)"),
-    }
+bp.add_app_template_global(task_title)
+bp.add_app_template_global(STATUS_LABELS, "status_names")
 
 
 def submission_json(submission: Submission) -> dict[str, object]:
@@ -189,7 +171,8 @@ def task(slug: str, attempt_id: int, task: str):
             except attempts.AttemptError as exc:
                 form.code.errors.append(str(exc))
             else:
-                grading.enqueue(submission)
+                if not grading.enqueue(submission):  # the broker is down: the outbox keeps the message
+                    flash(_("Your submission is received. Grading will start shortly."), "info")
                 return redirect(url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}")
         status = 422
     elif form.errors:

@@ -16,10 +16,11 @@ from certplatform.learn.rendering import inline_html, lesson_html, lesson_url, m
 from certplatform.models import Lesson, QuizAttempt
 from certplatform.services import eligibility, learning, quizzes
 
-
-@bp.app_context_processor
-def learning_helpers():
-    return {"t": text, "ti": inline_html, "lesson_url": lesson_url, "md": markdown_html, "number": number}
+bp.add_app_template_global(text, "t")
+bp.add_app_template_global(inline_html, "ti")
+bp.add_app_template_global(lesson_url)
+bp.add_app_template_global(markdown_html, "md")
+bp.add_app_template_global(number)
 
 
 def _course_or_404(slug: str):

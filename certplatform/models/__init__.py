@@ -18,13 +18,14 @@ from certplatform.models.learning import (
     QuizQuestion,
     SyncStatus,
 )
-from certplatform.models.ops import WorkerHeartbeat
+from certplatform.models.ops import RateLimitCounter, WorkerHeartbeat
 from certplatform.models.organization import (
     CompanyTier,
     Organization,
     OrganizationKind,
     OrganizationMembership,
 )
+from certplatform.models.outbox import OutboxMessage
 from certplatform.models.review import (
     Certificate,
     ImmutableCertificateError,
@@ -32,7 +33,7 @@ from certplatform.models.review import (
     ReviewDecision,
     ReviewState,
 )
-from certplatform.models.user import Locale, Role, User, UserRole
+from certplatform.models.user import Locale, Role, User, UserRole, UserSession
 
 __all__ = [
     "ApiKey",
@@ -60,10 +61,12 @@ __all__ = [
     "Organization",
     "OrganizationKind",
     "OrganizationMembership",
+    "OutboxMessage",
     "QuestionKind",
     "Quiz",
     "QuizAttempt",
     "QuizQuestion",
+    "RateLimitCounter",
     "Review",
     "ReviewDecision",
     "ReviewState",
@@ -74,6 +77,7 @@ __all__ = [
     "UploadStatus",
     "User",
     "UserRole",
+    "UserSession",
     "VerificationCall",
     "WorkerHeartbeat",
     "cohort_instructors",

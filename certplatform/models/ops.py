@@ -19,3 +19,13 @@ class WorkerHeartbeat(db.Model):
     backend: Mapped[str] = mapped_column(sa.String(20))
     sandbox_status: Mapped[str] = mapped_column(sa.String(200))  # "ok" or "error: ..."
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class RateLimitCounter(db.Model):
+    """One fixed-window rate-limit counter, shared by every web process (see certplatform.rate_limits)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(sa.Float(precision=53))  # seconds since the epoch, as `limits` counts

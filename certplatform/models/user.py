@@ -56,9 +56,19 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan"
     )
 
+    # The token of the server-side session this object was loaded for (not a column: see services.sessions).
+    session_token = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses to log in inactive users
         return self.active
+
+    def login_token(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie: the server-side session's token, so
+        ending that session (logout, a password change) ends every copy of those cookies."""
+        if not self.session_token:
+            raise RuntimeError("sign users in with certplatform.services.sessions.log_in")
+        return self.session_token
 
     @property
     def role_set(self) -> frozenset[Role]:
@@ -83,3 +93,21 @@ class UserRole(db.Model):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie holds a random token; the database only its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    remember: Mapped[bool] = mapped_column(default=False)  # "keep me signed in": a remember cookie was set
+
+    user: Mapped[User] = relationship()

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from certplatform.authz import role_required
 from certplatform.extensions import db
 from certplatform.forms import ActionForm
+from certplatform.labels import DECISION_LABELS, REVIEW_STATE_LABELS
 from certplatform.models import CertLevel, ExamAttempt, Review, ReviewDecision, ReviewState, Role, SubmissionStatus
 from certplatform.review import bp
 from certplatform.review.forms import DecisionForm, OverrideForm, ReassignForm
@@ -24,16 +25,9 @@ admins = role_required(Role.ADMIN)
 LINE_COMMENT = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\d+)\s*:\s*(.+)$")
 
 
-@bp.app_context_processor
-def review_names():
-    return {
-        "decision_names": {
-            "approve": _("approved"),
-            "request_changes": _("changes requested"),
-            "reject": _("rejected"),
-        },
-        "review_states": {"claimed": _("in progress"), "decided": _("decided"), "released": _("returned to the queue")},
-    }
+# Globals, not a context processor: review/_rubric_result.html is imported without context by several pages.
+bp.add_app_template_global(DECISION_LABELS, "decision_names")
+bp.add_app_template_global(REVIEW_STATE_LABELS, "review_state_names")
 
 
 def _attempt_or_404(attempt_id: int) -> ExamAttempt:

@@ -13,9 +13,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from certplatform.extensions import db
-from certplatform.models import Locale, Role, User, UserRole
+from certplatform.models import Locale, Role, User, UserRole, UserSession
 from certplatform.models.types import utcnow
-from certplatform.services import audit
+from certplatform.services import audit, sessions
 
 RESET_SALT = "password-reset"
 # A hash computed once so that a login with an unknown email costs as much as one with a known email.
@@ -33,12 +33,53 @@ class AccountError(ValueError):
         self.field = field
 
 
+# The validator explains itself in English; its explanations, by what they start with, as short codes that are
+# worded in the reader's language (the catch-all last).
+_EMAIL_PROBLEMS = (
+    ("An email address must have an @-sign", "no_at"),
+    ("There must be something before the @-sign", "nothing_before_at"),
+    ("There must be something after the @-sign", "nothing_after_at"),
+    ("An email address cannot have two periods in a row", "two_dots"),
+    ("The email address is too long", "too_long"),
+    ("The part after the @-sign", "domain"),
+    ("After the @-sign", "domain"),
+    ("The email address contains", "characters"),
+    ("Internationalized characters", "characters"),
+    ("The email address is not valid ASCII", "characters"),
+)
+
+
+def email_message(why: str) -> str:
+    """`This is not a valid email address: ...`, with the reason code `why` worded in the reader's language."""
+    reasons = {
+        "no_at": _("it has no @ sign"),
+        "nothing_before_at": _("nothing comes before the @ sign"),
+        "nothing_after_at": _("nothing comes after the @ sign"),
+        "two_dots": _("it has two dots in a row"),
+        "too_long": _("it is too long"),
+        "domain": _("the part after the @ sign is not a domain that can receive mail"),
+        "characters": _("it contains characters that an address cannot hold"),
+        "other": _("check it for typing mistakes"),
+    }
+    return _("This is not a valid email address: %(reason)s", reason=reasons.get(why, reasons["other"]))
+
+
+def email_problem(raw: str) -> str | None:
+    """Why `raw` is not a usable address, as a code for `email_message`; None when it is one."""
+    try:
+        validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        text = str(exc)
+        return next((code for start, code in _EMAIL_PROBLEMS if text.startswith(start)), "other")
+    return None
+
+
 def normalise_email(raw: str) -> str:
     """Validate an address and return its canonical form (lower-cased, IDNA domain); raises AccountError."""
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AccountError(_("This is not a valid email address: %(reason)s", reason=str(exc)), "email") from exc
+        raise AccountError(email_message(email_problem(raw) or "other"), "email") from exc
     return result.normalized.lower()
 
 
@@ -106,18 +147,20 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, keep: UserSession | None = None) -> None:
+    """Change the password; every session of the account but `keep` (the one changing it) ends."""
     if not check_password_hash(user.password_hash, current):
         raise AccountError(_("The current password is not correct."), "current")
-    _set_password(user, new, "user.password_change")
+    _set_password(user, new, "user.password_change", keep)
 
 
-def _set_password(user: User, new: str, action: str) -> None:
+def _set_password(user: User, new: str, action: str, keep: UserSession | None = None) -> None:
     problem = password_problem(new, user.email)
     if problem:
         raise AccountError(_("Password too weak: %(problem)s.", problem=problem), "password")
     user.password_hash = hash_password(new)
-    audit.record(user, action, "user", user.id)
+    ended = sessions.end_others(user, keep)
+    audit.record(user, action, "user", user.id, sessions_ended=ended)
     db.session.commit()
 
 
@@ -161,6 +204,7 @@ def user_for_reset_token(token: str) -> User:
 
 
 def reset_password(token: str, new: str) -> User:
+    """Set a new password with a reset link; every session of the account ends (it may have been stolen)."""
     user = user_for_reset_token(token)
     _set_password(user, new, "user.password_reset")
     return user

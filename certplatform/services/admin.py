@@ -109,7 +109,7 @@ def create_organization(
     return org
 
 
-def add_member(actor: User, org: Organization, email: str) -> OrganizationMembership:
+def add_member(actor: User, org: Organization, email: str, manages: bool = False) -> OrganizationMembership:
     try:
         user = find_by_email(email)
     except AccountError:
@@ -118,11 +118,25 @@ def add_member(actor: User, org: Organization, email: str) -> OrganizationMember
         raise AdminError(_("No account uses the email %(email)s.", email=email))
     if any(m.organization_id == org.id for m in user.memberships):
         raise AdminError(_("%(user)s is already a member of %(org)s.", user=user.email, org=org.name))
-    membership = OrganizationMembership(organization=org, user=user)
+    membership = OrganizationMembership(organization=org, user=user, manages=manages)
     db.session.add(membership)
-    audit.record(actor, "organization.member_add", "organization", org.id, user_id=user.id)
+    audit.record(actor, "organization.member_add", "organization", org.id, user_id=user.id, manages=manages)
     db.session.commit()
     return membership
+
+
+def set_manages(actor: User, org: Organization, user: User, manages: bool) -> None:
+    """Give a member the organization's managing role here, or take it away (the platform role is separate)."""
+    membership = db.session.scalar(
+        sa.select(OrganizationMembership).where(
+            OrganizationMembership.organization_id == org.id, OrganizationMembership.user_id == user.id
+        )
+    )
+    if membership is None:
+        raise AdminError(_("%(user)s is not a member of %(org)s.", user=user.email, org=org.name))
+    membership.manages = manages
+    audit.record(actor, "organization.member_manages", "organization", org.id, user_id=user.id, manages=manages)
+    db.session.commit()
 
 
 def remove_member(actor: User, org: Organization, user: User) -> None:

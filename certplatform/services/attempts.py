@@ -160,7 +160,8 @@ def counted_submissions(attempt: ExamAttempt, task: ExamTask) -> int:
 
 
 def submit(user: User, attempt: ExamAttempt, task: ExamTask, code: str) -> Submission:
-    """Store a submission for grading; the caller enqueues it. Checks the window, the size and the limit."""
+    """Store a submission and, in the same transaction, its grading message; the caller then calls
+    `grading.enqueue` to hand it to the broker. Checks the window, the size and the limit."""
     if attempt.user_id != user.id:
         raise AttemptError(_("This is not your attempt."))
     if not is_open(attempt):
@@ -186,6 +187,10 @@ def submit(user: User, attempt: ExamAttempt, task: ExamTask, code: str) -> Submi
         code_sha256=hashlib.sha256(encoded).hexdigest(),
     )
     db.session.add(submission)
+    db.session.flush()
+    from certplatform.services import grading  # grading settles attempts: imported here, not at the top
+
+    grading.stage(submission)
     db.session.commit()
     return submission
 

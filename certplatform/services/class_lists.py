@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from certplatform.extensions import db
-from certplatform.i18n import current_locale
 from certplatform.models import (
     Cohort,
     CohortMember,
@@ -32,8 +32,8 @@ from certplatform.models import (
     UserRole,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import audit
-from certplatform.services.accounts import INVITATION, AccountError, make_reset_token, normalise_email
+from certplatform.services import audit, mailer, outbox
+from certplatform.services.accounts import INVITATION, email_message, email_problem, make_reset_token, normalise_email
 from certplatform.services.cohorts import CohortError
 
 MAX_ROWS = 5_000
@@ -49,8 +49,62 @@ CREATED, ALREADY_ENROLLED, INVITED, ERROR = "created", "already_enrolled", "invi
 OUTCOMES = (CREATED, INVITED, ALREADY_ENROLLED, ERROR)
 
 
+# --- messages -------------------------------------------------------------------------------------------
+# A report is read later, maybe by someone who reads the other language: its messages are stored as a code with
+# arguments and worded when shown, in the reader's language.
+
+Message = dict[str, Any]  # {"code": ..., "args": {...}}
+
+MESSAGES = {
+    "too_large": lambda: _("The file is larger than 2 MB. Split the class list into several files."),
+    "not_utf8": lambda: _("The file is not UTF-8 text. Save the class list as “CSV UTF-8” and upload it again."),
+    "not_csv": lambda: _("This is not a CSV file."),
+    "empty": lambda: _("The file is empty: the first line must name the columns email, name, student_id."),
+    "columns": lambda found: _(
+        "The first line must name the columns email and name (student_id is optional); found: %(found)s.",
+        found=found,
+    ),
+    "too_many_rows": lambda max: _(
+        "The file has more than %(max)d rows. Split the class list into several files.", max=max
+    ),
+    "bad_csv": lambda line: _("This is not a valid CSV file (line %(line)d).", line=line),
+    "no_rows": lambda: _("The file names its columns but has no rows."),
+    "extra_fields": lambda: _("This row has more fields than the first line names."),
+    "email_missing": lambda: _("The email is missing."),
+    "email_invalid": lambda why: email_message(why),
+    "name_missing": lambda: _("The name is missing."),
+    "name_too_long": lambda n: _("The name is longer than %(n)d characters.", n=n),
+    "student_id_too_long": lambda n: _("The student ID is longer than %(n)d characters.", n=n),
+    "duplicate": lambda lines: _("This email appears more than once in the file (lines %(lines)s).", lines=lines),
+    "deactivated": lambda: _("This account is deactivated."),
+}
+
+
+def message(code: str, **args: Any) -> Message:
+    return {"code": code, "args": args}
+
+
+def describe(stored: Message | str | None) -> str:
+    """A stored message in the reader's language (reports written before messages had codes are shown as stored)."""
+    if stored is None:
+        return ""
+    if isinstance(stored, str):
+        try:
+            stored = json.loads(stored) if stored.startswith("{") else stored
+        except ValueError:
+            return stored
+        if isinstance(stored, str):
+            return stored
+    render = MESSAGES.get(stored.get("code", ""))
+    return render(**stored.get("args", {})) if render else str(stored)
+
+
 class ClassListError(ValueError):
     """The uploaded file as a whole is unusable (not UTF-8, not CSV, wrong columns, too large): nothing applies."""
+
+    def __init__(self, code: str, **args: Any) -> None:
+        self.message = message(code, **args)
+        super().__init__(describe(self.message))
 
 
 # --- class lists ---------------------------------------------------------------------------------------
@@ -62,7 +116,7 @@ class ClassListRow:
     email: str
     name: str
     student_id: str | None
-    error: str | None = None
+    error: Message | None = None
 
 
 def _column(name: str) -> str:
@@ -72,46 +126,37 @@ def _column(name: str) -> str:
 def parse_class_list(data: bytes) -> list[ClassListRow]:
     """Every row of a CSV class list with its own problems; raises ClassListError when the file is unusable."""
     if len(data) > MAX_BYTES:
-        raise ClassListError(_("The file is larger than 2 MB. Split the class list into several files."))
+        raise ClassListError("too_large")
     try:
         text = data.decode("utf-8-sig")  # with or without a byte-order mark
     except UnicodeDecodeError as exc:
-        raise ClassListError(
-            _("The file is not UTF-8 text. Save the class list as “CSV UTF-8” and upload it again.")
-        ) from exc
+        raise ClassListError("not_utf8") from exc
     if "\x00" in text:
-        raise ClassListError(_("This is not a CSV file."))
+        raise ClassListError("not_csv")
     first = text.split("\n", 1)[0]
     delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):
-            raise ClassListError(_("The file is empty: the first line must name the columns email, name, student_id."))
+            raise ClassListError("empty")
         columns = [_column(h) for h in header]
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         unknown = [h for h, c in zip(header, columns, strict=True) if c not in COLUMNS]
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         if missing or unknown or repeated:
-            raise ClassListError(
-                _(
-                    "The first line must name the columns email and name (student_id is optional); found: %(found)s.",
-                    found=", ".join(header),
-                )
-            )
+            raise ClassListError("columns", found=", ".join(header))
         rows = []
         for record in reader:
             if not any(cell.strip() for cell in record):
                 continue  # blank lines
             if len(rows) == MAX_ROWS:
-                raise ClassListError(
-                    _("The file has more than %(max)d rows. Split the class list into several files.", max=MAX_ROWS)
-                )
+                raise ClassListError("too_many_rows", max=MAX_ROWS)
             rows.append(_row(reader.line_num, columns, record))
     except csv.Error as exc:
-        raise ClassListError(_("This is not a valid CSV file (line %(line)d).", line=reader.line_num)) from exc
+        raise ClassListError("bad_csv", line=reader.line_num) from exc
     if not rows:
-        raise ClassListError(_("The file names its columns but has no rows."))
+        raise ClassListError("no_rows")
     return _mark_duplicates(rows)
 
 
@@ -121,20 +166,21 @@ def _row(line: int, columns: list[str], record: list[str]) -> ClassListRow:
     error = None
     email = raw_email
     if len(record) > len(columns):
-        error = _("This row has more fields than the first line names.")
+        error = message("extra_fields")
     elif not raw_email:
-        error = _("The email is missing.")
+        error = message("email_missing")
     else:
-        try:
+        why = email_problem(raw_email)
+        if why is not None:
+            error = message("email_invalid", why=why)
+        else:
             email = normalise_email(raw_email)
-        except AccountError as exc:
-            error = str(exc)
     if error is None and not name:
-        error = _("The name is missing.")
+        error = message("name_missing")
     elif error is None and len(name) > MAX_NAME:
-        error = _("The name is longer than %(n)d characters.", n=MAX_NAME)
+        error = message("name_too_long", n=MAX_NAME)
     elif error is None and student_id and len(student_id) > MAX_STUDENT_ID:
-        error = _("The student ID is longer than %(n)d characters.", n=MAX_STUDENT_ID)
+        error = message("student_id_too_long", n=MAX_STUDENT_ID)
     return ClassListRow(line, email, name, student_id, error)
 
 
@@ -154,7 +200,7 @@ def _mark_duplicates(rows: list[ClassListRow]) -> list[ClassListRow]:
                 row.email,
                 row.name,
                 row.student_id,
-                _("This email appears more than once in the file (lines %(lines)s).", lines=listed),
+                message("duplicate", lines=listed),
             )
         out.append(row)
     return out
@@ -183,7 +229,7 @@ def _outcomes(cohort: Cohort, rows: list[ClassListRow]) -> tuple[list[dict[str, 
         elif user.id in enrolled:
             outcome = ALREADY_ENROLLED
         elif not user.active:
-            outcome, reason = ERROR, _("This account is deactivated.")
+            outcome, reason = ERROR, message("deactivated")
         else:
             outcome = CREATED
         report.append(
@@ -211,7 +257,7 @@ def validate_upload(actor: User, cohort: Cohort, filename: str, data: bytes) -> 
     try:
         rows = parse_class_list(data)
     except ClassListError as exc:
-        upload.status, upload.error = UploadStatus.REJECTED, str(exc)
+        upload.status, upload.error = UploadStatus.REJECTED, json.dumps(exc.message)
     else:
         upload.status = UploadStatus.VALIDATED
         upload.rows, _users = _outcomes(cohort, rows)
@@ -272,22 +318,21 @@ def apply_upload(actor: User, upload: CohortUpload) -> CohortUpload:
     upload.applied_at = utcnow()
     tally = counts(upload)
     audit.record(actor, "cohort.upload_apply", "cohort", cohort.id, upload_id=upload.id, **tally)
+    for user in new_users:  # the invitations are stored with the accounts they invite
+        send_invitation(user, cohort)
     try:
         db.session.commit()
     except IntegrityError as exc:  # another apply enrolled the same students meanwhile
         db.session.rollback()
         raise CohortError(_("The class list changed while it was being applied. Upload it again.")) from exc
-    for user in new_users:
-        send_invitation(user, cohort)
+    outbox.flush()
     return upload
 
 
 def send_invitation(user: User, cohort: Cohort) -> None:
-    """Mail a new account its set-password link (the password-reset link), in the recipient's language."""
-    from certplatform.tasks import send_email
-
+    """Stage the mail giving a new account its set-password link (the reset link), in the recipient's language."""
     link = url_for("auth.reset_password", token=make_reset_token(user, INVITATION), _external=True)
-    with force_locale((user.locale or current_locale()).value):
+    with force_locale(mailer.recipient_locale(user)):
         subject = _("You are invited to FlagOS Certification: %(cohort)s", cohort=cohort.name)
         body = render_template(
             "email/cohort_invitation.txt",
@@ -296,4 +341,4 @@ def send_invitation(user: User, cohort: Cohort) -> None:
             link=link,
             reset_url=url_for("auth.reset_request", _external=True),
         )
-    send_email.delay(user.email, subject, body)
+    mailer.stage_mail(user.email, subject, body)

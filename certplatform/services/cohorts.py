@@ -17,7 +17,6 @@ from certplatform.models import (
     CohortUpload,
     Organization,
     OrganizationKind,
-    OrganizationMembership,
     Role,
     User,
 )
@@ -54,11 +53,9 @@ def managed_cohorts(user: User) -> list[tuple[Cohort, int]]:
         .order_by(Cohort.starts_on.desc(), Cohort.id.desc())
     )
     if not user.has_role(Role.ADMIN):
-        stmt = stmt.where(
-            Cohort.organization_id.in_(
-                sa.select(OrganizationMembership.organization_id).where(OrganizationMembership.user_id == user.id)
-            )
-        )
+        if not user.has_role(Role.UNIVERSITY_ADMIN):
+            return []
+        stmt = stmt.where(Cohort.organization_id.in_(authz.managed_ids(user)))
     return [(c, n) for c, n in db.session.execute(stmt)]
 
 

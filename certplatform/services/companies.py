@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -77,9 +78,15 @@ def presented_key(headers: Any) -> str | None:
     return (headers.get("X-API-Key") or "").strip() or None
 
 
+_PREFIX_RE = re.compile(r"[0-9a-f]{12}")
+
+
 def prefix_of(plaintext: str | None) -> str | None:
+    """The key's public prefix (12 hex digits, as `create_key` makes them), or None for anything else."""
     parts = (plaintext or "").split("_", 2)  # the random part may itself contain "_"
-    return parts[1] if len(parts) == 3 and parts[0] == KEY_PREFIX and len(parts[1]) == 12 else None
+    if len(parts) == 3 and parts[0] == KEY_PREFIX and _PREFIX_RE.fullmatch(parts[1]):
+        return parts[1]
+    return None
 
 
 def authenticate(plaintext: str | None) -> ApiKey | None:
@@ -97,28 +104,20 @@ def authenticate(plaintext: str | None) -> ApiKey | None:
     return key
 
 
-def rate_limit_for(plaintext: str | None) -> str:
-    """The per-key limit of the key's company tier; callers without a valid key get the strict default."""
-    prefix = prefix_of(plaintext)
-    tier = None
-    if prefix is not None:
-        tier = db.session.scalar(
-            sa.select(Organization.tier)
-            .join(ApiKey, ApiKey.organization_id == Organization.id)
-            .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
-        )
-    if tier is None:
+def rate_limit_for(key: ApiKey | None) -> str:
+    """The per-key limit of a valid key's company tier; callers without one get the strict per-address default."""
+    if key is None or key.organization.tier is None:
         return current_app.config["API_RATE_LIMIT_UNKNOWN"]
-    return current_app.config["API_RATE_LIMITS"][CompanyTier(tier).value]
+    return current_app.config["API_RATE_LIMITS"][CompanyTier(key.organization.tier).value]
 
 
 def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:
     """Look up to BULK_VERIFY_MAX_IDS certificate IDs; every call is logged in the key's history."""
     limit = current_app.config["BULK_VERIFY_MAX_IDS"]
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        raise CompanyError('Send {"ids": ["FLAGOS-L1-...", ...]} with at least one ID.')
+        raise CompanyError(_('Send {"ids": ["FLAGOS-L1-...", ...]} with at least one ID.'))
     if len(ids) > limit:
-        raise CompanyError(f"At most {limit} IDs per call; this call has {len(ids)}.")
+        raise CompanyError(_("At most %(max)d IDs per call; this call has %(n)d.", max=limit, n=len(ids)))
     results: list[dict[str, Any]] = []
     summary: dict[str, int] = {}
     for raw in ids:

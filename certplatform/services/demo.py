@@ -73,7 +73,9 @@ def load_demo_data(password: str) -> dict[str, Any]:
             Role.COMPANY_MEMBER: "demo-chip",
         }.get(role)
         if org_slug and not any(m.organization_id == orgs[org_slug].id for m in user.memberships):
-            db.session.add(OrganizationMembership(organization=orgs[org_slug], user=user))
+            # The demo university administrator and company member manage their organizations; the student is a member.
+            manages = role in {Role.UNIVERSITY_ADMIN, Role.COMPANY_MEMBER}
+            db.session.add(OrganizationMembership(organization=orgs[org_slug], user=user, manages=manages))
         result["accounts"][role.value] = {"email": email, "password": password}
     db.session.commit()
     # With courses synced, the demo student is enrolled in L1 and has read its first lesson.

@@ -11,10 +11,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from certplatform.extensions import db
-from certplatform.i18n import current_locale
 from certplatform.models import Certificate, CertLevel, CompanyTier, ContactMessage, Organization, User
 from certplatform.models.types import utcnow
-from certplatform.services import audit
+from certplatform.services import audit, mailer, outbox
 
 SKILL = re.compile(r"^[a-z0-9][a-z0-9+#.\-]{0,29}$")
 MAX_SKILLS = 12
@@ -113,24 +112,23 @@ def send(
     db.session.add(message)
     db.session.flush()
     audit.record(sender, "message.send", "user", recipient.id, message_id=message.id)
-    db.session.commit()
     _notify(message)
+    db.session.commit()
+    outbox.flush()
     return message
 
 
 def _notify(message: ContactMessage) -> None:
-    """Tell the recipient a message is waiting, without passing on anyone's address."""
-    from certplatform.tasks import send_email
-
+    """Stage a mail telling the recipient a message is waiting, without passing on anyone's address."""
     recipient = message.recipient
-    with force_locale((recipient.locale or current_locale()).value):
+    with force_locale(mailer.recipient_locale(recipient)):
         subject = _("New message on FlagOS Certification")
         body = render_template(
             "email/new_message.txt",
             message=message,
             link=url_for("messages.thread", message_id=message.id, _external=True),
         )
-    send_email.delay(recipient.email, subject, body)
+    mailer.stage_mail(recipient.email, subject, body)
 
 
 def visible_to(user: User, message: ContactMessage) -> bool:

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from certplatform.extensions import db
-from certplatform.models import Submission, SubmissionStatus, WorkerHeartbeat
+from certplatform.models import OutboxMessage, Submission, SubmissionStatus, WorkerHeartbeat
 from certplatform.models.types import utcnow
 from certplatform.sandbox import kinds
 from certplatform.sandbox.backends import BackendUnavailable, GradeRequest, get_backend
 from certplatform.sandbox.limits import Limits
 from certplatform.sandbox.results import GradeResult, not_gradable
-from certplatform.services import attempts
+from certplatform.services import attempts, outbox
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,33 @@ def request_for(submission: Submission) -> GradeRequest:
     )
 
 
-def enqueue(submission: Submission) -> None:
-    """Send a submission to the grading workers, with Celery time limits as a backstop above the sandbox's own."""
-    from certplatform.tasks import grade_submission
+def _ref(submission_id: int) -> str:
+    return f"submission:{submission_id}"
 
+
+def stage(submission: Submission) -> None:
+    """Write the grading message in the transaction that stores the submission (sent after its commit).
+
+    Celery's time limits are a backstop above the sandbox's own.
+    """
     kill_after = Limits.from_mapping(submission.task.limits).kill_after_s
-    grade_submission.apply_async((submission.id,), soft_time_limit=kill_after + 30, time_limit=kill_after + 60)
+    outbox.stage(
+        "certplatform.grade_submission",
+        [submission.id],
+        {"soft_time_limit": kill_after + 30, "time_limit": kill_after + 60},
+        ref=_ref(submission.id),
+    )
+
+
+def enqueue(submission: Submission) -> bool:
+    """Queue a stored submission's grading: its message is written if none is waiting, then handed to the broker.
+
+    False when the broker is unavailable: the message stays in the outbox and the sweeper sends it later.
+    """
+    if not outbox.pending(_ref(submission.id)):
+        stage(submission)
+        db.session.commit()
+    return outbox.send(_ref(submission.id))
 
 
 def claim(submission_id: int) -> bool:
@@ -135,16 +156,25 @@ def sweep() -> SweepReport:
             submission.status = SubmissionStatus.QUEUED
             db.session.commit()
             requeued.append(submission.id)
-    # A queued submission whose message was lost (a broker restart) is sent again; a duplicate is harmless.
-    stale = db.session.scalars(
-        sa.select(Submission.id).where(
-            Submission.status == SubmissionStatus.QUEUED, Submission.created_at < now - grace
+    # A queued submission whose message left the outbox but never reached a worker (a broker that lost it on
+    # restart) is sent again; one whose message still waits in the outbox is not (draining sends it); a
+    # duplicate would be harmless anyway.
+    waiting = set(db.session.scalars(sa.select(OutboxMessage.ref).where(OutboxMessage.ref.like("submission:%"))))
+    stale = [
+        submission_id
+        for submission_id in db.session.scalars(
+            sa.select(Submission.id).where(
+                Submission.status == SubmissionStatus.QUEUED, Submission.created_at < now - grace
+            )
         )
-    ).all()
+        if _ref(submission_id) not in waiting
+    ]
     closed = attempts.close_expired(now)
     from certplatform.services import review
 
     review.release_expired(now)
     for submission_id in sorted({*requeued, *stale}):
-        enqueue(db.session.get(Submission, submission_id))
+        stage(db.session.get(Submission, submission_id))
+    db.session.commit()
+    outbox.flush()
     return SweepReport(tuple(requeued), tuple(abandoned), closed)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import g, jsonify, request
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from certplatform.authz import public
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
+from certplatform.models import ApiKey
 from certplatform.services import companies, issuing, verification
 from certplatform.verify import api_bp, verify_rate_limit
 from certplatform.verify.openapi import openapi_document
@@ -22,24 +24,34 @@ def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
     cert = issuing.lookup(cert_id)
     if cert is None:
-        return render_error(404, "No certificate has this ID.")
+        return render_error(404, _("No certificate has this ID."))
     return jsonify(issuing.public_record(cert))
 
 
-def _presented() -> str:
-    return companies.prefix_of(companies.presented_key(request.headers)) or get_remote_address()
+def _api_key() -> ApiKey | None:
+    """The live key this request presents, looked up once per request."""
+    if "api_key" not in g:
+        g.api_key = companies.authenticate(companies.presented_key(request.headers))
+    return g.api_key
+
+
+def _caller() -> str:
+    # Only a valid key gets a bucket of its own; anything else counts against the address, so inventing key
+    # prefixes does not reset the keyless limit.
+    key = _api_key()
+    return f"key:{key.prefix}" if key is not None else f"address:{get_remote_address()}"
 
 
 @api_bp.post("/certificates/verify")
 @public
-@limiter.limit(lambda: companies.rate_limit_for(companies.presented_key(request.headers)), key_func=_presented)
+@limiter.limit(lambda: companies.rate_limit_for(_api_key()), key_func=_caller)
 def verify_bulk():
     """Bulk verification for member companies: up to 100 IDs per call, with an API key."""
-    key = companies.authenticate(companies.presented_key(request.headers))
+    key = _api_key()
     if key is None:
-        response = jsonify(error="unauthorized", message="Send a valid API key: Authorization: Bearer <key>.")
+        response = jsonify(error="unauthorized", message=_("Send a valid API key: Authorization: Bearer <key>."))
         return response, 401, {"WWW-Authenticate": 'Bearer realm="certplatform"'}
-    payload = request.get_json(silent=True)
+    payload = request.get_json(force=True)  # a body that is not JSON, too large or too deep: a clear 400
     try:
         results = companies.verify_bulk(key, payload.get("ids") if isinstance(payload, dict) else None)
     except companies.CompanyError as exc:
