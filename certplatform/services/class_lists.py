@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ from certplatform.models.types import utcnow
 from certplatform.services import audit
 from certplatform.services.accounts import INVITATION, AccountError, make_reset_token, normalise_email
 from certplatform.services.cohorts import CohortError
+from certplatform.urls import public_url
 
 MAX_ROWS = 5_000
 MAX_BYTES = 2 * 1024 * 1024
@@ -286,7 +287,7 @@ def send_invitation(user: User, cohort: Cohort) -> None:
     """Mail a new account its set-password link (the password-reset link), in the recipient's language."""
     from certplatform.tasks import send_email
 
-    link = url_for("auth.reset_password", token=make_reset_token(user, INVITATION), _external=True)
+    link = public_url("auth.reset_password", token=make_reset_token(user, INVITATION))
     with force_locale((user.locale or current_locale()).value):
         subject = _("You are invited to FlagOS Certification: %(cohort)s", cohort=cohort.name)
         body = render_template(
@@ -294,6 +295,6 @@ def send_invitation(user: User, cohort: Cohort) -> None:
             user=user,
             cohort=cohort,
             link=link,
-            reset_url=url_for("auth.reset_request", _external=True),
+            reset_url=public_url("auth.reset_request"),
         )
     send_email.delay(user.email, subject, body)
