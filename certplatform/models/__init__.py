@@ -27,6 +27,7 @@ from certplatform.models.organization import (
 )
 from certplatform.models.review import (
     Certificate,
+    CertificateRevocation,
     ImmutableCertificateError,
     Review,
     ReviewDecision,
@@ -41,6 +42,7 @@ __all__ = [
     "AuditEvent",
     "CertLevel",
     "Certificate",
+    "CertificateRevocation",
     "Cohort",
     "CohortMember",
     "CohortUpload",
