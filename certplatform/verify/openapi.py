@@ -6,15 +6,10 @@ from typing import Any
 
 from flask import current_app
 
+from certplatform.services.certificate_status import PROBLEMS
+
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _NULLABLE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
-INTEGRITY_PROBLEMS = [
-    "record_signature",
-    "record_mismatch",
-    "revocation_signature",
-    "revocation_missing",
-    "status_list",
-]
 CERTIFICATE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -61,7 +56,7 @@ CERTIFICATE_SCHEMA: dict[str, Any] = {
             ),
             "properties": {
                 "intact": {"type": "boolean"},
-                "problems": {"type": "array", "items": {"type": "string", "enum": INTEGRITY_PROBLEMS}},
+                "problems": {"type": "array", "items": {"type": "string", "enum": list(PROBLEMS)}},
             },
         },
     },
