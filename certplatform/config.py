@@ -86,7 +86,9 @@ class BaseConfig:
     CERT_VALIDITY_DAYS = 730  # 24 months
     CERT_RENEWAL_DAYS = 90  # a holder may retake the exam this long before the certificate expires
     CERT_KEYS_DIR: str | None = None  # default: instance/keys; private keys live here, never in the database
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # printed in certificates (QR code) and credentials
+    # The one public address every absolute link is built from (certificates, QR codes, badges, mail, OpenAPI);
+    # scripts/run derives it from HOST and PORT. See urls.public_url.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     VERIFY_RATE_LIMIT = "60 per minute"
     # Bulk verification per API key, by the company's membership tier.
     API_RATE_LIMITS = {"platinum": "600 per minute", "gold": "300 per minute", "silver": "60 per minute"}
@@ -112,6 +114,7 @@ class TestConfig(BaseConfig):
     TESTING = True
     SECRET_KEY = "test-secret-key"  # noqa: S105
     SQLALCHEMY_DATABASE_URI = "sqlite://"
+    PUBLIC_BASE_URL = "http://localhost"  # what the test client sends as Host
     MAIL_BACKEND = "locmem"
     PASSWORD_RESET_MAX_AGE = 3600
 
@@ -179,8 +182,8 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
     if env.get("SANDBOX_IMAGE_TRITON_CPU"):
         cfg["SANDBOX_IMAGES"] = {"triton-cpu": env["SANDBOX_IMAGE_TRITON_CPU"]}
     cfg["CERT_KEYS_DIR"] = env.get("CERT_KEYS_DIR") or os.path.join(instance_path, "keys")
-    if env.get("PUBLIC_BASE_URL"):
-        cfg["PUBLIC_BASE_URL"] = env["PUBLIC_BASE_URL"].rstrip("/")
+    if env.get("PUBLIC_BASE_URL") and name != "test":  # tests build links for the test client's host
+        cfg["PUBLIC_BASE_URL"] = public_base_url(env["PUBLIC_BASE_URL"])
     if env.get("TRUSTED_PROXIES"):
         cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
 
@@ -194,6 +197,24 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
 
     cfg["CELERY"].update(_celery_config(name, cfg["REDIS_URL"], instance_path))
     return cfg
+
+
+def public_base_url(value: str) -> str:
+    """The platform's public address as `scheme://host[:port][/path]` without a trailing slash, or ConfigError."""
+    from urllib.parse import urlsplit
+
+    url = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL={value!r} is not a public address: use e.g. https://cert.example.org or "
+            "http://127.0.0.1:5077 (scheme, host, optional port and path; no query or fragment)."
+        )
+    return url
 
 
 def normalise_database_url(url: str) -> str:

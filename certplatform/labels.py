@@ -48,4 +48,3 @@ STATUS_LABELS = {
     "approved": _l("approved: certificate issued"),
     "void": _l("void (not counted)"),
 }
-CERT_STATUS_LABELS = {"valid": _l("valid"), "revoked": _l("revoked"), "expired": _l("expired")}

@@ -15,6 +15,7 @@ from certplatform.labels import KIND_LABELS, ROLE_LABELS, TIER_LABELS
 from certplatform.main.forms import LanguageForm
 from certplatform.models import Role
 from certplatform.services import sessions
+from certplatform.urls import public_url
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -86,6 +87,7 @@ def init_app(app: Flask) -> None:
         cohorts_bp,
     ):
         app.register_blueprint(bp)
+    app.add_template_global(public_url)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to open this page.")

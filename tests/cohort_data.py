@@ -89,11 +89,13 @@ def generate_students(cohort: Cohort, n: int, prefix: str) -> None:
             ExamAttempt.user_id.in_(sa.select(CohortMember.user_id).where(CohortMember.cohort_id == cohort.id)),
         )
     ).all()
+    first_index = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Certificate.status_index), -1))) + 1
     db.session.execute(
         sa.insert(Certificate),
         [
             {
                 "id": f"FLAGOS-L1-{prefix}-{i:05d}",
+                "status_index": first_index + i,
                 "user_id": user_id,
                 "attempt_id": attempt_id,
                 "level": CertLevel.L1,

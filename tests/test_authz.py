@@ -83,6 +83,7 @@ EXPECTED_POLICY = {
     "certs.revoke": Access("roles", frozenset({Role.ADMIN})),
     "certs.*": LOGIN,
     "verify.*": PUBLIC,
+    "api.status_list": PUBLIC,
     "api.*": PUBLIC,
     "company.*": Access("roles", frozenset({Role.COMPANY_MEMBER, Role.ADMIN})),
     # Cohort pages for instructors and members check the cohort itself (404 to everyone else).
@@ -113,7 +114,7 @@ def test_declared_access_matches_the_intended_policy() -> None:
 
 
 @pytest.fixture
-def world(app, tmp_path):
+def world(app, tmp_path, keys):
     """A target account, its organization and quiz attempt, none of which belong to the visitors below."""
     target = make_user(Role.STUDENT, email=SECRET_EMAIL)
     org = make_org(OrganizationKind.UNIVERSITY, name=SECRET_ORG, members=(target,))

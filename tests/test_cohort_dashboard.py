@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from unittest.mock import patch
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,6 @@ from certplatform.extensions import db
 from certplatform.models import (
     AttemptStatus,
     Certificate,
-    CertLevel,
     Cohort,
     CohortMember,
     Course,
@@ -27,7 +27,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import cohort_dashboard, cohorts, learning
+from certplatform.services import cohort_dashboard, cohorts, issuing, learning
 from tests.cohort_data import generate_students
 from tests.exam_fixtures import complete_course
 from tests.factories import make_org, make_user
@@ -63,27 +63,16 @@ def attempt(user: User, exam, status: AttemptStatus, started_days_ago: float = 0
     return row
 
 
-def certificate(user: User, exam_attempt: ExamAttempt, cert_id: str) -> Certificate:
-    now = utcnow()
-    cert = Certificate(
-        id=cert_id,
-        user_id=user.id,
-        attempt_id=exam_attempt.id,
-        level=CertLevel.L1,
-        issued_at=now,
-        expires_at=now + timedelta(days=730),
-        snapshot={},
-        signature="test",
-        key_id="test",
-        pdf=b"%PDF-",
-    )
-    db.session.add(cert)
+def certificate(exam_attempt: ExamAttempt, cert_id: str) -> Certificate:
+    """A certificate issued and signed for the approved attempt, under an ID the assertions can name."""
+    with patch("certplatform.certificates.ids.new_certificate_id", return_value=cert_id):
+        cert = issuing.issue(exam_attempt)
     db.session.commit()
     return cert
 
 
 @pytest.fixture
-def small(uni, exam, mentor):
+def small(uni, exam, mentor, keys):
     """Four students at four different stages, and an outsider whose data must not count."""
     cohort, admin = uni
     course = db.session.scalar(sa.select(Course))
@@ -93,7 +82,7 @@ def small(uni, exam, mentor):
     complete_course(ada)
     approved = passed_attempt(ada, exam)
     approved.status = AttemptStatus.APPROVED
-    certificate(ada, approved, "FLAGOS-L1-TEST-0001")
+    certificate(approved, "FLAGOS-L1-TEST-0001")
 
     bo = make_user(email="bo@uni.example", name="Bo Failing")
     learning.record_view(bo, course.modules[0].lessons[0])

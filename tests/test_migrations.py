@@ -12,6 +12,18 @@ from certplatform import create_app
 from certplatform.extensions import db
 from tests import services
 
+# One user and one exam, as raw SQL valid for every revision since 0003 (tests seed migrated databases with them).
+INSERT_USER = (
+    "INSERT INTO users (id, email, name_latin, password_hash, active, created_at) "
+    "VALUES (1, 'a@example.com', 'A', 'x', true, CURRENT_TIMESTAMP)"
+)
+INSERT_EXAM = (
+    "INSERT INTO exams (uuid, slug, level, title, instructions, time_limit_minutes, pass_mark,"
+    " cooldown_hours, max_attempts, window_days, runtime, path, rubric, content_version,"
+    " approvals_required, resubmit_days) VALUES ('00000000-0000-4000-8000-000000000001', 'e', 'L1',"
+    " '{}', '{}', 1, 0.7, 24, 3, 365, 'triton-cpu', 'exams/e', '[]', 'v', 1, 14)"
+)
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request, tmp_path) -> str:
@@ -51,20 +63,8 @@ def test_upgrade_matches_models_then_downgrade_to_base(empty_database: str) -> N
         from certplatform.models import AttemptStatus
 
         with db.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO users (email, name_latin, password_hash, active, created_at) "
-                    "VALUES ('a@example.com', 'A', 'x', true, CURRENT_TIMESTAMP)"
-                )
-            )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO exams (uuid, slug, level, title, instructions, time_limit_minutes, pass_mark,"
-                    " cooldown_hours, max_attempts, window_days, runtime, path, rubric, content_version,"
-                    " approvals_required, resubmit_days) VALUES ('00000000-0000-4000-8000-000000000001', 'e', 'L1',"
-                    " '{}', '{}', 1, 0.7, 24, 3, 365, 'triton-cpu', 'exams/e', '[]', 'v', 1, 14)"
-                )
-            )
+            conn.execute(sa.text(INSERT_USER))
+            conn.execute(sa.text(INSERT_EXAM))
             for status in AttemptStatus:
                 conn.execute(
                     sa.text(

@@ -20,7 +20,7 @@ from certplatform.models import (
     Role,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import attempts, issuing, review
+from certplatform.services import attempts, certificate_status, issuing, review
 from tests.factories import make_org, make_user
 from tests.review_fixtures import full_scores, passed_attempt
 
@@ -77,7 +77,7 @@ def test_approval_issues_one_signed_certificate(exam, awaiting, mentor, keys) ->
     assert cert.expires_at - cert.issued_at == timedelta(days=730)
     assert cert.snapshot["holder"]["name_latin"] == awaiting.user.name_latin
     assert cert.snapshot["score_basis_points"] == 9500 and cert.key_id == keys.key_id
-    assert issuing.signature_intact(cert) and cert.pdf.startswith(b"%PDF")
+    assert certificate_status.assess(cert).intact and cert.pdf.startswith(b"%PDF")
     assert issuing.issue(awaiting).id == cert.id, "issuing again returns the same certificate"
     assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 1
     assert {"review.claim", "review.decide", "certificate.issue"} <= set(_actions())
@@ -106,7 +106,8 @@ def test_a_tampered_record_no_longer_matches_its_signature(exam, awaiting, mento
     )
     db.session.commit()
     db.session.expire_all()
-    assert not issuing.signature_intact(db.session.get(Certificate, cert.id))
+    found = certificate_status.assess(db.session.get(Certificate, cert.id))
+    assert found.status == "invalid" and found.problems == ("record_signature",) and found.facts is None
 
 
 def test_two_independent_approvals_at_l3(exam, awaiting, mentor, second_mentor, keys) -> None:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import jsonschema
-import sqlalchemy as sa
 
 from certplatform.extensions import db
-from certplatform.models import Certificate, ReviewDecision, Role
+from certplatform.models import AttemptStatus, Role
 from certplatform.models.types import utcnow
-from certplatform.services import issuing, review
+from certplatform.services import issuing
 from tests.conftest import csrf_token, post_form
 from tests.factories import make_user
-from tests.review_fixtures import full_scores
 
 
 def _upload(client, data: bytes, name: str = "certificate.pdf"):
-    import io
-
     return client.post(
         "/verify/pdf",
         data={"csrf_token": csrf_token(client, "/verify/"), "pdf": (io.BytesIO(data), name)},
@@ -69,13 +66,9 @@ def test_revoked_and_expired_show_as_such_everywhere(app, client, auth, cert, ex
     from tests.review_fixtures import passed_attempt
 
     old = passed_attempt(make_user(email="old@example.com"), exam)
-    review.decide(mentor, review.claim(mentor, old), ReviewDecision.APPROVE, full_scores(exam), "")
-    expired = db.session.scalar(sa.select(Certificate).where(Certificate.attempt_id == old.id))
-    db.session.execute(
-        sa.update(Certificate).where(Certificate.id == expired.id).values(expires_at=utcnow() - timedelta(days=1))
-    )
+    old.status = AttemptStatus.APPROVED
+    expired = issuing.issue(old, issued_at=utcnow() - timedelta(days=731))  # expiry is in the signed snapshot
     db.session.commit()
-    db.session.expire_all()
     assert client.get(f"/api/v1/certificates/{expired.id}").json["status"] == "expired"
     assert "Expired" in client.get(f"/verify/{expired.id}").get_data(as_text=True)
 
@@ -168,3 +161,40 @@ def test_public_profile_only_when_opted_in(client, auth, cert, candidate) -> Non
     assert slug and cert.id in client.get(f"/holders/{slug}/").get_data(as_text=True)
     post_form(client, "/certificates/", {})
     assert client.get(f"/holders/{slug}/").status_code == 404
+
+
+def test_pdf_check_reasons_speak_the_visitors_language(client, cert) -> None:
+    tampered = bytearray(cert.pdf)
+    tampered[len(tampered) // 3] ^= 0x01
+    zh = {"Accept-Language": "zh-CN"}
+    page = client.post(
+        "/verify/pdf",
+        data={"csrf_token": csrf_token(client, "/verify/"), "pdf": (io.BytesIO(bytes(tampered)), "c.pdf")},
+        content_type="multipart/form-data",
+        headers=zh,
+    ).get_data(as_text=True)
+    assert "该 PDF 在签名之后被修改过。" in page and "不是真实的证书" in page
+    assert "modified" not in page
+    not_pdf = client.post(
+        "/verify/pdf",
+        data={"csrf_token": csrf_token(client, "/verify/"), "pdf": (io.BytesIO(b"hello"), "c.pdf")},
+        content_type="multipart/form-data",
+        headers=zh,
+    ).get_data(as_text=True)
+    assert "该文件不是 PDF。" in not_pdf
+
+
+def test_verify_pdf_command_speaks_the_terminals_language(runner, cert, tmp_path, monkeypatch) -> None:
+    bad = tmp_path / "bad.pdf"
+    data = bytearray(cert.pdf)
+    data[len(data) // 2] ^= 0x20
+    bad.write_bytes(bytes(data))
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    result = runner.invoke(args=["certificates", "verify-pdf", str(bad)])
+    assert result.exit_code == 1 and "签名后未被修改： 否" in result.output
+    assert "该 PDF 在签名之后被修改过。" in result.output and "modified" not in result.output
+    assert result.output.splitlines()[-1] == "NOT VALID", "the verdict stays the same word for scripts"
+    english = runner.invoke(args=["certificates", "verify-pdf", "--lang", "en", str(bad)])
+    assert "The PDF was modified after it was signed." in english.output

@@ -13,7 +13,7 @@ from certplatform.extensions import limiter
 from certplatform.forms import ActionForm
 from certplatform.i18n import SESSION_KEY, parse_locale
 from certplatform.services import accounts, mailer, sessions
-from certplatform.urls import safe_next
+from certplatform.urls import public_url, safe_next
 
 
 def _post_only_limit(setting: str):
@@ -115,7 +115,7 @@ def reset_request():
         user = accounts.find_by_email(form.email.data)
         if user is not None and user.active:
             token = accounts.make_reset_token(user)
-            mailer.send_password_reset(user, url_for("auth.reset_password", token=token, _external=True))
+            mailer.send_password_reset(user, public_url("auth.reset_password", token=token))
         # The same answer whether or not the address has an account: nothing to enumerate.
         flash(_("If an account uses this address, a reset link is on its way."), "info")
         return redirect(url_for("auth.login"))

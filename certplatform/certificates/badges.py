@@ -39,48 +39,62 @@ def open_badge_jwt(
     *,
     certificate_id: str,
     holder_name: str,
-    achievement_name: str,
-    achievement_description: str,
+    holder_name_zh: str | None,
+    title_en: str,
+    title_zh: str,
     level: str,
     issued_at: datetime,
     expires_at: datetime,
     issuer_url: str,
     verify_url: str,
+    credential_status: dict[str, str] | None,
     keyset: KeySet,
 ) -> str:
-    """The certificate as a signed OpenBadgeCredential (compact JWS)."""
+    """The certificate as a signed OpenBadgeCredential (compact JWS).
+
+    The credential is made once, when the certificate is issued, and is the same whatever language the holder
+    browses in: English names first, the Chinese title and holder name alongside.
+    """
     valid_from = _timestamp(issued_at, "issued_at")
     valid_until = _timestamp(expires_at, "expires_at")
+    # The holder has no URI of their own; Open Badges identifies them by IdentityObjects instead.
+    identities = [name for name in (holder_name, holder_name_zh) if name]
     credential: dict[str, Any] = {
         "@context": CONTEXTS,
         "id": verify_url,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": achievement_name,
+        "name": title_en,
         "issuer": {"id": issuer_url, "type": ["Profile"], "name": keyset.issuer_name},
         "validFrom": _iso(valid_from),
         "validUntil": _iso(valid_until),
         "credentialSubject": {
             "type": ["AchievementSubject"],
-            # The holder has no URI of their own; Open Badges identifies them by an IdentityObject instead.
             "identifier": [
-                {"type": "IdentityObject", "identityHash": holder_name, "identityType": "name", "hashed": False}
+                {"type": "IdentityObject", "identityHash": name, "identityType": "name", "hashed": False}
+                for name in identities
             ],
             "achievement": {
                 "id": f"{issuer_url.rstrip('/')}#achievement-{level}",
                 "type": ["Achievement"],
                 "achievementType": "Certification",
-                "name": achievement_name,
-                "description": achievement_description,
+                "name": title_en,
+                "description": (
+                    f"Certified at level {level} of the FlagOS certification: {title_en}. "
+                    f"FlagOS 认证 {level} 级：{title_zh}。"
+                ),
                 "criteria": {
                     "narrative": (
                         f"Passed the FlagOS {level} certification exam, graded automatically on submitted code, "
-                        "and a community review of the work by a FlagOS mentor."
+                        f"and a community review of the work by a FlagOS mentor. 通过 FlagOS {level} 认证考试"
+                        "（提交的代码经自动评分）并经 FlagOS 导师的社区评审。"
                     )
                 },
                 "tag": ["FlagOS", level],
             },
         },
     }
+    if credential_status is not None:
+        credential["credentialStatus"] = credential_status
     payload = {
         "iss": issuer_url,
         "jti": verify_url,
@@ -109,8 +123,11 @@ def issuer_jwks(keystore: KeyStore) -> dict:
     return {"keys": [_jwk(keyset) for keyset in keystore.all()]}
 
 
-def verify_open_badge_jwt(token: str, keystore: KeyStore) -> dict:
-    """The payload of a badge signed by one of our keys and currently valid; ValueError with the reason otherwise."""
+def verify_open_badge_jwt(token: str, keystore: KeyStore, *, at_time: bool = True) -> dict:
+    """The payload of a badge signed by one of our keys and currently valid; ValueError with the reason otherwise.
+
+    `at_time=False` checks the signature and the claims but not the validity period (a stored, expired badge).
+    """
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -126,7 +143,7 @@ def verify_open_badge_jwt(token: str, keystore: KeyStore) -> dict:
             token,
             keyset.ed25519_public,
             algorithms=[ALGORITHM],
-            options={"require": _REQUIRED_CLAIMS},
+            options={"require": _REQUIRED_CLAIMS, "verify_exp": at_time, "verify_nbf": at_time},
             leeway=_LEEWAY,
         )
     except jwt.ExpiredSignatureError as exc:

@@ -170,12 +170,8 @@ class KeyStore:
         """Serialize init/rotate between processes (two `keys rotate` at once must not race on ACTIVE)."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)  # also when the directory existed with a looser mode
-        fd = os.open(self.directory / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(self.directory / _LOCK):
             yield
-        finally:
-            os.close(fd)
 
     def _add(self, issuer_name: str) -> KeySet:
         if not issuer_name.strip() or len(issuer_name) > 64:  # an X.509 common name holds 1..64 characters
@@ -188,9 +184,9 @@ class KeyStore:
 
         staging = self.directory / f".new-{key_id}-{secrets.token_hex(4)}"
         staging.mkdir(mode=0o700)
-        _write(staging / _ED25519, _private_pem(ed25519_private), 0o600)
-        _write(staging / _PDF_KEY, _private_pem(pdf_key), 0o600)
-        _write(staging / _PDF_CERT, pdf_cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_new_file(staging / _ED25519, _private_pem(ed25519_private), 0o600)
+        write_new_file(staging / _PDF_KEY, _private_pem(pdf_key), 0o600)
+        write_new_file(staging / _PDF_CERT, pdf_cert.public_bytes(serialization.Encoding.PEM), 0o644)
         # Two rotations within one second share created_at; the sequence keeps "oldest first" exact.
         sequence = 1 + max((key_set.sequence for key_set in self._load_all()), default=0)
         meta = {
@@ -199,11 +195,11 @@ class KeyStore:
             "created_at": created_at.isoformat(),
             "issuer_name": issuer_name,
         }
-        _write(staging / _META, json.dumps(meta, indent=2).encode("utf-8") + b"\n", 0o644)
+        write_new_file(staging / _META, json.dumps(meta, indent=2).encode("utf-8") + b"\n", 0o644)
         os.rename(staging, self.directory / key_id)
 
         active_tmp = self.directory / f".{_ACTIVE}-{secrets.token_hex(4)}"
-        _write(active_tmp, key_id.encode("ascii") + b"\n", 0o644)
+        write_new_file(active_tmp, key_id.encode("ascii") + b"\n", 0o644)
         os.replace(active_tmp, self.directory / _ACTIVE)
         return self._load(key_id, active_id=key_id)
 
@@ -238,13 +234,24 @@ class KeyStore:
         )
 
 
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created 0600) shared by every process on the machine, held for the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _private_pem(key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
+def write_new_file(path: Path, data: bytes, mode: int) -> None:
     """Create `path` with `mode` from the start (not chmod afterwards: the key must never be readable by others)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "wb") as handle:

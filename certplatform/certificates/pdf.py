@@ -30,14 +30,15 @@ from certplatform.certificates.keys import KeySet, KeyStore
 
 SIGNATURE_FIELD = "FlagOSCertificate"
 
-# The problems check_pdf reports; callers may compare against these.
-NOT_A_PDF = "not a PDF"
-UNREADABLE_PDF = "damaged PDF: it cannot be read"
-NO_SIGNATURE = "no signature"
-UNREADABLE_SIGNATURE = "the signature is damaged"
-MODIFIED = "modified after signing"
-NOT_OURS = "not signed by the platform"
-NO_KEYS = "the platform has no signing keys"
+# The problems check_pdf reports, as codes; the application words and translates them for people.
+NOT_A_PDF = "not_a_pdf"
+UNREADABLE_PDF = "unreadable_pdf"
+NO_SIGNATURE = "no_signature"
+UNREADABLE_SIGNATURE = "unreadable_signature"
+MODIFIED = "modified"
+NOT_OURS = "not_ours"
+UNTRUSTED = "untrusted"  # our certificate, but pyHanko did not accept it as a trust root (expired, malformed)
+NO_KEYS = "no_keys"
 
 # ReportLab's built-in Adobe CID font: Chinese without shipping a font file (the reader supplies the glyphs).
 CJK_FONT = "STSong-Light"
@@ -67,7 +68,10 @@ class CertificateDocument:
 
 @dataclass(frozen=True)
 class PdfCheck:
-    """What check_pdf found. `certificate_id` is what the signed revision claims; rely on it only if all flags hold."""
+    """What check_pdf found. `certificate_id` is what the signed revision claims; rely on it only if all flags hold.
+
+    `problem` is one of the codes above, or None when the signature is intact and the platform's.
+    """
 
     signed: bool
     intact: bool
@@ -336,6 +340,5 @@ def check_pdf(pdf: bytes, keystore: KeyStore) -> PdfCheck:
     if signer is None:
         return signed(intact=True, trusted=False, problem=NOT_OURS)
     if not trusted:
-        problem = f"the platform's signing certificate was not accepted ({status.trust_problem_indic})"
-        return signed(intact=True, trusted=False, problem=problem)
+        return signed(intact=True, trusted=False, problem=UNTRUSTED)
     return signed(intact=True, trusted=True, problem=None)

@@ -65,3 +65,20 @@ def verify_snapshot(snapshot: dict, signature: str, public_key: Ed25519PublicKey
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def revocation_record(
+    *, certificate_id: str, certificate_signature: str, revoked_at: str, revoked_by: int | None, reason: str
+) -> dict[str, Any]:
+    """What a revocation's signature covers: the revocation, bound to the signature of the certificate it revokes.
+
+    Binding the certificate's own signature means a record copied onto another certificate never verifies.
+    """
+    return {
+        "type": "certificate_revocation",
+        "certificate_id": certificate_id,
+        "certificate_signature": certificate_signature,
+        "revoked_at": revoked_at,
+        "revoked_by": revoked_by,
+        "reason": reason,
+    }

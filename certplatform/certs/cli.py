@@ -1,4 +1,4 @@
-"""`certplatform keys init|rotate` and `certplatform certificates verify-pdf FILE`."""
+"""`certplatform keys init|rotate` and `certplatform certificates verify-pdf FILE|publish-status-list`."""
 
 from __future__ import annotations
 
@@ -59,21 +59,64 @@ def certificates() -> None:
     """Certificate commands."""
 
 
+def _cli_locale(choice: str | None) -> str:
+    """The language of command output: --lang, else the terminal's locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)."""
+    from babel import default_locale
+
+    if choice is None:
+        choice = default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")) or "en"
+    return "zh_CN" if choice.lower().startswith("zh") else "en"
+
+
 @certificates.command("verify-pdf")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="Language of the report (default: the terminal's).")
 @with_appcontext
-def verify_pdf(file: Path) -> None:
-    """Check a certificate PDF: PAdES signature intact, signed by the platform, and a live record. Exit 0 when valid."""
+def verify_pdf(file: Path, lang: str | None) -> None:
+    """Check a certificate PDF: PAdES signature intact, signed by the platform, and a live record. Exit 0 when valid.
+
+    The last line is VALID or NOT VALID in every language.
+    """
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from certplatform.services.certificate_status import STATUS_LABELS
     from certplatform.services.verification import check_uploaded_pdf
 
     result = check_uploaded_pdf(file.read_bytes())
-    click.echo(f"signed:              {'yes' if result.signed else 'no'}")
-    click.echo(f"unmodified:          {'yes' if result.intact else 'no'}")
-    click.echo(f"signed by platform:  {'yes' if result.trusted else 'no'}")
-    click.echo(f"issued document:     {'yes' if result.same_document else 'no'}")
-    if result.certificate is not None:
-        click.echo(f"certificate:         {result.certificate.id} ({result.status})")
-    if result.problem:
-        click.echo(f"problem:             {result.problem}")
+    with force_locale(_cli_locale(lang)):
+        yes, no = _("yes"), _("no")
+        lines = [
+            (_("Signed:"), yes if result.signed else no),
+            (_("Unmodified since signing:"), yes if result.intact else no),
+            (_("Signed by this platform:"), yes if result.trusted else no),
+            (_("The document issued for a live record:"), yes if result.same_document else no),
+        ]
+        if result.certificate is not None:
+            lines.append((_("Certificate:"), f"{result.certificate.id} ({STATUS_LABELS[result.status]})"))
+        if result.problem:
+            lines.append((_("Problem:"), result.problem_message))
+        if result.assessment is not None:
+            lines.extend((_("Problem:"), message) for message in result.assessment.problem_messages)
+        for label, value in lines:
+            click.echo(f"{label} {value}")
     click.echo("VALID" if result.valid else "NOT VALID")
     raise SystemExit(0 if result.valid else 1)
+
+
+@certificates.command("publish-status-list")
+@with_appcontext
+def publish_status_list() -> None:
+    """Sign the revocation status list again (after a key rotation or a change of PUBLIC_BASE_URL).
+
+    Bits are only ever added: every verified revocation in the database is included, none is removed.
+    """
+    from certplatform.certificates.keys import CertificateKeyError
+    from certplatform.certificates.status_list import StatusListError
+    from certplatform.services.certificate_status import republish_status_list
+
+    try:
+        count = republish_status_list()
+    except (CertificateKeyError, StatusListError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"status list signed again: {count} revoked certificate(s)")

@@ -14,11 +14,9 @@ from certplatform.authz import login_required, public, role_required
 from certplatform.certs import bp
 from certplatform.certs.forms import DirectoryForm, ProfileForm, RevokeForm
 from certplatform.extensions import db
-from certplatform.labels import CERT_STATUS_LABELS
 from certplatform.models import Certificate, Role, User
-from certplatform.services import audit, directory, issuing
-
-ISSUER = "FlagOS Certification"
+from certplatform.services import audit, certificate_status, directory, issuing
+from certplatform.services.certificate_status import SignedFacts
 
 
 def _own_or_404(cert_id: str) -> Certificate:
@@ -28,26 +26,25 @@ def _own_or_404(cert_id: str) -> Certificate:
     return cert
 
 
-def linkedin_url(cert: Certificate) -> str:
-    """LinkedIn's documented "add a certification to your profile" link."""
+def linkedin_url(cert_id: str, facts: SignedFacts) -> str:
+    """LinkedIn's documented "add a certification to your profile" link, from the signed facts."""
     return "https://www.linkedin.com/profile/add?" + urlencode(
         {
             "startTask": "CERTIFICATION_NAME",
-            "name": cert.snapshot["title"]["en"],
-            "organizationName": ISSUER,
-            "issueYear": cert.issued_at.year,
-            "issueMonth": cert.issued_at.month,
-            "expirationYear": cert.expires_at.year,
-            "expirationMonth": cert.expires_at.month,
-            "certUrl": issuing.verify_url(cert.id),
-            "certId": cert.id,
+            "name": facts.title_en,
+            "organizationName": issuing.ISSUER,
+            "issueYear": facts.issued_at.year,
+            "issueMonth": facts.issued_at.month,
+            "expirationYear": facts.expires_at.year,
+            "expirationMonth": facts.expires_at.month,
+            "certUrl": issuing.verify_url(cert_id),
+            "certId": cert_id,
         }
     )
 
 
-bp.add_app_template_global(issuing.status, "cert_status")
 bp.add_app_template_global(linkedin_url)
-bp.add_app_template_global(CERT_STATUS_LABELS, "cert_status_names")
+bp.add_app_template_global(certificate_status.STATUS_LABELS, "cert_status_names")
 
 
 @bp.route("/certificates/", methods=["GET", "POST"])
@@ -76,7 +73,13 @@ def mine():
         listed=current_user.directory_opt_in_at is not None,
         skills=", ".join(current_user.skills or []),
     )
-    return render_template("certs/mine.html", certificates=certs, form=form, directory_form=directory_form)
+    return render_template(
+        "certs/mine.html",
+        certificates=certs,
+        found=certificate_status.assess_many(certs),
+        form=form,
+        directory_form=directory_form,
+    )
 
 
 @bp.post("/certificates/directory")
@@ -97,8 +100,11 @@ def directory_consent():
 @bp.get("/certificates/<cert_id>.pdf")
 @login_required
 def pdf(cert_id: str):
-    """The PAdES-signed PDF, generated once at issue."""
+    """The PAdES-signed PDF, generated once at issue (and handed out only while it is the one the record signed)."""
     cert = _own_or_404(cert_id)
+    if not issuing.issued_document(cert, certificate_status.assess(cert).facts, cert.pdf):
+        flash(_("The stored PDF of this certificate fails its integrity check."), "error")
+        return redirect(url_for("certs.mine"))
     return Response(
         cert.pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{cert.id}.pdf"'}
     )
@@ -107,22 +113,13 @@ def pdf(cert_id: str):
 @bp.get("/certificates/<cert_id>/open-badge.jwt")
 @login_required
 def badge(cert_id: str):
-    """The certificate as an Open Badges 3.0 credential, a JWT signed with the platform's key."""
-    from certplatform.certificates.badges import open_badge_jwt
-
+    """The certificate's Open Badges 3.0 credential: the JWT signed once, when the certificate was issued."""
     cert = _own_or_404(cert_id)
-    token = open_badge_jwt(
-        certificate_id=cert.id,
-        holder_name=cert.snapshot["holder"]["name_latin"],
-        achievement_name=cert.snapshot["title"]["en"],
-        achievement_description=_("Certified at level %(level)s of the FlagOS certification.", level=cert.level.value),
-        level=cert.level.value,
-        issued_at=cert.issued_at,
-        expires_at=cert.expires_at,
-        issuer_url=url_for("api.issuer", _external=True),
-        verify_url=issuing.verify_url(cert.id),
-        keyset=issuing.keystore().get(cert.key_id),
-    )
+    try:
+        token = issuing.open_badge(cert)
+    except issuing.IssuingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("certs.mine"))
     return Response(
         token, mimetype="application/jwt", headers={"Content-Disposition": f'attachment; filename="{cert.id}.jwt"'}
     )
@@ -136,11 +133,11 @@ def profile(slug: str):
     if user is None or not user.active:
         abort(404)
     certs = db.session.scalars(
-        sa.select(Certificate)
-        .where(Certificate.user_id == user.id, Certificate.revoked_at.is_(None))
-        .order_by(Certificate.issued_at.desc())
+        sa.select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc())
     ).all()
-    return render_template("certs/profile.html", holder=user, certificates=certs)
+    found = certificate_status.assess_many(certs)
+    shown = [cert for cert in certs if found[cert.id].status != issuing.REVOKED]
+    return render_template("certs/profile.html", holder=user, certificates=shown, found=found)
 
 
 @bp.route("/certificates/<cert_id>/revoke", methods=["GET", "POST"])
@@ -153,7 +150,7 @@ def revoke(cert_id: str):
     form = RevokeForm()
     if form.validate_on_submit():
         try:
-            issuing.revoke(current_user, cert, form.reason.data)
+            certificate_status.revoke(current_user, cert, form.reason.data)
         except issuing.IssuingError as exc:
             flash(str(exc), "error")
         else:

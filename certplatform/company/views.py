@@ -13,6 +13,7 @@ from certplatform.extensions import db, limiter
 from certplatform.forms import ActionForm
 from certplatform.models import ApiKey, CertLevel, Organization, Role, User
 from certplatform.services import companies, directory
+from certplatform.urls import public_url
 
 members = role_required(Role.COMPANY_MEMBER, Role.ADMIN)
 
@@ -57,7 +58,7 @@ def keys(org_id: int):
         form=form,
         action_form=ActionForm(),
         new_secret=new_secret,
-        api_url=url_for("api.verify_bulk", _external=True),
+        api_url=public_url("api.verify_bulk"),
     )
 
 

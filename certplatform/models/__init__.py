@@ -28,6 +28,7 @@ from certplatform.models.organization import (
 from certplatform.models.outbox import OutboxMessage
 from certplatform.models.review import (
     Certificate,
+    CertificateRevocation,
     ImmutableCertificateError,
     Review,
     ReviewDecision,
@@ -42,6 +43,7 @@ __all__ = [
     "AuditEvent",
     "CertLevel",
     "Certificate",
+    "CertificateRevocation",
     "Cohort",
     "CohortMember",
     "CohortUpload",

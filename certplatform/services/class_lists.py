@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ from certplatform.models.types import utcnow
 from certplatform.services import audit, mailer, outbox
 from certplatform.services.accounts import INVITATION, email_message, email_problem, make_reset_token, normalise_email
 from certplatform.services.cohorts import CohortError
+from certplatform.urls import public_url
 
 MAX_ROWS = 5_000
 MAX_BYTES = 2 * 1024 * 1024
@@ -331,7 +332,7 @@ def apply_upload(actor: User, upload: CohortUpload) -> CohortUpload:
 
 def send_invitation(user: User, cohort: Cohort) -> None:
     """Stage the mail giving a new account its set-password link (the reset link), in the recipient's language."""
-    link = url_for("auth.reset_password", token=make_reset_token(user, INVITATION), _external=True)
+    link = public_url("auth.reset_password", token=make_reset_token(user, INVITATION))
     with force_locale(mailer.recipient_locale(user)):
         subject = _("You are invited to FlagOS Certification: %(cohort)s", cohort=cohort.name)
         body = render_template(
@@ -339,6 +340,6 @@ def send_invitation(user: User, cohort: Cohort) -> None:
             user=user,
             cohort=cohort,
             link=link,
-            reset_url=url_for("auth.reset_request", _external=True),
+            reset_url=public_url("auth.reset_request"),
         )
     mailer.stage_mail(user.email, subject, body)

@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import load_only
 
 from certplatform.extensions import db
 from certplatform.models import (
@@ -37,7 +36,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import issuing
+from certplatform.services import certificate_status, issuing
 
 ACTIVE_DAYS = 7
 PASSED = (AttemptStatus.AWAITING_REVIEW, AttemptStatus.APPROVED)  # passed the automatic grading
@@ -71,7 +70,7 @@ ATTEMPT_STATES = {
     AttemptStatus.REJECTED: _l("rejected"),
     AttemptStatus.VOID: _l("void (not counted)"),
 }
-CERT_STATES = {issuing.VALID: _l("valid"), issuing.REVOKED: _l("revoked"), issuing.EXPIRED: _l("expired")}
+CERT_STATES = certificate_status.STATUS_LABELS
 
 
 @dataclass(frozen=True)
@@ -312,24 +311,19 @@ def _reviews(cohort: Cohort, students: dict[int, StudentRow], latest: dict[int, 
 def _certificates(cohort: Cohort, students: dict[int, StudentRow], now: datetime) -> None:
     """The latest certificate of each target level, with its status."""
     latest: dict[tuple[int, str], Certificate] = {}
-    for cert in db.session.scalars(
-        sa.select(Certificate)
-        .options(
-            load_only(
-                Certificate.id,
-                Certificate.user_id,
-                Certificate.level,
-                Certificate.issued_at,
-                Certificate.expires_at,
-                Certificate.revoked_at,
-            )
+    revocations = {}
+    for cert, revocation in db.session.execute(
+        certificate_status.with_revocations(
+            sa.select(Certificate)
+            .where(Certificate.user_id.in_(_members(cohort)), Certificate.level.in_(_levels(cohort)))
+            .order_by(Certificate.issued_at)
         )
-        .where(Certificate.user_id.in_(_members(cohort)), Certificate.level.in_(_levels(cohort)))
-        .order_by(Certificate.issued_at)
     ):
         latest[(cert.user_id, cert.level.value)] = cert
+        revocations[cert.id] = revocation
+    found = certificate_status.assess_many(latest.values(), now, revocations)  # status from signed data
     for (user_id, level), cert in sorted(latest.items(), key=lambda kv: kv[0][1]):
-        students[user_id].certificates.append(CertificateInfo(cert.id, level, issuing.status(cert, now)))
+        students[user_id].certificates.append(CertificateInfo(cert.id, level, found[cert.id].status))
 
 
 def _stage(s: StudentRow) -> str:

@@ -17,7 +17,7 @@ from certplatform.authz import managed_organizations
 from certplatform.extensions import db
 from certplatform.models import ApiKey, CompanyTier, Organization, OrganizationKind, User, VerificationCall
 from certplatform.models.types import utcnow
-from certplatform.services import audit, issuing
+from certplatform.services import audit, certificate_status, issuing
 
 KEY_PREFIX = "fcv"  # FlagOS certificate verification
 
@@ -120,13 +120,14 @@ def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:
         raise CompanyError(_("At most %(max)d IDs per call; this call has %(n)d.", max=limit, n=len(ids)))
     results: list[dict[str, Any]] = []
     summary: dict[str, int] = {}
-    for raw in ids:
-        cert = issuing.lookup(raw)
+    certs = [issuing.lookup(raw) for raw in ids]
+    found = certificate_status.assess_many(cert for cert in certs if cert is not None)
+    for raw, cert in zip(ids, certs, strict=True):
         if cert is None:
             results.append({"certificate_id": raw[:64], "found": False, "error": "not_found"})
             summary["not_found"] = summary.get("not_found", 0) + 1
         else:
-            record = issuing.public_record(cert)
+            record = certificate_status.public_record(found[cert.id])
             results.append({"found": True, **record})
             summary[record["status"]] = summary.get(record["status"], 0) + 1
     key.last_used_at = utcnow()

@@ -6,14 +6,15 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from certplatform.extensions import db
 from certplatform.models import Certificate, CertLevel, CompanyTier, ContactMessage, Organization, User
 from certplatform.models.types import utcnow
-from certplatform.services import audit, mailer, outbox
+from certplatform.services import audit, certificate_status, mailer, outbox
+from certplatform.urls import public_url
 
 SKILL = re.compile(r"^[a-z0-9][a-z0-9+#.\-]{0,29}$")
 MAX_SKILLS = 12
@@ -54,24 +55,26 @@ class Listing:
     certificates: list[Certificate]
 
 
-def _valid_certs():
-    now = utcnow()
-    return sa.and_(Certificate.revoked_at.is_(None), Certificate.expires_at > now)
-
-
 def listings(level: CertLevel | None = None, skill: str | None = None) -> list[Listing]:
     """Every consenting holder of a valid certificate (optionally of a level, with a skill), newest first."""
     stmt = (
         sa.select(User, Certificate)
         .join(Certificate, Certificate.user_id == User.id)
-        .where(User.directory_opt_in_at.is_not(None), User.active.is_(True), _valid_certs())
+        .where(
+            User.directory_opt_in_at.is_not(None),
+            User.active.is_(True),
+            Certificate.expires_at > utcnow(),
+            certificate_status.not_revoked(),
+        )
         .order_by(Certificate.issued_at.desc())
     )
     if level is not None:
         stmt = stmt.where(Certificate.level == level)
+    rows = db.session.execute(stmt).all()
+    status = certificate_status.assess_many(cert for _user, cert in rows)  # only certificates valid by signed data
     found: dict[int, Listing] = {}
-    for user, cert in db.session.execute(stmt):
-        if skill and skill.lower() not in (user.skills or []):
+    for user, cert in rows:
+        if (skill and skill.lower() not in (user.skills or [])) or status[cert.id].status != certificate_status.VALID:
             continue
         found.setdefault(user.id, Listing(user, [])).certificates.append(cert)
     return list(found.values())
@@ -126,7 +129,7 @@ def _notify(message: ContactMessage) -> None:
         body = render_template(
             "email/new_message.txt",
             message=message,
-            link=url_for("messages.thread", message_id=message.id, _external=True),
+            link=public_url("messages.thread", message_id=message.id),
         )
     mailer.stage_mail(recipient.email, subject, body)
 

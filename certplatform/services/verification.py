@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
+from flask_babel import lazy_gettext as _l
 
 from certplatform.models import Certificate
-from certplatform.services import issuing
+from certplatform.services import certificate_status, issuing
+from certplatform.urls import public_url
+
+NO_RECORD = "no_record"
+NOT_ISSUED_DOCUMENT = "not_issued_document"
+
+
+def problem_messages() -> dict[str, Any]:
+    """Why an uploaded PDF is not a genuine certificate, in words, by the codes the PDF library reports."""
+    from certplatform.certificates import pdf  # ReportLab and pyHanko load only when a PDF is checked
+
+    return {
+        pdf.NOT_A_PDF: _l("The file is not a PDF."),
+        pdf.UNREADABLE_PDF: _l("The PDF is damaged and cannot be read."),
+        pdf.NO_SIGNATURE: _l("The PDF carries no signature."),
+        pdf.UNREADABLE_SIGNATURE: _l("The PDF's signature is damaged."),
+        pdf.MODIFIED: _l("The PDF was modified after it was signed."),
+        pdf.NOT_OURS: _l("The PDF is not signed by the platform."),
+        pdf.UNTRUSTED: _l("The platform's signing certificate in this PDF was not accepted."),
+        pdf.NO_KEYS: _l("The platform has no signing keys yet, so nothing can be checked."),
+        NO_RECORD: _l("No certificate with this document's ID exists."),
+        NOT_ISSUED_DOCUMENT: _l("Signed by the platform, but not the document that was issued for this certificate."),
+    }
 
 
 @dataclass(frozen=True)
@@ -18,9 +39,17 @@ class PdfVerification:
     intact: bool
     trusted: bool
     certificate: Certificate | None
-    status: str | None  # valid / revoked / expired of the matching record
+    assessment: certificate_status.Assessment | None  # the matching record's status, from signed data
     same_document: bool  # byte for byte the PDF the platform issued
-    problem: str | None
+    problem: str | None  # a code of problem_messages()
+
+    @property
+    def status(self) -> str | None:
+        return self.assessment.status if self.assessment else None
+
+    @property
+    def problem_message(self) -> str | None:
+        return str(problem_messages()[self.problem]) if self.problem else None
 
     @property
     def genuine(self) -> bool:
@@ -37,18 +66,19 @@ def check_uploaded_pdf(data: bytes) -> PdfVerification:
 
     check = check_pdf(data, issuing.keystore())
     cert = issuing.lookup(check.certificate_id) if check.certificate_id else None
-    same = cert is not None and hashlib.sha256(cert.pdf).digest() == hashlib.sha256(data).digest()
+    found = certificate_status.assess(cert) if cert is not None else None
+    same = cert is not None and issuing.issued_document(cert, found.facts, bytes(data))
     problem = check.problem
     if problem is None and cert is None:
-        problem = "no certificate with this document's ID exists"
+        problem = NO_RECORD
     elif problem is None and not same:
-        problem = "signed by the platform, but not the document that was issued for this certificate"
+        problem = NOT_ISSUED_DOCUMENT
     return PdfVerification(
         signed=check.signed,
         intact=check.intact,
         trusted=check.trusted,
         certificate=cert,
-        status=issuing.status(cert) if cert else None,
+        assessment=found,
         same_document=same,
         problem=problem,
     )
@@ -79,10 +109,11 @@ def issuer_profile() -> dict[str, Any]:
 
     keys = published_keys()
     return {
-        "id": url_for("api.issuer", _external=True),
+        "id": public_url("api.issuer"),
         "type": ["Profile"],
-        "name": "FlagOS Certification",
-        "url": url_for("main.index", _external=True),
+        "name": issuing.ISSUER,
+        "url": public_url("main.index"),
         "jwks": issuer_jwks(issuing.keystore()) if keys else {"keys": []},
         "pdf_signing_certificates": keys,
+        "revocation_list": public_url("api.status_list"),
     }

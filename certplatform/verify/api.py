@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
@@ -10,7 +10,7 @@ from certplatform.authz import public
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
 from certplatform.models import ApiKey
-from certplatform.services import companies, issuing, verification
+from certplatform.services import certificate_status, companies, issuing, verification
 from certplatform.verify import api_bp, verify_rate_limit
 from certplatform.verify.openapi import openapi_document
 
@@ -25,7 +25,19 @@ def certificate(cert_id: str):
     cert = issuing.lookup(cert_id)
     if cert is None:
         return render_error(404, _("No certificate has this ID."))
-    return jsonify(issuing.public_record(cert))
+    return jsonify(certificate_status.public_record(certificate_status.assess(cert)))
+
+
+@api_bp.get("/certificates/status-list")
+@public
+@verify_rate_limit()
+def status_list():
+    """The signed revocation status list (W3C Bitstring Status List, as a JWT) the Open Badges point to."""
+    try:
+        token = certificate_status.status_list_token()
+    except issuing.IssuingError as exc:
+        return jsonify(error="unavailable", message=str(exc)), 503
+    return Response(token, mimetype="application/jwt")
 
 
 def _api_key() -> ApiKey | None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app
 
+from certplatform.services.certificate_status import PROBLEMS
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
 CERTIFICATE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -17,17 +21,44 @@ CERTIFICATE_SCHEMA: dict[str, Any] = {
         "title",
         "issued_at",
         "expires_at",
+        "revoked_at",
         "revocation_reason",
+        "integrity",
     ],
     "properties": {
         "certificate_id": {"type": "string", "pattern": "^FLAGOS-L[123]-[0-9A-Z]{4}-[0-9A-Z*~$=]{4}$"},
-        "status": {"type": "string", "enum": ["valid", "revoked", "expired"]},
-        "holder_name": {"type": "string"},
-        "level": {"type": "string", "enum": ["L1", "L2", "L3"]},
-        "title": {"type": "string"},
-        "issued_at": {"type": "string", "format": "date-time"},
-        "expires_at": {"type": "string", "format": "date-time"},
-        "revocation_reason": {"type": ["string", "null"]},
+        "status": {
+            "type": "string",
+            "enum": ["valid", "revoked", "expired", "invalid"],
+            "description": (
+                "Computed only from signed data: expiry from the signed snapshot, revocation from a signed "
+                "revocation record and the signed status list. `invalid`: the record failed its integrity check "
+                "(see `integrity`); treat it as not valid."
+            ),
+        },
+        "holder_name": {**_NULLABLE_STRING, "description": "From the signed snapshot; null when it fails to verify"},
+        "level": {"type": ["string", "null"], "enum": ["L1", "L2", "L3", None]},
+        "title": _NULLABLE_STRING,
+        "issued_at": _NULLABLE_MOMENT,
+        "expires_at": _NULLABLE_MOMENT,
+        "revoked_at": _NULLABLE_MOMENT,
+        "revocation_reason": _NULLABLE_STRING,
+        "integrity": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["intact", "problems"],
+            "description": (
+                "Whether the platform's stored record matches what it signed. record_signature: the snapshot "
+                "does not verify; record_mismatch: a stored column disagrees with the signed snapshot; "
+                "revocation_signature: a revocation record was altered or copied from another certificate; "
+                "revocation_missing: the signed status list marks the certificate revoked but its record is "
+                "gone; status_list: the signed status list cannot be verified."
+            ),
+            "properties": {
+                "intact": {"type": "boolean"},
+                "problems": {"type": "array", "items": {"type": "string", "enum": list(PROBLEMS)}},
+            },
+        },
     },
 }
 ERROR_SCHEMA: dict[str, Any] = {
@@ -67,6 +98,17 @@ BULK_SCHEMA: dict[str, Any] = {
 }
 
 
+STATUS_LIST_DESCRIPTION = (
+    "A W3C Bitstring Status List v1.0 credential secured as a JWT signed with EdDSA, in the same form as the Open "
+    "Badges: the payload's `vc` claim is a `BitstringStatusListCredential` whose `credentialSubject.encodedList` is "
+    "the multibase (prefix `u`) base64url, GZIP-compressed bitstring of at least 131,072 bits, with index 0 the "
+    "left-most bit of the first byte; a set bit means revoked (`statusPurpose: revocation`). Each Open Badge carries "
+    "`credentialStatus` {type: BitstringStatusListEntry, statusPurpose: revocation, statusListIndex, "
+    "statusListCredential: this URL}: verify this JWT against the issuer's JWKS (`kid` in its header), decode the "
+    "list and read the bit at statusListIndex. Bits are only ever set, never cleared."
+)
+
+
 def openapi_document() -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return {
@@ -76,7 +118,7 @@ def openapi_document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": "Check FlagOS certificates by ID. Every error is JSON with an error code and a message.",
         },
-        "servers": [{"url": url_for("main.index", _external=True).rstrip("/")}],
+        "servers": [{"url": current_app.config["PUBLIC_BASE_URL"]}],
         "paths": {
             "/api/v1/certificates/{certificate_id}": {
                 "get": {
@@ -135,6 +177,20 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Over the key's rate limit (set by the company's membership tier)",
                             **error,
                         },
+                    },
+                }
+            },
+            "/api/v1/certificates/status-list": {
+                "get": {
+                    "summary": "The signed revocation status list that Open Badges point to",
+                    "description": STATUS_LIST_DESCRIPTION,
+                    "responses": {
+                        "200": {
+                            "description": "A compact JWS (EdDSA; key in the issuer's JWKS by `kid`)",
+                            "content": {"application/jwt": {"schema": {"type": "string"}}},
+                        },
+                        "429": {"description": "Too many requests", **error},
+                        "503": {"description": "The platform has no signing keys yet", **error},
                     },
                 }
             },

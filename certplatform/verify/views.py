@@ -10,7 +10,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from certplatform.authz import public
-from certplatform.services import issuing, verification
+from certplatform.services import certificate_status, issuing, verification
 from certplatform.verify import bp, verify_rate_limit
 
 MAX_PDF = 5 * 1024 * 1024
@@ -47,11 +47,7 @@ def page(cert_id: str):
     if cert is None:
         return render_template("verify/not_found.html", cert_id=cert_id[:40]), 404
     return render_template(
-        "verify/page.html",
-        cert=cert,
-        status=issuing.status(cert),
-        intact=issuing.signature_intact(cert),
-        keys=verification.published_keys(),
+        "verify/page.html", cert=cert, found=certificate_status.assess(cert), keys=verification.published_keys()
     )
 
 

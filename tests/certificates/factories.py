@@ -7,6 +7,18 @@ from certplatform.certificates.keys import KeyStore
 from certplatform.certificates.pdf import CertificateDocument
 
 
+def resigned_as_ours(token: str, signer: KeyStore, ours: KeyStore) -> str:
+    """`token`'s claims signed with `signer`'s key but naming `ours` key id in the header: a forgery to refuse."""
+    import jwt
+
+    return jwt.encode(
+        jwt.decode(token, options={"verify_signature": False}),
+        signer.active().ed25519_private,
+        algorithm="EdDSA",
+        headers={"kid": ours.active().key_id},
+    )
+
+
 def make_document(keystore: KeyStore, **overrides: str | None) -> CertificateDocument:
     certificate_id = new_certificate_id("L1")
     values: dict[str, str | None] = {

@@ -11,6 +11,8 @@ import pytest
 
 from certplatform.certificates.badges import issuer_jwks, open_badge_jwt, verify_open_badge_jwt
 from certplatform.certificates.keys import KeySet, KeyStore
+from certplatform.certificates.status_list import status_entry
+from tests.certificates.factories import resigned_as_ours
 
 ISSUED = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -19,13 +21,15 @@ def _badge(keyset: KeySet, **overrides) -> str:
     arguments = {
         "certificate_id": "FLAGOS-L1-0011-ABCX",
         "holder_name": "Ada Lovelace",
-        "achievement_name": "FlagOS Operator Development Engineer",
-        "achievement_description": "Writes correct and efficient Triton operators for FlagOS.",
+        "holder_name_zh": "艾达",
+        "title_en": "FlagOS Operator Development Engineer",
+        "title_zh": "FlagOS 算子开发工程师",
         "level": "L1",
         "issued_at": datetime.now(UTC) - timedelta(days=1),
         "expires_at": datetime.now(UTC) + timedelta(days=729),
         "issuer_url": "https://cert.flagos.example",
         "verify_url": "https://cert.flagos.example/verify/FLAGOS-L1-0011-ABCX",
+        "credential_status": status_entry("https://cert.flagos.example/api/v1/certificates/status-list", 7),
         "keyset": keyset,
     }
     arguments.update(overrides)
@@ -66,13 +70,26 @@ def test_payload_shape(keystore: KeyStore) -> None:
     assert (vc["validFrom"], vc["validUntil"]) == ("2026-11-22T10:00:00Z", "2028-11-22T10:00:00Z")
     subject = vc["credentialSubject"]
     assert subject["type"] == ["AchievementSubject"]
-    assert subject["identifier"][0]["identityHash"] == "Ada Lovelace"
+    assert [i["identityHash"] for i in subject["identifier"]] == ["Ada Lovelace", "艾达"], "both names inside"
     achievement = subject["achievement"]
     assert achievement["type"] == ["Achievement"]
     assert achievement["id"]
     assert achievement["name"] == "FlagOS Operator Development Engineer"
-    assert achievement["description"].startswith("Writes correct")
+    assert "FlagOS Operator Development Engineer" in achievement["description"]
+    assert "FlagOS 算子开发工程师" in achievement["description"], "one fixed text carrying both languages"
     assert "L1" in achievement["criteria"]["narrative"]
+    assert vc["credentialStatus"] == {
+        "id": "https://cert.flagos.example/api/v1/certificates/status-list#7",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "7",
+        "statusListCredential": "https://cert.flagos.example/api/v1/certificates/status-list",
+    }
+
+
+def test_a_holder_without_a_chinese_name_has_one_identity(keystore: KeyStore) -> None:
+    payload = jwt.decode(_badge(keystore.active(), holder_name_zh=None), options={"verify_signature": False})
+    assert [i["identityHash"] for i in payload["vc"]["credentialSubject"]["identifier"]] == ["Ada Lovelace"]
 
 
 def _tamper(token: str) -> str:
@@ -97,12 +114,7 @@ def test_a_token_from_another_key_store_is_refused(keystore: KeyStore, other_key
     with pytest.raises(ValueError, match="does not know"):
         verify_open_badge_jwt(foreign, keystore)
     # Claiming our key id does not help.
-    forged = jwt.encode(
-        jwt.decode(foreign, options={"verify_signature": False}),
-        other_keystore.active().ed25519_private,
-        algorithm="EdDSA",
-        headers={"kid": keystore.active().key_id},
-    )
+    forged = resigned_as_ours(foreign, other_keystore, keystore)
     with pytest.raises(ValueError, match="altered"):
         verify_open_badge_jwt(forged, keystore)
 
@@ -117,6 +129,10 @@ def test_expired_badge_is_refused(keystore: KeyStore) -> None:
     token = _badge(keystore.active(), issued_at=ISSUED - timedelta(days=800), expires_at=ISSUED - timedelta(days=70))
     with pytest.raises(ValueError, match="expired"):
         verify_open_badge_jwt(token, keystore)
+    # A stored badge is still checked for its signature once it has expired.
+    assert verify_open_badge_jwt(token, keystore, at_time=False)["sub"] == "FLAGOS-L1-0011-ABCX"
+    with pytest.raises(ValueError, match="altered"):
+        verify_open_badge_jwt(_tamper(token), keystore, at_time=False)
 
 
 def test_retired_key_token_still_verifies(keystore: KeyStore) -> None:

@@ -1,0 +1,349 @@
+"""A certificate's status, computed only from signed data; revocation as a signed, append-only record.
+
+What a certificate says (holder, level, dates) is its snapshot, signed with Ed25519 at issue. Whether it is revoked
+is a CertificateRevocation signed at revocation, plus its bit in the signed status list kept outside the database
+(certificates/status_list.py). The plain columns of the certificates table exist for queries only: nothing here
+believes them, and a column that disagrees with the signed snapshot is reported as tampering.
+
+Status is one of valid / revoked / expired / invalid. "invalid" means the record failed an integrity check; which
+checks failed is in `problems`. Facts are only offered when the snapshot's signature holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from certplatform.extensions import db
+from certplatform.models import Certificate, CertificateRevocation, User
+from certplatform.models.types import utcnow
+from certplatform.services import audit
+from certplatform.services.issuing import EXPIRED, INVALID, REVOKED, VALID, IssuingError, keystore
+from certplatform.urls import public_url
+
+STATUS_LABELS = {VALID: _l("valid"), REVOKED: _l("revoked"), EXPIRED: _l("expired"), INVALID: _l("not valid")}
+
+# Integrity problems, as the API reports them.
+RECORD_SIGNATURE = "record_signature"  # the snapshot does not match its signature, or no known key made it
+RECORD_MISMATCH = "record_mismatch"  # a column of the record disagrees with the signed snapshot
+REVOCATION_SIGNATURE = "revocation_signature"  # a revocation record is altered or belongs to another certificate
+REVOCATION_MISSING = "revocation_missing"  # the signed status list says revoked, but no revocation record says so
+STATUS_LIST = "status_list"  # the signed status list itself cannot be read or verified
+PROBLEMS = (RECORD_SIGNATURE, RECORD_MISMATCH, REVOCATION_SIGNATURE, REVOCATION_MISSING, STATUS_LIST)
+PROBLEM_LABELS = {
+    RECORD_SIGNATURE: _l("The stored record does not match the platform's signature: it was altered."),
+    RECORD_MISMATCH: _l("The database columns of this record disagree with its signed contents."),
+    REVOCATION_SIGNATURE: _l("A revocation record of this certificate was altered or copied from another one."),
+    REVOCATION_MISSING: _l("The signed revocation list says this certificate was revoked, but its record is gone."),
+    STATUS_LIST: _l("The platform's signed revocation list cannot be verified."),
+}
+
+
+@dataclass(frozen=True)
+class SignedFacts:
+    """What the verified snapshot says."""
+
+    holder_name_latin: str
+    holder_name_zh: str | None
+    level: str
+    title_en: str
+    title_zh: str
+    issued_at: datetime
+    expires_at: datetime
+    renews: str | None
+    status_index: int | None  # None in certificates issued before status lists
+    pdf_sha256: str | None  # None in certificates issued before the snapshot named its PDF
+
+
+@dataclass(frozen=True)
+class SignedRevocation:
+    revoked_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    certificate_id: str
+    status: str
+    facts: SignedFacts | None
+    revocation: SignedRevocation | None
+    problems: tuple[str, ...]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    @property
+    def problem_messages(self) -> list[str]:
+        return [str(PROBLEM_LABELS[problem]) for problem in self.problems]
+
+
+def revocation_payload(cert: Certificate, record: CertificateRevocation) -> dict[str, Any]:
+    """What a revocation's signature covers: every column, and the signature of the certificate it revokes."""
+    from certplatform.certificates.signing import revocation_record
+
+    return revocation_record(
+        certificate_id=record.certificate_id,
+        certificate_signature=cert.signature,
+        revoked_at=record.revoked_at.isoformat(timespec="seconds"),
+        revoked_by=record.revoked_by_id,
+        reason=record.reason,
+    )
+
+
+def _facts(snapshot: dict[str, Any]) -> SignedFacts:
+    return SignedFacts(
+        holder_name_latin=snapshot["holder"]["name_latin"],
+        holder_name_zh=snapshot["holder"].get("name_zh"),
+        level=snapshot["level"],
+        title_en=snapshot["title"]["en"],
+        title_zh=snapshot["title"]["zh"],
+        issued_at=datetime.fromisoformat(snapshot["issued_at"]),
+        expires_at=datetime.fromisoformat(snapshot["expires_at"]),
+        renews=snapshot.get("renews"),
+        status_index=snapshot.get("status_index"),
+        pdf_sha256=snapshot.get("pdf_sha256"),
+    )
+
+
+def status_index(cert: Certificate, facts: SignedFacts | None) -> int:
+    """The certificate's bit in the status list: signed in its snapshot; older certificates have only the column."""
+    return facts.status_index if facts is not None and facts.status_index is not None else cert.status_index
+
+
+def _columns_agree(cert: Certificate, facts: SignedFacts, snapshot: dict[str, Any]) -> bool:
+    agree = (
+        cert.level.value == facts.level
+        and cert.issued_at == facts.issued_at
+        and cert.expires_at == facts.expires_at
+        and cert.renews_id == facts.renews
+    )
+    # Newer snapshots also bind the holder's account, the attempt and the status index.
+    for column, key in (("user_id", "user_id"), ("attempt_id", "attempt_id"), ("status_index", "status_index")):
+        if key in snapshot and getattr(cert, column) != snapshot[key]:
+            agree = False
+    return agree
+
+
+class _Context:
+    """What assessing needs once per batch: the public keys and the signed status list."""
+
+    def __init__(self) -> None:
+        from certplatform.certificates.keys import CertificateKeyError
+        from certplatform.certificates.status_list import StatusListError, StatusListStore
+
+        store = keystore()
+        try:
+            self.keys = {keyset.key_id: keyset.ed25519_public for keyset in store.all()}
+        except CertificateKeyError:
+            self.keys = {}
+        self.list_problem = False
+        self.revoked_bits: frozenset[int] = frozenset()
+        try:
+            self.revoked_bits = StatusListStore(store.directory).revoked(store)
+        except StatusListError:
+            self.list_problem = True
+
+    def signed_by_us(self, record: dict[str, Any], signature: str, key_id: str) -> bool:
+        from certplatform.certificates.signing import verify_snapshot
+
+        key = self.keys.get(key_id)
+        return key is not None and verify_snapshot(record, signature, key)
+
+
+def _assess(cert: Certificate, record: CertificateRevocation | None, context: _Context, now: datetime) -> Assessment:
+    problems: list[str] = []
+    facts: SignedFacts | None = None
+    snapshot = cert.snapshot
+    if (
+        isinstance(snapshot, dict)
+        and snapshot.get("certificate_id") == cert.id  # a genuine snapshot copied onto another row is not this one
+        and context.signed_by_us(snapshot, cert.signature, cert.key_id)
+    ):
+        facts = _facts(snapshot)
+        if not _columns_agree(cert, facts, snapshot):
+            problems.append(RECORD_MISMATCH)
+    else:
+        problems.append(RECORD_SIGNATURE)
+
+    revocation: SignedRevocation | None = None
+    if record is not None:
+        if record.certificate_id == cert.id and context.signed_by_us(
+            revocation_payload(cert, record), record.signature, record.key_id
+        ):
+            revocation = SignedRevocation(revoked_at=record.revoked_at, reason=record.reason)
+        else:
+            problems.append(REVOCATION_SIGNATURE)
+    if context.list_problem:
+        problems.append(STATUS_LIST)
+    if record is None and status_index(cert, facts) in context.revoked_bits:
+        problems.append(REVOCATION_MISSING)
+
+    if problems:
+        status = INVALID
+    elif revocation is not None:
+        status = REVOKED
+    elif facts is not None and facts.expires_at <= now:
+        status = EXPIRED
+    else:
+        status = VALID
+    return Assessment(cert.id, status, facts, revocation, tuple(problems))
+
+
+def with_revocations(query: sa.Select) -> sa.Select:
+    """`query` over Certificate, also selecting each one's revocation record (or None), for `assess_many`."""
+    return query.add_columns(CertificateRevocation).outerjoin(
+        CertificateRevocation, CertificateRevocation.certificate_id == Certificate.id
+    )
+
+
+def assess_many(
+    certs: Iterable[Certificate],
+    now: datetime | None = None,
+    revocations: dict[str, CertificateRevocation | None] | None = None,
+) -> dict[str, Assessment]:
+    """Assessments by certificate ID, with one read of the keys and the signed list.
+
+    The revocation records are queried at once, unless `revocations` brings them (see `with_revocations`).
+    """
+    certs = list(certs)
+    if not certs:
+        return {}
+    now = now or utcnow()
+    context = _Context()
+    if revocations is None:
+        revocations = {
+            record.certificate_id: record
+            for record in db.session.scalars(
+                sa.select(CertificateRevocation).where(CertificateRevocation.certificate_id.in_([c.id for c in certs]))
+            )
+        }
+    return {cert.id: _assess(cert, revocations.get(cert.id), context, now) for cert in certs}
+
+
+def assess(cert: Certificate, now: datetime | None = None) -> Assessment:
+    return assess_many([cert], now)[cert.id]
+
+
+def not_revoked():
+    """SQL filter: no revocation record. Only narrows a query; assess() decides."""
+    return ~sa.exists().where(CertificateRevocation.certificate_id == Certificate.id)
+
+
+# -- revoking ----------------------------------------------------------------------------------------------------
+
+
+def _publish(indexes: set[int]) -> str:
+    """Add bits to the signed status list (keeping every bit set before) and return the new list."""
+    from certplatform.certificates.status_list import StatusListStore
+
+    store = keystore()
+    return StatusListStore(store.directory).add(
+        indexes,
+        keystore=store,
+        list_url=public_url("api.status_list"),
+        issuer_url=public_url("api.issuer"),
+        issuer_name=store.active().issuer_name,
+    )
+
+
+def revoke(admin: User, cert: Certificate, reason: str) -> None:
+    """Revoke with a reason: a signed record in the database, and the certificate's bit in the signed list."""
+    from certplatform.certificates.keys import CertificateKeyError
+    from certplatform.certificates.signing import sign_snapshot
+    from certplatform.certificates.status_list import StatusListError
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise IssuingError(_("A revocation needs a reason."))
+    current = assess(cert)
+    if current.revocation is not None:
+        raise IssuingError(_("This certificate is already revoked."))
+    if db.session.scalar(sa.select(CertificateRevocation.id).where(CertificateRevocation.certificate_id == cert.id)):
+        raise IssuingError(_("A damaged revocation record exists for this certificate; the operators must repair it."))
+    try:
+        keyset = keystore().active()
+        record = CertificateRevocation(
+            certificate_id=cert.id,
+            revoked_at=utcnow().replace(microsecond=0),
+            revoked_by_id=admin.id,
+            reason=reason[:2000],
+            key_id=keyset.key_id,
+            signature="",
+        )
+        record.signature = sign_snapshot(revocation_payload(cert, record), keyset)
+        db.session.add(record)
+        audit.record(admin, "certificate.revoke", "certificate", cert.id, reason=reason)
+        db.session.flush()
+        # The list is written before the commit: if the commit fails, the certificate shows as not valid (a bit
+        # without a record) instead of valid, and revoking it again completes the record.
+        _publish({status_index(cert, current.facts)})
+    except (CertificateKeyError, StatusListError, OSError) as exc:
+        db.session.rollback()
+        raise IssuingError(_("The revocation could not be signed: %(reason)s", reason=str(exc))) from exc
+    db.session.commit()
+
+
+def status_list_token() -> str:
+    """The signed status list as published; the first request after `keys init` writes an empty one."""
+    from certplatform.certificates.keys import CertificateKeyError
+    from certplatform.certificates.status_list import StatusListError, StatusListStore
+
+    try:
+        token = StatusListStore(Path(current_app.config["CERT_KEYS_DIR"])).token()
+        return token if token is not None else _publish(set())
+    except (CertificateKeyError, StatusListError, OSError) as exc:
+        raise IssuingError(_("The revocation list cannot be published: %(reason)s", reason=str(exc))) from exc
+
+
+def republish_status_list() -> int:
+    """Sign the list again under the current public address and active key; returns how many bits are set.
+
+    Every verified revocation the list lacks is added (a key directory restored from an older backup); bits are
+    never cleared.
+    """
+    from certplatform.certificates.status_list import StatusListStore
+
+    revoked = db.session.scalars(
+        sa.select(Certificate).where(~not_revoked())  # certificates that have a revocation record
+    ).all()
+    found = assess_many(revoked)
+    indexes = {status_index(cert, found[cert.id].facts) for cert in revoked if found[cert.id].revocation is not None}
+    _publish(indexes)
+    store = keystore()
+    return len(StatusListStore(store.directory).revoked(store))
+
+
+# -- what verification shows -------------------------------------------------------------------------------------
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def public_record(found: Assessment) -> dict[str, Any]:
+    """The HTTP contract's certificate object (GET /api/v1/certificates/<id>, bulk verification).
+
+    The holder and dates come from the signed snapshot only; when its signature fails they are null.
+    """
+    facts, revocation = found.facts, found.revocation
+    return {
+        "certificate_id": found.certificate_id,
+        "status": found.status,
+        "holder_name": facts.holder_name_latin if facts else None,
+        "level": facts.level if facts else None,
+        "title": facts.title_en if facts else None,
+        "issued_at": _moment(facts.issued_at) if facts else None,
+        "expires_at": _moment(facts.expires_at) if facts else None,
+        "revoked_at": _moment(revocation.revoked_at) if revocation else None,
+        "revocation_reason": revocation.reason if revocation else None,
+        "integrity": {"intact": found.intact, "problems": list(found.problems)},
+    }
