@@ -28,8 +28,7 @@ from certplatform.models import (
     UserRole,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import accounts, attempts, cohorts, companies, issuing, review
-from certplatform.services.issuing import keystore
+from certplatform.services import accounts, attempts, certificate_status, cohorts, companies, review
 from tests.conftest import post_form
 from tests.exam_fixtures import write_exam_root
 from tests.factories import make_org, make_user
@@ -186,14 +185,12 @@ def world(app, tmp_path, keys):
 def _decided_states(app, tmp_path, target, exam):
     """The target's attempts after the review: one approved (its certificate since revoked), one sent back for
     changes, resubmitted and now claimed by a second mentor."""
-    app.config["CERT_KEYS_DIR"] = str(tmp_path / "keys")
-    keystore().init()
     first, second = make_user(Role.MENTOR), make_user(Role.MENTOR)
     board = make_user(Role.ADMIN)
     approved = passed_attempt(target, exam)
     review.decide(first, review.claim(first, approved), ReviewDecision.APPROVE, full_scores(exam), "Well masked.")
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.attempt_id == approved.id))
-    issuing.revoke(board, cert, "Issued against a withdrawn exam version")
+    certificate_status.revoke(board, cert, "Issued against a withdrawn exam version")
     resubmitted = passed_attempt(target, exam)
     review.decide(
         first,
