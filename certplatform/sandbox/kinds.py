@@ -76,3 +76,12 @@ TRITON_OP = register(
         description="One Python file defining an operator computed by Triton kernels it launches",
     )
 )
+
+CLUSTER_PLAN = register(
+    TaskKind(
+        name="cluster_plan",
+        runtimes=frozenset({"triton-cpu", "triton-gpu"}),  # plain Python: any runtime image's interpreter will do
+        submission_name="submission.py",
+        description="One plain-Python file defining a planning function whose JSON plan a hidden simulator scores",
+    )
+)

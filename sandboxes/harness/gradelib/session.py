@@ -76,8 +76,10 @@ class CandidateProcess:
         identity: Identity,
         limits: Limits,
         runtime: Runtime | None = None,
+        runner: str = "run_candidate.py",
     ):
         self.submission, self.entry, self.scratch = submission, entry, scratch
+        self.runner = runner  # entry script at the top of the harness (plain kinds: run_plan_candidate.py)
         self.identity, self.limits = identity, limits
         self.runtime = runtime or Runtime()
         self.token = secrets.token_hex(16)
@@ -123,7 +125,7 @@ class CandidateProcess:
                 "-E",
                 "-s",
                 "-B",
-                str(HARNESS_DIR / "run_candidate.py"),
+                str(HARNESS_DIR / self.runner),
                 str(child.fileno()),
                 str(self.submission),
                 self.entry,

@@ -1,0 +1,272 @@
+"""The L3 exam's cost model for training plans (version COST_MODEL_VERSION). Hidden: it ships only inside the
+graded task's tests/ folder, so the candidate process can neither import nor read it. The formulas are public:
+the L3 course lesson "Training compute and MFU" teaches them with the same worked examples as the unit tests.
+
+Sources: parameter and weight/optimizer bytes as in Megatron-LM / FlagScale `theoretical_memory_usage.py`
+(distributed optimizer: 6 + 12/d bytes per parameter, otherwise 18); activations per layer from Korthikanti et al.,
+arXiv 2205.05198, Table 2; 1F1B in-flight micro-batches and the (m + p - 1) pipeline schedule from Narayanan et
+al., arXiv 2104.04473; ring all-reduce 2(n-1)/n * S/B (NCCL bus-bandwidth convention).
+
+Units: memory in bytes internally and GiB (2**30) in reports; bandwidths in the cluster are GB/s (1e9 bytes/s);
+tflops are 1e12 FLOP/s; times in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COST_MODEL_VERSION = "l3-cost-1"
+GIB = float(1 << 30)
+RECOMPUTE = ("none", "selective", "full")
+BYTES_PER_ACT = 2  # bf16/fp16 activations and pipeline messages
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    layers: int
+    hidden: int
+    heads: int
+    kv_groups: int
+    ffn: int
+    vocab: int
+    tied_embeddings: bool
+
+    @classmethod
+    def of(cls, model: dict) -> ModelShape:
+        return cls(
+            int(model["layers"]),
+            int(model["hidden"]),
+            int(model["heads"]),
+            int(model.get("kv_groups") or model["heads"]),
+            int(model["ffn"]),
+            int(model["vocab"]),
+            bool(model.get("tied_embeddings", False)),
+        )
+
+    @property
+    def layer_params(self) -> float:
+        """QKV (GQA) + output projection + SwiGLU MLP (3*h*ffn) + two norms."""
+        h, a, g = self.hidden, self.heads, self.kv_groups
+        k = h // a
+        attn = h * (a * k + 2 * g * k) + a * k * h + 2 * h
+        mlp = 3 * h * self.ffn + 2 * h
+        return float(attn + mlp)
+
+    @property
+    def embedding_params(self) -> float:
+        return float(self.vocab * self.hidden)
+
+    @property
+    def total_params(self) -> float:
+        untied = 1 if self.tied_embeddings else 2
+        return self.layers * self.layer_params + 2 * self.hidden + untied * self.embedding_params
+
+
+def act_bytes_per_layer(s: int, b: int, h: int, a: int, t: int, recompute: str, sp: bool) -> float:
+    """Korthikanti et al. Table 2, per layer and micro-batch, in bytes. Flash attention is not assumed: the
+    5as/h term is dropped only by selective (or full) recomputation."""
+    if recompute == "full":
+        return 2.0 * s * b * h / (t if sp else 1)
+    if t == 1:
+        sp = True  # both rows of the table coincide without tensor parallelism
+    if recompute == "selective":
+        return s * b * h * 34.0 / t if sp else s * b * h * (10.0 + 24.0 / t)
+    if sp:
+        return s * b * h / t * (34.0 + 5.0 * a * s / h)
+    return s * b * h * (10.0 + 24.0 / t + 5.0 * a * s / (h * t))
+
+
+@dataclass(frozen=True)
+class Stage:
+    index: int
+    group: dict
+    tp: int
+    layers: int
+
+
+@dataclass(frozen=True)
+class StageReport:
+    index: int
+    group: str
+    tp: int
+    layers: int
+    params: float  # per device
+    states_bytes: float
+    act_bytes: float
+    budget_bytes: float
+    compute_s: float
+    tp_comm_s: float
+
+    @property
+    def mem_bytes(self) -> float:
+        return self.states_bytes + self.act_bytes
+
+    @property
+    def mem_gib(self) -> float:
+        return self.mem_bytes / GIB
+
+    @property
+    def budget_gib(self) -> float:
+        return self.budget_bytes / GIB
+
+    @property
+    def time_s(self) -> float:
+        return self.compute_s + self.tp_comm_s
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    stages: tuple[StageReport, ...]
+    p: int
+    d: int
+    m: int
+    micro_batch: int
+    p2p_s: float  # one activation message over the slowest pipeline boundary
+    dp_s: float  # the slowest stage's gradient reduce-scatter + all-gather (not overlapped)
+    iter_s: float
+    tokens_per_s: float
+    devices: int
+
+    @property
+    def bubble(self) -> float:
+        return (self.p - 1) / self.m
+
+
+def stage_params(shape: ModelShape, layers: int, tp: int, first: bool, last: bool, p: int) -> float:
+    """Parameters per device of one stage: its layers and, on the first stage the word embedding, on the last the
+    output layer (with tied embeddings and p = 1 they are the same matrix)."""
+    n = layers * shape.layer_params / tp
+    if first:
+        n += shape.embedding_params / tp
+    if last and not (shape.tied_embeddings and p == 1):
+        n += shape.embedding_params / tp
+    return n
+
+
+def stage_coefficients(
+    shape: ModelShape,
+    group: dict,
+    cluster: dict,
+    *,
+    index: int,
+    p: int,
+    tp: int,
+    d: int,
+    m: int,
+    b: int,
+    seq: int,
+    recompute: str,
+    sp: bool,
+    distopt: bool,
+) -> tuple[float, float, float, float, float]:
+    """A stage's memory and time as linear functions of its layer count l: mem = g*l + c, time = a*l + e.
+    Returns (mem_per_layer, mem_const, time_per_layer, time_const, budget_bytes)."""
+    first, last = index == 0, index == p - 1
+    bytes_per_param = (6.0 + 12.0 / d) if distopt else 18.0
+    inflight = min(m, p - index)
+    act = act_bytes_per_layer(seq, b, shape.hidden, shape.heads, tp, recompute, sp) * inflight
+    mem_per_layer = shape.layer_params / tp * bytes_per_param + act
+    mem_const = (stage_params(shape, 0, tp, first, last, p)) * bytes_per_param
+    rate = tp * float(group["tflops"]["bf16"]) * 1e12 * float(cluster["efficiency"])
+    flops_per_layer = 6.0 * shape.layer_params * seq * b + 12.0 * seq * seq * b * shape.hidden
+    if recompute == "full":
+        flops_per_layer *= 4.0 / 3.0
+    head_flops = 6.0 * shape.embedding_params * seq * b if last else 0.0
+    tp_comm = (
+        0.0
+        if tp == 1
+        else 4
+        * 2.0
+        * (tp - 1)
+        / tp
+        * (seq * b * shape.hidden * BYTES_PER_ACT)
+        / (float(group["intra_node_gbps"]) * 1e9)
+    )
+    budget = float(group["mem_gib"]) * GIB * (1.0 - float(cluster["mem_reserve_frac"]))
+    return mem_per_layer, mem_const, flops_per_layer / rate + tp_comm, head_flops / rate, budget
+
+
+def pipeline_stages(cluster: dict, plan: dict) -> list[Stage]:
+    groups = {g["id"]: g for g in cluster["node_groups"]}
+    stages: list[Stage] = []
+    split = list(plan["hetero_pipeline_layer_split"])
+    for mesh in plan["meshes"]:
+        for _ in range(int(mesh["pp"])):
+            stages.append(Stage(len(stages), groups[mesh["group"]], int(mesh["tp"]), int(split[len(stages)])))
+    return stages
+
+
+def p2p_seconds(cluster: dict, stages: list[Stage], seq: int, b: int, hidden: int) -> float:
+    """Cross-group boundaries use cross_group_gbps; boundaries inside a group cross nodes (inter_node_gbps)."""
+    worst = 0.0
+    message = seq * b * hidden * BYTES_PER_ACT
+    for left, right in zip(stages, stages[1:], strict=False):
+        if left.group["id"] != right.group["id"]:
+            link = float(cluster["cross_group_gbps"])
+        else:
+            link = float(left.group["inter_node_gbps"])
+        worst = max(worst, message / (link * 1e9))
+    return worst
+
+
+def evaluate(cluster: dict, model: dict, workload: dict, plan: dict) -> Evaluation:
+    """Simulate one iteration of a structurally valid plan (see gates.structural_problems)."""
+    shape = ModelShape.of(model)
+    seq, gbs = int(workload["seq"]), int(workload["global_batch"])
+    b = int(plan["micro_batch"])
+    d = int(plan["meshes"][0]["dp"])
+    m = gbs // (d * b)
+    recompute = plan.get("recompute", "selective")
+    sp = bool(plan.get("sequence_parallel", False))
+    distopt = bool(plan.get("distributed_optimizer", False))
+    stages = pipeline_stages(cluster, plan)
+    p = len(stages)
+    reports = []
+    for st in stages:
+        g, c, a, e, budget = stage_coefficients(
+            shape,
+            st.group,
+            cluster,
+            index=st.index,
+            p=p,
+            tp=st.tp,
+            d=d,
+            m=m,
+            b=b,
+            seq=seq,
+            recompute=recompute,
+            sp=sp,
+            distopt=distopt,
+        )
+        params = stage_params(shape, st.layers, st.tp, st.index == 0, st.index == p - 1, p)
+        bytes_per_param = (6.0 + 12.0 / d) if distopt else 18.0
+        states = params * bytes_per_param
+        act = g * st.layers + c - states
+        tp_comm = 0.0
+        if st.tp > 1:
+            tp_comm = (
+                st.layers
+                * 4
+                * 2.0
+                * (st.tp - 1)
+                / st.tp
+                * (seq * b * shape.hidden * BYTES_PER_ACT)
+                / (float(st.group["intra_node_gbps"]) * 1e9)
+            )
+        total_time = a * st.layers + e
+        reports.append(
+            StageReport(
+                st.index, st.group["id"], st.tp, st.layers, params, states, act, budget, total_time - tp_comm, tp_comm
+            )
+        )
+    p2p = p2p_seconds(cluster, stages, seq, b, shape.hidden)
+    t_max = max(r.time_s for r in reports)
+    t_pipe = (m + p - 1) * (t_max + 2 * p2p)
+    dp = 0.0
+    if d > 1:
+        for st in stages:
+            grads = st.layers * shape.layer_params / st.tp * 4.0
+            dp = max(dp, 2.0 * (d - 1) / d * grads / (float(st.group["inter_node_gbps"]) * 1e9))
+    iter_s = t_pipe + dp
+    devices = sum(int(x["tp"]) * int(x["pp"]) for x in plan["meshes"]) * d
+    return Evaluation(tuple(reports), p, d, m, b, p2p, dp, iter_s, gbs * seq / iter_s, devices)

@@ -1,0 +1,105 @@
+"""The candidate process of a plain-Python kind: import the submission, then answer calls with JSON data.
+
+Each call carries JSON arguments (fresh objects every time, so nothing the candidate mutates reaches the checker)
+and returns the function's result as JSON. The checker decides everything; this process never sees an expected
+value or the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import sys
+import time
+import traceback
+
+MAX_ERROR_CHARS = 3_000
+MAX_OUTPUT_BYTES = 512 << 10
+
+
+def main(argv: list[str]) -> int:
+    fd, submission, entry = int(argv[0]), argv[1], argv[2]
+    sock = socket.socket(fileno=fd)
+    from . import channel
+
+    module, error = _import_submission(submission)
+    if error is not None:
+        channel.send(sock, {"type": "import_error", "error": error, "violations": []})
+        return 0
+    fn = getattr(module, entry, None)
+    if not callable(fn):
+        channel.send(
+            sock,
+            {"type": "import_error", "violations": [], "error": f"the submission defines no function named {entry!r}"},
+        )
+        return 0
+    channel.send(sock, {"type": "ready", "violations": []})
+    while True:
+        header, _ = channel.recv(sock)
+        if header.get("type") != "call":
+            return 0
+        channel.send(sock, _call(fn, header.get("args") or [], submission))
+
+
+def _import_submission(path: str):
+    import importlib.util
+
+    try:
+        spec = importlib.util.spec_from_file_location("submission", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["submission"] = module
+        spec.loader.exec_module(module)
+        return module, None
+    except BaseException as exc:
+        return None, _describe(exc, path)
+
+
+def _describe(exc: BaseException, submission: str) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission]
+    lines = [f"  line {f.lineno}, in {f.name}: {f.line}" for f in frames[-5:]]
+    text = f"{type(exc).__name__}: {exc}"
+    if lines:
+        text += "\n" + "\n".join(lines)
+    return text[:MAX_ERROR_CHARS]
+
+
+def _jsonable(value, depth: int = 0):
+    """The JSON subset the checker accepts: dict (str keys), list/tuple, str, int, float (finite), bool, None."""
+    if depth > 20:
+        raise ValueError("nested too deeply")
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"non-finite number {value!r}")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise ValueError("dict keys must be strings")
+        return {k: _jsonable(v, depth + 1) for k, v in value.items()}
+    raise ValueError(f"{type(value).__name__} is not JSON data")
+
+
+def _call(fn, args: list, submission: str) -> dict:
+    reply = {"type": "result", "error": None, "output": None, "output_problem": None}
+    started = time.perf_counter()
+    try:
+        out = fn(*args)
+    except BaseException as exc:
+        reply["error"] = _describe(exc, submission)
+        if isinstance(exc, MemoryError):
+            reply["resource"] = True
+        reply["elapsed"] = time.perf_counter() - started
+        return reply
+    reply["elapsed"] = time.perf_counter() - started
+    try:
+        data = _jsonable(out)
+        if len(json.dumps(data)) > MAX_OUTPUT_BYTES:
+            raise ValueError(f"larger than {MAX_OUTPUT_BYTES // 1024} KB")
+        reply["output"] = data
+    except (ValueError, RecursionError) as exc:
+        reply["output_problem"] = f"the result is not plain JSON data: {exc}"
+    return reply
