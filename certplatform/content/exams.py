@@ -8,8 +8,13 @@ from certplatform.content.markdown_checks import check_lesson_markdown
 from certplatform.content.schemas import ExamSpec
 from certplatform.content.tree import ContentError, LoadedExam, LoadedExamTask
 from certplatform.content.yamlsrc import line_of
+from certplatform.sandbox.kinds import source_suffix
 
-TASK_FILES = ("prompt.zh.md", "prompt.en.md", "starter.py", "solution.py")
+
+def task_files(kind: str) -> tuple[str, ...]:
+    """prompt.zh.md, prompt.en.md, starter and solution with the kind's suffix (.py, or .md for documents)."""
+    suffix = source_suffix(kind)
+    return ("prompt.zh.md", "prompt.en.md", f"starter{suffix}", f"solution{suffix}")
 
 
 def load_exams(loader, known_kinds: frozenset[str], known_runtimes: frozenset[str]) -> list[LoadedExam]:
@@ -56,7 +61,8 @@ def _task(loader, folder: Path, spec, exam_file: str, line: int) -> LoadedExamTa
         )
         return None
     texts: dict[str, str] = {}
-    for name in TASK_FILES:
+    names = task_files(spec.kind)
+    for name in names:
         path = folder / name
         rel = loader.rel(path)
         if not path.is_file():
@@ -72,7 +78,7 @@ def _task(loader, folder: Path, spec, exam_file: str, line: int) -> LoadedExamTa
                 compile(texts[name], rel, "exec")
             except SyntaxError as exc:
                 errors.append(ContentError(rel, exc.lineno, f"Python syntax error: {exc.msg}"))
-        else:
+        elif name.startswith("prompt."):
             errors.extend(check_lesson_markdown(texts[name], rel, loader.rel(folder), frozenset(), frozenset()))
     tests = folder / "tests"
     if not tests.is_dir() or not any(p.is_file() for p in tests.rglob("*")):
@@ -80,11 +86,11 @@ def _task(loader, folder: Path, spec, exam_file: str, line: int) -> LoadedExamTa
             ContentError(f"{loader.rel(tests)}/", None, "missing hidden tests: tests/ must hold the checker's cases")
         )
         return None
-    if len(texts) != len(TASK_FILES):
+    if len(texts) != len(names):
         return None
     return LoadedExamTask(
         spec=spec,
         path=loader.rel(folder),
         prompt={"zh": texts["prompt.zh.md"], "en": texts["prompt.en.md"]},
-        starter=texts["starter.py"],
+        starter=texts[names[2]],
     )

@@ -18,3 +18,16 @@ class SubmissionForm(FlaskForm):
         ],
     )
 
+
+class DocumentForm(SubmissionForm):
+    """The same submission, for tasks whose answer is a Markdown document (kinds with source_suffix .md)."""
+
+    code = TextAreaField(_l("Your document (Markdown)"), validators=[Optional()])
+    upload = FileField(
+        _l("…or upload a Markdown file (.md)"),
+        validators=[
+            Optional(),
+            FileAllowed(["md"], _l("Upload a Markdown file (.md).")),
+            FileSize(max_size=MAX_UPLOAD, message=_l("The file is larger than 64 KB.")),
+        ],
+    )

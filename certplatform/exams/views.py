@@ -9,13 +9,14 @@ from markupsafe import Markup
 
 from certplatform.authz import login_required, public
 from certplatform.exams import bp
-from certplatform.exams.forms import SubmissionForm
+from certplatform.exams.forms import DocumentForm, SubmissionForm
 from certplatform.forms import ActionForm
 from certplatform.extensions import db, limiter
 from certplatform.i18n import current_locale
 from certplatform.labels import STATUS_LABELS
 from certplatform.models import Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
+from certplatform.sandbox.kinds import source_suffix
 from certplatform.services import attempts, grading, review
 from certplatform.services.markdown import render
 
@@ -155,7 +156,7 @@ def task(slug: str, attempt_id: int, task: str):
     exam_row = _exam_or_404(slug)
     attempt_row = _own_attempt_or_404(exam_row, attempt_id)
     task_row = _task_or_404(exam_row, task)
-    form = SubmissionForm()
+    form = DocumentForm() if source_suffix(task_row.kind) == ".md" else SubmissionForm()
     status = 200
     if form.validate_on_submit():
         code = form.code.data or ""

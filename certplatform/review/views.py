@@ -16,9 +16,10 @@ from certplatform.labels import DECISION_LABELS, REVIEW_STATE_LABELS
 from certplatform.models import CertLevel, ExamAttempt, Review, ReviewDecision, ReviewState, Role, SubmissionStatus
 from certplatform.review import bp
 from certplatform.review.forms import DecisionForm, OverrideForm, ReassignForm
+from certplatform.sandbox.kinds import source_suffix
 from certplatform.services import accounts, attempts, review
 from certplatform.services.issuing import IssuingError
-from certplatform.services.markdown import code_html
+from certplatform.services.markdown import code_html, render
 
 mentors = role_required(Role.MENTOR, Role.ADMIN)
 admins = role_required(Role.ADMIN)
@@ -49,10 +50,17 @@ def reviewed_code(attempt: ExamAttempt) -> list[dict[str, object]]:
             {
                 "task": task,
                 "submission": best,
-                "html": Markup(code_html(best.code, f"{task.slug}-L")) if best else None,  # noqa: S704 - Pygments escapes
+                "html": Markup(_submission_html(task, best.code)) if best else None,  # noqa: S704 - escaped or nh3-cleaned
             }
         )
     return shown
+
+
+def _submission_html(task, code: str) -> str:
+    """Code highlighted by Pygments; a Markdown document (kinds with source_suffix .md) rendered and sanitised."""
+    if source_suffix(task.kind) == ".md":
+        return render(code)
+    return code_html(code, f"{task.slug}-L")
 
 
 def parse_line_comments(text: str) -> list[dict[str, object]]:

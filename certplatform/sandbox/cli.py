@@ -112,7 +112,8 @@ def selftest(exam_slug: str | None, backend: str | None) -> None:
         if exam_slug is not None and slug != exam_slug:
             continue
         for task in exam.tasks:
-            for name, must_pass in (("solution.py", True), ("starter.py", False)):
+            suffix = kinds.source_suffix(task.spec.kind)
+            for name, must_pass in ((f"solution{suffix}", True), (f"starter{suffix}", False)):
                 result = _grade_file(exam, task, (root / task.path / name).read_text(encoding="utf-8"), backend)
                 ok = (result.status == "passed" and result.score == 1.0) if must_pass else result.status != "passed"
                 not_gradable_seen |= not result.gradable

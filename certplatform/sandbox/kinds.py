@@ -28,6 +28,7 @@ class TaskKind:
     runtimes: frozenset[str]
     submission_name: str  # the file name the candidate's code gets inside /grade/submission/
     description: str
+    source_suffix: str = ".py"  # of the task's starter/solution files and of uploads (".md" for documents)
 
 
 _KINDS: dict[str, TaskKind] = {}
@@ -85,3 +86,19 @@ CLUSTER_PLAN = register(
         description="One plain-Python file defining a planning function whose JSON plan a hidden simulator scores",
     )
 )
+
+PLAN_DOCUMENT = register(
+    TaskKind(
+        name="plan_document",
+        runtimes=frozenset({"triton-cpu", "triton-gpu"}),
+        submission_name="design.md",
+        description="A Markdown design document; sections and quoted numbers are checked against its plan",
+        source_suffix=".md",
+    )
+)
+
+
+def source_suffix(kind_name: str) -> str:
+    """The suffix of a task's starter/solution files; unknown kinds (reported elsewhere) count as Python."""
+    kind = _KINDS.get(kind_name)
+    return kind.source_suffix if kind is not None else ".py"

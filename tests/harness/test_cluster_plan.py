@@ -150,3 +150,22 @@ def plan_training(cluster, model, workload):
 def test_syntax_errors_and_missing_functions(grade_source, source, says):
     result = grade(grade_source, source, seed=3)
     assert result.status == ERROR and says in result.message
+
+
+DOC_TASK = REPO / "exams" / "l3-architect" / "tasks" / "design_doc"
+
+
+@pytest.mark.parametrize(("name", "passes"), [("solution.md", True), ("starter.md", False)])
+def test_the_design_document_is_checked_and_never_run(grade_source, name, passes):
+    result = grade_source((DOC_TASK / name).read_text(), tests_dir=DOC_TASK / "tests")
+    assert next(t.name for t in result.tests) == "required sections"
+    if passes:
+        assert result.status == PASSED and result.score == 1.0, result
+    else:
+        assert result.status == FAILED and result.score < 0.5, result
+
+
+def test_an_oversized_document_is_rejected(grade_source):
+    text = (DOC_TASK / "solution.md").read_text() + "\n" + "x" * (64 << 10)
+    result = grade_source(text, tests_dir=DOC_TASK / "tests")
+    assert result.status == REJECTED and "larger than 64 KB" in result.message

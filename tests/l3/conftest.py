@@ -7,3 +7,13 @@ REPO = Path(__file__).resolve().parents[2]
 EXAM = REPO / "exams" / "l3-architect"
 TRAINING = EXAM / "tasks" / "plan_training"
 sys.path.insert(0, str(TRAINING / "tests"))
+
+
+def load_cases(task: str):
+    """A task's hidden cases.py under its own module name (other tests import modules called `cases`)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"l3_{task}_cases", EXAM / "tasks" / task / "tests" / "cases.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,12 +3,14 @@ should, names the rule, and lets the honest neighbour of a rejected plan through
 
 import copy
 
-import cases
 import pytest
 from costmodel import ModelShape, stage_coefficients
 from gates import check
 
+from .conftest import load_cases
 from .test_costmodel import CLUSTER, M70, WORKED, WORKLOAD
+
+cases = load_cases("plan_training")
 
 
 def claimed(p, model=M70, cluster=CLUSTER):

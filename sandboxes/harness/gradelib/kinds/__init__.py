@@ -52,4 +52,4 @@ def names() -> tuple[str, ...]:
 
 def load_builtin() -> None:
     """Import the kinds shipped with the harness (each registers itself once)."""
-    from . import cluster_plan, triton_op  # noqa: F401
+    from . import cluster_plan, plan_document, triton_op  # noqa: F401

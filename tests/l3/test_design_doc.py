@@ -1,0 +1,70 @@
+"""The design document's automatic checks: the reference document passes all four, the starter does not, and each
+kind of mistake costs exactly the check it should, with a message that names it."""
+
+import pytest
+
+from .conftest import EXAM, load_cases
+
+TASK = EXAM / "tasks" / "design_doc"
+cases = load_cases("design_doc")
+SOLUTION = (TASK / "solution.md").read_text()
+
+
+def results(text):
+    return {name: (score, passed, message) for name, score, passed, message in cases.check_document(text)}
+
+
+def test_reference_document_passes_every_check():
+    got = results(SOLUTION)
+    assert len(got) == 4 and all(passed and score == 1.0 for score, passed, _ in got.values()), got
+
+
+def test_starter_fails():
+    got = results((TASK / "starter.md").read_text())
+    assert got["the plan is feasible"][:2] == (0.0, False)
+
+
+def test_a_missing_section_is_named_and_costs_a_sixth():
+    text = SOLUTION.replace("## Monitoring", "## Observations")
+    score, passed, message = results(text)["required sections"]
+    assert score == pytest.approx(5 / 6) and not passed and "Monitoring" in message
+
+
+def test_chinese_headings_count():
+    text = (
+        SOLUTION.replace("## Trade-offs", "## 取舍").replace("## Monitoring", "## 监控").replace("## Cost", "## 成本")
+    )
+    assert results(text)["required sections"][1]
+    assert results(text)["quoted numbers match the plan"][1]
+
+
+def test_a_quoted_number_that_does_not_match_the_plan():
+    text = SOLUTION.replace("188.2 days", "150 days")
+    score, passed, message = results(text)["quoted numbers match the plan"]
+    assert not passed and score == pytest.approx(4 / 5) and "'150 days'" in message and "188.2" in message
+
+
+def test_required_figures_must_be_quoted():
+    text = SOLUTION.replace("216,778 device-hours", "many device hours we did not count")
+    _score, passed, message = results(text)["quoted numbers match the plan"]
+    assert not passed and "not quoted: device-hours" in message
+
+
+def test_other_layouts_may_be_quoted_in_trade_offs():
+    assert "10,932 tokens/s" in SOLUTION.split("## Trade-offs")[1].split("##")[0]
+    assert results(SOLUTION)["quoted numbers match the plan"][1]
+
+
+def test_an_infeasible_plan_and_wrong_claims():
+    over = SOLUTION.replace("[13, 13, 13, 13, 28]", "[13, 13, 13, 13, 27]")
+    got = results(over)
+    assert got["the plan is feasible"][:2] == (0.0, False) and "sums to 79" in got["the plan is feasible"][2]
+    off = SOLUTION.replace('"tokens_per_s": 12301', '"tokens_per_s": 13500')
+    got = results(off)
+    assert got["the plan is feasible"][1] and not got["the plan's claims match the cost model"][1]
+
+
+def test_no_or_broken_json_block():
+    assert "no ```json block" in results(SOLUTION.replace("```json", "```"))["the plan is feasible"][2]
+    broken = SOLUTION.replace('"micro_batch": 1,', '"micro_batch": 1,,')
+    assert "not valid JSON" in results(broken)["the plan is feasible"][2]
