@@ -3,6 +3,7 @@ course lesson, and the reference planner's exact split."""
 
 import itertools
 import random
+from pathlib import Path
 
 import pytest
 from costmodel import GIB, ModelShape, act_bytes_per_layer, evaluate, stage_coefficients
@@ -217,3 +218,24 @@ def test_stage_coefficients_are_the_evaluated_stage():
         assert g * r.layers + c == pytest.approx(r.mem_bytes)
         assert a * r.layers + e == pytest.approx(r.time_s)
         assert budget == r.budget_bytes
+
+
+LESSON = Path(__file__).resolve().parents[2] / "courses" / "l3"
+LESSON_DIR = LESSON / "03-capacity-planning" / "01-training-compute-and-mfu"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_course_lesson_quotes_the_model(lang):
+    """The worked-example table of the lesson is what the exam's cost model computes."""
+    rows = [
+        line.split("|")[1:-1]
+        for line in (LESSON_DIR / f"lesson.{lang}.md").read_text().splitlines()
+        if line.startswith(("| 70B-", "| 7B-"))
+    ]
+    assert sorted(r[0].strip() for r in rows) == sorted(WORKED)
+    for cells in rows:
+        model, p, _iter_s, tokens, _mem, _ms = WORKED[cells[0].strip()]
+        ev = evaluate(CLUSTER, model, WORKLOAD, p)
+        assert [float(x) for x in cells[3].split(",")] == [round(r.mem_gib, 1) for r in ev.stages]
+        assert cells[4].strip() == f"{ev.iter_s:.2f} s"
+        assert int(cells[5].strip().replace(",", "")) == round(ev.tokens_per_s) == tokens
