@@ -169,3 +169,30 @@ def test_an_oversized_document_is_rejected(grade_source):
     text = (DOC_TASK / "solution.md").read_text() + "\n" + "x" * (64 << 10)
     result = grade_source(text, tests_dir=DOC_TASK / "tests")
     assert result.status == REJECTED and "larger than 64 KB" in result.message
+
+
+INF_TASK = REPO / "exams" / "l3-architect" / "tasks" / "plan_inference"
+INF_SOLUTION = (INF_TASK / "solution.py").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "low", "high", "says"),
+    [
+        ("solution", PASSED, 1.0, 1.0, "of the reference allocation"),
+        ("starter", FAILED, 0.0, 0.3, "of the reference allocation"),
+        ("over_budget", FAILED, 0.0, 0.0, "over the budget"),
+        ("tp_across_nodes", FAILED, 0.0, 0.0, "must divide a node's 8 devices"),
+        ("one_chip_type", FAILED, 0.3, 0.99, "of the reference allocation"),
+    ],
+)
+def test_plan_inference_scores(grade_source, name, status, low, high, says):
+    if name == "solution":
+        source = INF_SOLUTION
+    elif name == "starter":
+        source = (INF_TASK / "starter.py").read_text()
+    else:
+        source = INF_SOLUTION + "\n\n" + (INF_TASK / "wrong" / f"{name}.py").read_text()
+    result = grade_source(source, tests_dir=INF_TASK / "tests", wall_seconds=120, seed=21)
+    assert result.status == status, result
+    assert low <= result.score <= high, result
+    assert any(says in t.message for t in result.tests), result.tests

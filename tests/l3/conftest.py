@@ -7,6 +7,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXAM = REPO / "exams" / "l3-architect"
 TRAINING = EXAM / "tasks" / "plan_training"
 sys.path.insert(0, str(TRAINING / "tests"))
+sys.path.insert(0, str(EXAM / "tasks" / "plan_inference" / "tests"))
 
 
 def load_cases(task: str):
