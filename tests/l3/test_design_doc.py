@@ -68,3 +68,8 @@ def test_no_or_broken_json_block():
     assert "no ```json block" in results(SOLUTION.replace("```json", "```"))["the plan is feasible"][2]
     broken = SOLUTION.replace('"micro_batch": 1,', '"micro_batch": 1,,')
     assert "not valid JSON" in results(broken)["the plan is feasible"][2]
+
+
+def test_windows_and_browser_line_ends_are_the_same_document():
+    got = results(SOLUTION.replace("\n", "\r\n"))
+    assert all(passed for _score, passed, _ in got.values()), got

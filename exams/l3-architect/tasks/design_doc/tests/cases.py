@@ -124,6 +124,7 @@ def _prose(text: str) -> str:
 
 
 def check_document(text: str) -> list[tuple[str, float, bool, str]]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # a browser's form sends CRLF line ends
     out = []
     heads = _headings(text)
     missing = [name for name, words in SECTIONS if not any(any(w in h for w in words) for h in heads)]
