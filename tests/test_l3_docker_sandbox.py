@@ -4,37 +4,20 @@ container the candidate can neither import nor read the hidden simulator."""
 from __future__ import annotations
 
 import uuid
-from contextlib import closing
 
 import pytest
 import yaml
 
-from certplatform.sandbox import images, kinds
+from certplatform.sandbox import kinds
 from certplatform.sandbox.backends.base import GradeRequest
-from certplatform.sandbox.backends.docker_backend import DockerBackend
 from certplatform.sandbox.limits import Limits
+from tests import test_docker_sandbox
 from tests.exam_fixtures import REPO
-from tests.test_docker_sandbox import REQUIRED
 
 pytestmark = pytest.mark.docker
 EXAM = REPO / "exams" / "l3-architect"
+backend = test_docker_sandbox.backend  # the same module-scoped engine fixture
 RUN = f"pytest-l3-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture(scope="module")
-def backend() -> DockerBackend:
-    import docker
-
-    try:
-        with closing(docker.from_env(timeout=10)) as client:
-            client.ping()
-    except docker.errors.DockerException as exc:
-        if REQUIRED:
-            pytest.fail(f"no Docker engine: {exc}", pytrace=False)
-        pytest.skip(f"no Docker engine: {exc}")
-    with closing(docker.from_env(timeout=600)) as client:
-        images.build_runtime_image(client, "triton-cpu", REPO)
-    return DockerBackend(repo_root=REPO, image_overrides={})
 
 
 def _request(task: str, code: str) -> GradeRequest:

@@ -12,9 +12,9 @@ import math
 import socket
 import sys
 import time
-import traceback
 
-MAX_ERROR_CHARS = 3_000
+from .runner import _describe
+
 MAX_OUTPUT_BYTES = 512 << 10
 
 
@@ -53,15 +53,6 @@ def _import_submission(path: str):
         return module, None
     except BaseException as exc:
         return None, _describe(exc, path)
-
-
-def _describe(exc: BaseException, submission: str) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission]
-    lines = [f"  line {f.lineno}, in {f.name}: {f.line}" for f in frames[-5:]]
-    text = f"{type(exc).__name__}: {exc}"
-    if lines:
-        text += "\n" + "\n".join(lines)
-    return text[:MAX_ERROR_CHARS]
 
 
 def _jsonable(value, depth: int = 0):
