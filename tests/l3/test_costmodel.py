@@ -239,3 +239,34 @@ def test_the_course_lesson_quotes_the_model(lang):
         assert [float(x) for x in cells[3].split(",")] == [round(r.mem_gib, 1) for r in ev.stages]
         assert cells[4].strip() == f"{ev.iter_s:.2f} s"
         assert int(cells[5].strip().replace(",", "")) == round(ev.tokens_per_s) == tokens
+
+
+def _solution(task: str, entry: str):
+    """The candidate-side reference solution, run as a plain module (it cannot import the hidden modules)."""
+    namespace: dict = {}
+    path = Path(__file__).resolve().parents[2] / "exams" / "l3-architect" / "tasks" / task / "solution.py"
+    exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - our own reference solution
+    return namespace[entry]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_reference_solution_is_the_hidden_reference_planner(seed):
+    from .conftest import load_cases
+
+    plan_training = _solution("plan_training", "plan_training")
+    for case in load_cases("plan_training").cases(seed):
+        plan = plan_training(*case.args)
+        claimed = plan.pop("claimed")
+        assert plan == case.reference[0]
+        assert claimed["tokens_per_s"] == pytest.approx(case.reference[1].tokens_per_s, rel=1e-4)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_inference_solution_is_the_hidden_reference_allocation(seed):
+    from allocation import reference_allocation
+
+    from .conftest import load_cases
+
+    plan_inference = _solution("plan_inference", "plan_inference")
+    for case in load_cases("plan_inference").cases(seed):
+        assert plan_inference(*case.args) == {"instances": reference_allocation(*case.args)}
