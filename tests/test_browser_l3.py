@@ -23,7 +23,7 @@ from tests.l3_fixtures import l3_candidate, sync_l3, task_source, write_l3_root
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.redis]
-CODE_TASKS = ("plan_training", "plan_inference")
+CODE_TASKS = ("plan_training", "replan_after_failure", "plan_inference")
 RUBRIC = ("tradeoff_argument", "cross_vendor_traffic", "failure_and_checkpoint", "monitoring", "cost")
 
 

@@ -35,7 +35,12 @@ def _request(task: str, code: str) -> GradeRequest:
 
 @pytest.mark.parametrize(
     ("task", "name"),
-    [("plan_training", "solution.py"), ("plan_inference", "solution.py"), ("design_doc", "solution.md")],
+    [
+        ("plan_training", "solution.py"),
+        ("plan_inference", "solution.py"),
+        ("replan_after_failure", "solution.py"),
+        ("design_doc", "solution.md"),
+    ],
 )
 def test_reference_scores_one_in_a_container(backend, task, name) -> None:
     result = backend.grade(_request(task, (EXAM / "tasks" / task / name).read_text()))

@@ -78,6 +78,8 @@ def test_an_l2_holder_takes_l3_and_two_mentors_certify(app, l3, language) -> Non
     assert "stage_coefficients" not in page and "reference_plan" not in page
     post_form(client, attempt_url + "plan_training/", {"code": task_source("plan_training", "solution.py")})
     post_form(client, attempt_url + "plan_inference/", {"code": task_source("plan_inference", "solution.py")})
+    replan = task_source("replan_after_failure", "solution.py")
+    post_form(client, attempt_url + "replan_after_failure/", {"code": replan})
 
     # The design document: its own editor label and upload rule, written in the editor and uploaded.
     doc_page = client.get(attempt_url + "design_doc/").get_data(as_text=True)
@@ -98,7 +100,7 @@ def test_an_l2_holder_takes_l3_and_two_mentors_certify(app, l3, language) -> Non
     assert uploaded.status_code == 302
     graded = db.session.scalars(sa.select(Submission).order_by(Submission.id)).all()
     graded = [s for s in graded if s.attempt.exam_id == l3_exam.id]
-    assert [(s.status, s.score) for s in graded] == [(SubmissionStatus.PASSED, 1.0)] * 3, [s.message for s in graded]
+    assert [(s.status, s.score) for s in graded] == [(SubmissionStatus.PASSED, 1.0)] * 4, [s.message for s in graded]
 
     post_form(client, attempt_url + "finish")
     attempt = db.session.scalar(sa.select(ExamAttempt).where(ExamAttempt.exam_id == l3_exam.id))

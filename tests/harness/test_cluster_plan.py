@@ -196,3 +196,20 @@ def test_plan_inference_scores(grade_source, name, status, low, high, says):
     assert result.status == status, result
     assert low <= result.score <= high, result
     assert any(says in t.message for t in result.tests), result.tests
+
+
+RE_TASK = REPO / "exams" / "l3-architect" / "tasks" / "replan_after_failure"
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "low", "high"),
+    [("solution", PASSED, 1.0, 1.0), ("starter", FAILED, 0.0, 0.5), ("no_reshard_note", FAILED, 0.3, 0.9)],
+)
+def test_replan_after_failure_scores(grade_source, name, status, low, high):
+    solution = (RE_TASK / "solution.py").read_text()
+    source = {
+        "solution": solution,
+        "starter": (RE_TASK / "starter.py").read_text(),
+    }.get(name) or solution + "\n\n" + (RE_TASK / "wrong" / f"{name}.py").read_text()
+    result = grade_source(source, tests_dir=RE_TASK / "tests", wall_seconds=120, seed=1)
+    assert result.status == status and low <= result.score <= high, result
