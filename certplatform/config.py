@@ -148,12 +148,13 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
     cfg["CELERY"] = dict(cfg["CELERY"])
 
     if name == "production":
-        missing = [k for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY") if not env.get(k)]
+        missing = [k for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_BASE_URL") if not env.get(k)]
         if missing:
             raise ConfigError(
                 "Refusing to start in production: set "
                 + ", ".join(missing)
-                + " in the environment (PostgreSQL DATABASE_URL, Redis REDIS_URL, a long random SECRET_KEY)."
+                + " in the environment (PostgreSQL DATABASE_URL, Redis REDIS_URL, a long random SECRET_KEY, and"
+                " PUBLIC_BASE_URL, the address people reach, which every certificate, badge and mail links to)."
             )
     if env.get("SECRET_KEY") and name != "test":
         cfg["SECRET_KEY"] = env["SECRET_KEY"]
