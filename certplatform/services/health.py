@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,6 +18,7 @@ class HealthReport:
     db: str
     broker: str
     sandbox: str
+    sandbox_build: dict[str, Any] | None = None  # the last image build: state, phase, percent (None: none here)
 
     @property
     def failing(self) -> list[str]:
@@ -27,9 +29,15 @@ class HealthReport:
     def ok(self) -> bool:
         return not self.failing
 
-    def as_dict(self) -> dict[str, str]:
+    def as_dict(self) -> dict[str, Any]:
         status = "ok" if self.ok else "failing: " + ", ".join(self.failing)
-        return {"status": status, "db": self.db, "broker": self.broker, "sandbox": self.sandbox}
+        return {
+            "status": status,
+            "db": self.db,
+            "broker": self.broker,
+            "sandbox": self.sandbox,
+            "sandbox_build": self.sandbox_build,
+        }
 
 
 def _database() -> str:
@@ -67,4 +75,16 @@ def _sandbox() -> str:
 
 
 def check() -> HealthReport:
-    return HealthReport(db=_database(), broker=_broker(), sandbox=_sandbox())
+    from certplatform.services import sandbox_build
+
+    build = sandbox_build.current()
+    sandbox = _sandbox()
+    if build is not None and build.building:
+        # Not a failure: the image is on its way and submissions wait for it in the queue.
+        sandbox = f"preparing: {build.percent}% ({build.phase})"
+    return HealthReport(
+        db=_database(),
+        broker=_broker(),
+        sandbox=sandbox,
+        sandbox_build=build.as_json() if build is not None else None,
+    )
