@@ -140,3 +140,25 @@ def test_a_submission_made_while_the_image_is_built_waits_queued_and_is_graded_o
             assert build_status.read(status_file).state == "ready"
         finally:
             engine.images.remove(waiting_tag, noprune=True)  # only the extra tag: the image stays
+
+
+def test_a_missing_image_that_a_build_made_since_the_last_report_is_not_failing(client, status_file: Path) -> None:
+    from datetime import timedelta
+
+    from certplatform.models import WorkerHeartbeat
+    from certplatform.models.types import utcnow
+
+    beat = WorkerHeartbeat(
+        worker="celery@a", backend="docker", sandbox_status=f"error: image {TAG} missing", checked_at=utcnow()
+    )
+    db.session.add(beat)
+    db.session.commit()
+    assert client.get("/healthz").json["status"] == "failing: sandbox"
+    beat.checked_at = utcnow() - timedelta(seconds=5)  # the worker looked before the build ended
+    db.session.commit()
+    build_status.write(status_file, BuildStatus("ready", TAG, "triton-cpu", phase="ready", percent=100))
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json["sandbox"] == "ok"
+    other = BuildStatus("ready", "certplatform/sandbox-triton-cpu:other", "triton-cpu", phase="ready", percent=100)
+    build_status.write(status_file, other)  # a build of another image says nothing about this one
+    assert client.get("/healthz").json["status"] == "failing: sandbox"

@@ -60,6 +60,14 @@ class BuildStatus:
         """A build is under way right now."""
         return self.state == "building" and self.alive
 
+    def finished_after(self, moment: datetime) -> bool:
+        """Whether this status was last written after `moment` (naive datetimes are taken as UTC)."""
+        try:
+            updated = datetime.fromisoformat(self.updated_at)
+        except ValueError:
+            return False
+        return updated > (moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
     def as_json(self) -> dict[str, Any]:
         """What /healthz shows: a dead build is reported as failed, with why."""
         data = {k: v for k, v in asdict(self).items() if k not in ("pid", "host")}

@@ -11,6 +11,7 @@ from flask import current_app
 from certplatform.extensions import db
 from certplatform.models import WorkerHeartbeat
 from certplatform.models.types import utcnow
+from certplatform.sandbox.build_status import BuildStatus
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,11 @@ def _broker() -> str:
         return f"error: {type(exc).__name__}"
 
 
-def _sandbox() -> str:
-    """The sandbox as the grading workers last saw it (the web app itself has no Docker socket)."""
+def _sandbox(build: BuildStatus | None) -> str:
+    """The sandbox as the grading workers last saw it (the web app itself has no Docker socket), corrected by the
+    image build: one under way is `preparing`, and a missing image that a build made since the report is there."""
+    if build is not None and build.building:
+        return f"preparing: {build.percent}% ({build.phase})"
     try:
         beat = db.session.scalar(sa.select(WorkerHeartbeat).order_by(WorkerHeartbeat.checked_at.desc()).limit(1))
     except Exception as exc:
@@ -71,6 +75,13 @@ def _sandbox() -> str:
     age = (utcnow() - beat.checked_at).total_seconds()
     if age > current_app.config["HEARTBEAT_STALE_S"]:
         return f"error: no grading worker has reported for {int(age)} s"
+    if (
+        build is not None
+        and build.state == "ready"
+        and beat.sandbox_status == f"error: image {build.tag} missing"
+        and build.finished_after(beat.checked_at)
+    ):
+        return "ok"
     return beat.sandbox_status
 
 
@@ -78,13 +89,9 @@ def check() -> HealthReport:
     from certplatform.services import sandbox_build
 
     build = sandbox_build.current()
-    sandbox = _sandbox()
-    if build is not None and build.building:
-        # Not a failure: the image is on its way and submissions wait for it in the queue.
-        sandbox = f"preparing: {build.percent}% ({build.phase})"
     return HealthReport(
         db=_database(),
         broker=_broker(),
-        sandbox=sandbox,
+        sandbox=_sandbox(build),  # an image being built is not a failure: submissions wait for it
         sandbox_build=build.as_json() if build is not None else None,
     )
