@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,23 +34,29 @@ def _venv(parent: Path) -> Path:
     return parent / "venv" / "bin" / "python"
 
 
+@contextmanager
+def _home(mode: int) -> Iterator[Path]:
+    """A directory owned by root with this mode, holding a venv."""
+    home = Path(tempfile.mkdtemp(prefix="certplatform-home-"))
+    home.chmod(mode)
+    _venv(home)
+    try:
+        yield home
+    finally:
+        shutil.rmtree(home)
+
+
 @pytest.fixture(scope="module")
 def private_home() -> Iterator[Path]:
-    """A 0700 directory owned by root, like /root, holding a venv: the candidate user cannot pass it."""
-    home = Path(tempfile.mkdtemp(prefix="certplatform-home-"))
-    home.chmod(0o700)
-    _venv(home)
-    yield home
-    shutil.rmtree(home)
+    """0700, like /root: the candidate user cannot pass it."""
+    with _home(0o700) as home:
+        yield home
 
 
 @pytest.fixture(scope="module")
 def open_home() -> Iterator[Path]:
-    home = Path(tempfile.mkdtemp(prefix="certplatform-open-"))
-    home.chmod(0o755)
-    _venv(home)
-    yield home
-    shutil.rmtree(home)
+    with _home(0o755) as home:
+        yield home
 
 
 def test_an_interpreter_behind_a_private_directory_is_found_before_grading(private_home: Path) -> None:

@@ -149,6 +149,8 @@ def _run(step: str, cmd: Sequence[str], timeout: float, on_line: Callable[[str],
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
     output = "".join(lines)
     if expired.is_set():
         raise ImageBuildError(step, f"timed out after {timeout:.0f} s", output)
