@@ -27,7 +27,7 @@ TENSOR_ALLOCATORS: dict[str, tuple[str, ...]] = {
     "new_ones": ("new_ones.default", "fill_.Scalar"),
     "new_full": ("new_full.default", "fill_.Scalar"),
 }
-# torch.<name> that describe or configure, never compute: dtypes, type tests, numeric limits, grad modes.
+# torch.<name> that describe or configure, never compute: dtypes, layouts, type tests, numeric limits, grad modes.
 TORCH_DESCRIBE = frozenset(
     {
         "Tensor",
@@ -40,6 +40,9 @@ TORCH_DESCRIBE = frozenset(
         "is_floating_point",
         "no_grad",
         "inference_mode",
+        "contiguous_format",
+        "preserve_format",
+        "strided",
         "float16",
         "half",
         "bfloat16",

@@ -42,6 +42,9 @@ def main(argv: list[str]) -> int:
     guard = guards.Guard()
     clock = None
     if device == "cpu":
+        from . import interpreter_bridge
+
+        interpreter_bridge.install()
         guards.install_launch_hook(guard)
     elif not torch.cuda.is_available():
         # The checker sees the GPU (it checked) but this uid does not: device nodes not readable by 10001.
