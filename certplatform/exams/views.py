@@ -16,6 +16,7 @@ from certplatform.i18n import current_locale
 from certplatform.labels import STATUS_LABELS
 from certplatform.models import Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
+from certplatform.sandbox import grader_messages
 from certplatform.services import attempts, grading, review
 from certplatform.services.markdown import render
 
@@ -54,6 +55,8 @@ def task_title(task) -> str:
 
 
 bp.add_app_template_global(task_title)
+bp.add_app_template_global(grader_messages.submission_message)
+bp.add_app_template_global(grader_messages.test_message)
 bp.add_app_template_global(STATUS_LABELS, "status_names")
 
 
@@ -64,8 +67,16 @@ def submission_json(submission: Submission) -> dict[str, object]:
         "status": submission.status.value,
         "final": submission.status.final,
         "score": submission.score,
-        "message": submission.message or "",
-        "tests": submission.tests or [],
+        "message": grader_messages.submission_message(submission.message),
+        "tests": [
+            {
+                "name": t.get("name"),
+                "passed": t.get("passed"),
+                "score": t.get("score"),
+                "message": grader_messages.test_message(t),
+            }
+            for t in submission.tests or []
+        ],
         "stdout": submission.stdout or "",
         "stderr": submission.stderr or "",
         "duration_s": submission.duration_s,

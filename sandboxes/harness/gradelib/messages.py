@@ -135,7 +135,6 @@ TEMPLATES: dict[str, str] = {
     "test.timing_no_tensor": N_("returned no tensor on a repeated call (timing run)"),
     "test.timing_wrong": N_("wrong on a repeated call (timing run): %(detail)s"),
     "test.timing": N_("%(text)s"),
-    "test.autotune_config": N_("autotune config %(config)s: %(detail)s"),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "
