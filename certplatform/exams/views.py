@@ -16,6 +16,7 @@ from certplatform.i18n import current_locale
 from certplatform.labels import STATUS_LABELS
 from certplatform.models import Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
+from certplatform.sandbox import grader_messages
 from certplatform.services import attempts, grading, review, sandbox_build
 from certplatform.services.markdown import render
 
@@ -54,6 +55,8 @@ def task_title(task) -> str:
 
 
 bp.add_app_template_global(task_title)
+bp.add_app_template_global(grader_messages.submission_message)
+bp.add_app_template_global(grader_messages.test_message)
 bp.add_app_template_global(STATUS_LABELS, "status_names")
 
 
@@ -73,7 +76,7 @@ def sandbox_state() -> dict[str, object]:
 
 def submission_json(submission: Submission) -> dict[str, object]:
     """What the candidate sees of a submission: never the tests themselves, the seed or the reference."""
-    message = submission.message or ""
+    message = grader_messages.submission_message(submission.message)
     if not message and submission.status.value == "queued" and sandbox_build.preparing() is not None:
         message = waiting_note()
     return {
@@ -82,7 +85,15 @@ def submission_json(submission: Submission) -> dict[str, object]:
         "final": submission.status.final,
         "score": submission.score,
         "message": message,
-        "tests": submission.tests or [],
+        "tests": [
+            {
+                "name": t.get("name"),
+                "passed": t.get("passed"),
+                "score": t.get("score"),
+                "message": grader_messages.test_message(t),
+            }
+            for t in submission.tests or []
+        ],
         "stdout": submission.stdout or "",
         "stderr": submission.stderr or "",
         "duration_s": submission.duration_s,

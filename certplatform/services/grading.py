@@ -18,7 +18,7 @@ from flask_babel import force_locale
 from certplatform.extensions import db
 from certplatform.models import OutboxMessage, Submission, SubmissionStatus, WorkerHeartbeat
 from certplatform.models.types import utcnow
-from certplatform.sandbox import kinds
+from certplatform.sandbox import grader_messages, kinds
 from certplatform.sandbox.backends import BackendUnavailable, GradeRequest, get_backend
 from certplatform.sandbox.limits import Limits
 from certplatform.sandbox.results import GradeResult, not_gradable
@@ -136,9 +136,16 @@ def store(submission: Submission, result: GradeResult) -> Submission:
     submission.status = SubmissionStatus(result.status)
     submission.score = result.score
     submission.tests = [
-        {"name": t.name, "passed": t.passed, "score": t.score, "message": t.message} for t in result.tests
+        {
+            "name": t.name,
+            "passed": t.passed,
+            "score": t.score,
+            "message": t.message,
+            **({"parts": list(t.parts)} if t.parts else {}),
+        }
+        for t in result.tests
     ]
-    submission.message = result.message
+    submission.message = grader_messages.encode(result.message, list(result.parts) if result.parts else None)
     submission.stdout = result.stdout
     submission.stderr = result.stderr
     submission.duration_s = result.duration_s
