@@ -114,14 +114,15 @@ def test_backends_by_name_and_the_process_backend_refused_in_production() -> Non
 
 
 def test_task_kinds_registry() -> None:
-    assert "triton_op" in kinds.registered()
-    with pytest.raises(kinds.UnknownTaskKind, match="no task kind 'chip_profile'"):
-        kinds.get("chip_profile")
+    assert {"triton_op", "chip_profile"} <= kinds.registered()
+    assert kinds.get("chip_profile").runtimes == frozenset({"triton-cpu"})
+    with pytest.raises(kinds.UnknownTaskKind, match="no task kind 'cluster_plan'"):
+        kinds.get("cluster_plan")
     with pytest.raises(kinds.DuplicateTaskKind):
         kinds.register(kinds.TRITON_OP)
     with pytest.raises(ValueError, match="unknown runtimes"):
         kinds.register(kinds.TaskKind("x", frozenset({"tpu"}), "s.py", "x"))
-    probe = kinds.TaskKind("chip_profile", frozenset({"triton-cpu"}), "profile.py", "L2")
+    probe = kinds.TaskKind("cluster_plan", frozenset({"triton-cpu"}), "plan.py", "L3")
     with kinds.temporary(probe):
-        assert kinds.get("chip_profile") is probe
-    assert "chip_profile" not in kinds.registered(), "a temporary kind is removed again"
+        assert kinds.get("cluster_plan") is probe
+    assert "cluster_plan" not in kinds.registered(), "a temporary kind is removed again"

@@ -171,7 +171,7 @@ class TritonOpKind:
         if reply.get("error"):
             if reply.get("resource"):
                 raise _Stop(ERROR, f"{what}: resource limit hit: {reply['error']}")
-            return TestResult(case.name, False, 0.0, f"raised {reply['error']}")
+            return self._raised(case, reply)
         if reply.get("output_problem"):
             return TestResult(case.name, False, 0.0, str(reply["output_problem"]))
         if reply.get("shares_input"):
@@ -190,7 +190,7 @@ class TritonOpKind:
             out = channel.tensor_from_bytes(out_blobs[int(meta["blob"])], meta["dtype"], meta["shape"])
         except (KeyError, IndexError, ValueError, TypeError, channel.ProtocolError) as exc:
             raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}: {exc}") from None
-        passed, message = compare(out, case)
+        passed, message = self._judge(out, case, reply)
         if passed and reply.get("canary_damage"):
             passed, message = (
                 False,
@@ -205,6 +205,13 @@ class TritonOpKind:
         elif not passed and _may_be_tf32(case, ctx) and "differ beyond" in message:
             message += TF32_HINT
         return TestResult(case.name, passed, 1.0 if passed else 0.0, message, record)
+
+    # Hooks for kinds built on this one (chip_profile): the verdict on an output, and on a raised exception.
+    def _judge(self, out, case: Case, reply: dict) -> tuple[bool, str]:
+        return compare(out, case)
+
+    def _raised(self, case: Case, reply: dict) -> TestResult:
+        return TestResult(case.name, False, 0.0, f"raised {reply['error']}")
 
     # -- GPU runtime: timing ---------------------------------------------------------------------------------
     def _time_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float):
