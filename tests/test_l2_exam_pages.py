@@ -30,7 +30,7 @@ from tests.factories import PASSWORD, make_user
 from tests.review_fixtures import full_scores, keys, passed_attempt  # noqa: F401  (keys is a fixture)
 
 L2 = REPO / "exams" / "l2-cross-chip"
-L2_TASKS = ("portable_softmax", "rms_norm_bf16")
+L2_TASKS = ("portable_softmax", "gather_rows", "rms_norm_bf16")
 
 
 @pytest.fixture

@@ -240,6 +240,25 @@ def judge_output(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
     return compare(out, case)
 
 
+def exact_judge(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
+    """A copy of input elements (a gather): dtype, shape and every value exactly as expected."""
+    if out.dtype != case.dtype:
+        return (
+            False,
+            f"output dtype is {str(out.dtype).replace('torch.', '')}, expected {str(case.dtype).replace('torch.', '')}",
+        )
+    if tuple(out.shape) != tuple(case.expected.shape):
+        return False, f"output shape is {tuple(out.shape)}, expected {tuple(case.expected.shape)}"
+    wrong = out.double() != case.expected
+    if bool(wrong.any()):
+        first = tuple(int(i) for i in torch.nonzero(wrong)[0])
+        return False, (
+            f"{int(wrong.sum())} of {out.numel()} elements differ; first at index {first}: "
+            f"got {float(out.double()[first]):.6g}, expected {float(case.expected[first]):.6g}"
+        )
+    return True, "ok (exact)"
+
+
 # ---- bf16 stored as int16 bits -----------------------------------------------------------------------------
 
 
