@@ -126,3 +126,22 @@ def test_profile_travels_to_the_candidate_unchanged():
         assert ChipProfile.from_wire(profile.to_wire()) == profile
     with pytest.raises(ValueError, match="fields differ"):
         ChipProfile.from_wire({"name": "x"})
+
+
+def test_the_course_lesson_shows_the_graded_public_profiles():
+    lesson = REPO / "courses" / "l2" / "02-capabilities-and-portable-kernels" / "01-capability-profiles"
+    for language in ("en", "zh"):
+        rows = {
+            cells[0]: cells
+            for line in (lesson / f"lesson.{language}.md").read_text().splitlines()
+            if line.startswith("| ")
+            and (cells := [c.strip() for c in line.strip("|").split("|")])[0] in PUBLIC_PROFILES
+        }
+        assert sorted(rows) == sorted(PUBLIC_PROFILES), language
+        for name, cells in rows.items():
+            p = PUBLIC_PROFILES[name]
+            warps = ", ".join(map(str, p.allowed_num_warps)) if p.allowed_num_warps else cells[2]
+            assert cells[1:3] == [str(p.warp_size), warps], (language, name)
+            assert cells[3] == str(p.max_threads_per_program) and cells[4] == f"{p.onchip_bytes // 1024} KiB"
+            assert cells[5] == str(p.max_block_numel) and cells[6] == str(p.compute_units)
+            assert cells[8] == f"2^{p.max_index.bit_length() - 1}" and p.max_index & (p.max_index - 1) == 0
