@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 from chipprofile import PUBLIC_PROFILES, ChipProfile
-from gradelib.chips import HIDDEN_RANGES, check_launch, check_log, hidden_profiles, label, without
+from gradelib.chips import HIDDEN_RANGES, check_launch, check_log, hidden_profiles, label, tile_footprint, without
 
 from .conftest import REPO
 
@@ -145,3 +145,12 @@ def test_the_course_lesson_shows_the_graded_public_profiles():
             assert cells[3] == str(p.max_threads_per_program) and cells[4] == f"{p.onchip_bytes // 1024} KiB"
             assert cells[5] == str(p.max_block_numel) and cells[6] == str(p.compute_units)
             assert cells[8] == f"2^{p.max_index.bit_length() - 1}" and p.max_index & (p.max_index - 1) == 0
+
+
+def test_the_published_footprint_formula():
+    launch = _launch(constexprs={"BLOCK_R": 8, "BLOCK_C": 32, "SPLIT": 3})
+    launch["tensors"]["half"] = {"dtype": "float16", "shape": [8], "span": 8}
+    launch["tensors"]["index"] = {"dtype": "int32", "shape": [8], "span": 8}
+    assert tile_footprint(launch) == 8 * 32 * 4 * 3, "widest float argument, 1 stage when none is passed"
+    assert tile_footprint({**launch, "options": {"num_stages": 2}}, elem=2) == 8 * 32 * 2 * 4
+    assert tile_footprint(_launch(tensors={})) == 256 * 4 * 3

@@ -110,6 +110,21 @@ def block_constexprs(launch: dict) -> dict[str, int]:
     return {k: v for k, v in launch.get("constexprs", {}).items() if k.upper().startswith("BLOCK")}
 
 
+_FLOAT_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def tile_footprint(launch: dict, elem: int | None = None) -> int:
+    """The tasks' published formula: BLOCK* product * elem * (2 + num_stages), where elem is given or is the
+    element size of the widest floating-point tensor argument (4 when there is none)."""
+    blocks = 1
+    for value in block_constexprs(launch).values():
+        blocks *= value
+    if elem is None:
+        widths = [_FLOAT_BYTES.get(t["dtype"], 0) for t in launch.get("tensors", {}).values()]
+        elem = max(widths, default=0) or 4
+    return blocks * elem * (2 + launch.get("options", {}).get("num_stages", DEFAULT_NUM_STAGES))
+
+
 def check_launch(launch: dict, profile: ChipProfile, footprint: Callable[[dict], int] | None) -> str | None:
     """The first limit of `profile` this launch breaks, as a sentence, or None."""
     options = launch.get("options", {})

@@ -1,5 +1,6 @@
 """Reference solution for portable_softmax: the tile is sized from the chip's on-chip memory and block limit;
 rows that fit one tile take the one-pass kernel, longer rows the looped (online max/sum) kernel."""
+
 import torch
 import triton
 import triton.language as tl
@@ -75,7 +76,5 @@ def portable_softmax(x: torch.Tensor, *, profile: ChipProfile) -> torch.Tensor:
     cap = min(profile.max_block_numel, _floor_pow2(fits))
     want = triton.next_power_of_2(n_cols)
     kernel, block = (softmax_one_pass, want) if want <= cap else (softmax_looped, cap)
-    kernel[(n_rows,)](
-        x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block)
-    )
+    kernel[(n_rows,)](x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block))
     return out

@@ -2,6 +2,7 @@
 with an integer shift and a bitcast, work in fp32, and round back to bf16 nearest-even with integer ops, so no
 bf16 tensor ever reaches a kernel. Each row is read twice in tiles sized from the on-chip memory (sum of squares,
 then normalise); a row that fits one tile makes each loop a single step."""
+
 import torch
 import triton
 import triton.language as tl
@@ -69,7 +70,15 @@ def rms_norm_bf16(x_bits: torch.Tensor, w_bits: torch.Tensor, eps: float, *, pro
     fits = profile.onchip_bytes // (4 * (2 + NUM_STAGES))
     block = min(triton.next_power_of_2(n_cols), profile.max_block_numel, _floor_pow2(fits))
     rms_norm_bits_kernel[(n_rows,)](
-        x_bits, w_bits, out, n_cols, x_bits.stride(0), x_bits.stride(1), out.stride(0), eps,
-        BLOCK_N=block, **launch_options(profile, block),
+        x_bits,
+        w_bits,
+        out,
+        n_cols,
+        x_bits.stride(0),
+        x_bits.stride(1),
+        out.stride(0),
+        eps,
+        BLOCK_N=block,
+        **launch_options(profile, block),
     )
     return out

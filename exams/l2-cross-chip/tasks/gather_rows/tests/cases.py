@@ -5,7 +5,7 @@ rows of zero columns, one with rows of max_index elements but no rows: nothing i
 
 import torch
 
-from gradelib.chips import block_constexprs, chip_case, exact_judge, run_profiles
+from gradelib.chips import chip_case, exact_judge, run_profiles, tile_footprint
 from gradelib.triton_cases import randn
 
 KIND = "chip_profile"
@@ -15,12 +15,7 @@ CALL_SECONDS = 20
 
 def footprint(launch: dict) -> int:
     """BLOCK_R * BLOCK_C * elem * (2 + num_stages): elem of the widest floating-point tensor argument."""
-    blocks = 1
-    for value in block_constexprs(launch).values():
-        blocks *= value
-    sizes = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
-    elem = max((sizes.get(t["dtype"], 0) for t in launch.get("tensors", {}).values()), default=4) or 4
-    return blocks * elem * (2 + launch.get("options", {}).get("num_stages", 1))
+    return tile_footprint(launch)
 
 
 def _index(gen, n_rows: int, n_out: int) -> torch.Tensor:

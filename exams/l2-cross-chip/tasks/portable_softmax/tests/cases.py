@@ -1,8 +1,9 @@
 """Hidden tests for portable_softmax(x, *, profile): row-wise softmax of a 2-D tensor on every public profile
 and on this run's hidden profiles, each launch checked against the profile. Shapes/dtypes are public (prompt)."""
+
 import torch
 
-from gradelib.chips import block_constexprs, chip_case, run_profiles
+from gradelib.chips import chip_case, run_profiles, tile_footprint
 from gradelib.triton_cases import describe, randn
 
 KIND = "chip_profile"
@@ -28,12 +29,7 @@ PER_PROFILE = 3
 
 def footprint(launch: dict) -> int:
     """BLOCK_N * elem * (2 + num_stages): elem is the widest floating-point argument's element size."""
-    blocks = 1
-    for value in block_constexprs(launch).values():
-        blocks *= value
-    sizes = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
-    elem = max((sizes.get(t["dtype"], 0) for t in launch.get("tensors", {}).values()), default=4) or 4
-    return blocks * elem * (2 + launch.get("options", {}).get("num_stages", 1))
+    return tile_footprint(launch)
 
 
 def reference(x):

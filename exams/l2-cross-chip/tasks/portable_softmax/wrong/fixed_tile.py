@@ -1,4 +1,5 @@
 """Wrong: a fixed 4096-element tile whatever the chip's on-chip memory."""
+
 # expect: failed > on-chip
 import torch
 import triton
@@ -74,7 +75,5 @@ def portable_softmax(x: torch.Tensor, *, profile: ChipProfile) -> torch.Tensor:
     cap = 4096  # the L1 tile: fine on a big GPU, too large for small on-chip memories
     want = triton.next_power_of_2(n_cols)
     kernel, block = (softmax_one_pass, want) if want <= cap else (softmax_looped, cap)
-    kernel[(n_rows,)](
-        x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block)
-    )
+    kernel[(n_rows,)](x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block))
     return out

@@ -1,4 +1,5 @@
 """Wrong: picks the tile by the chip's name instead of its capabilities."""
+
 # expect: rejected reads '.name'
 import torch
 import triton
@@ -77,7 +78,5 @@ def portable_softmax(x: torch.Tensor, *, profile: ChipProfile) -> torch.Tensor:
         cap = 256
     want = triton.next_power_of_2(n_cols)
     kernel, block = (softmax_one_pass, want) if want <= cap else (softmax_looped, cap)
-    kernel[(n_rows,)](
-        x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block)
-    )
+    kernel[(n_rows,)](x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block))
     return out

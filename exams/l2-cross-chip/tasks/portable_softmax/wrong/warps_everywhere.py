@@ -1,4 +1,5 @@
 """Wrong: passes num_warps on chips that ignore it and ignores the allowed set."""
+
 # expect: failed ignores num_warps
 import torch
 import triton
@@ -73,7 +74,5 @@ def portable_softmax(x: torch.Tensor, *, profile: ChipProfile) -> torch.Tensor:
     cap = min(profile.max_block_numel, _floor_pow2(fits))
     want = triton.next_power_of_2(n_cols)
     kernel, block = (softmax_one_pass, want) if want <= cap else (softmax_looped, cap)
-    kernel[(n_rows,)](
-        x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block)
-    )
+    kernel[(n_rows,)](x, out, n_cols, x.stride(0), out.stride(0), BLOCK_N=block, **launch_options(profile, block))
     return out

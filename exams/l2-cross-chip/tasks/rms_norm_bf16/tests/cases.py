@@ -2,9 +2,10 @@
 for chips without bf16 (every profile here lacks bf16, so a bf16 tensor reaching a kernel fails the case).
 The output bits must be within bf16 tolerance of the float64 reference and equal torch's own fp32 -> bf16
 round-to-nearest-even of the fp32 result on at least 99% of the elements (truncation gets about half)."""
+
 import torch
 
-from gradelib.chips import bf16_judge, block_constexprs, chip_case, run_profiles, without
+from gradelib.chips import bf16_judge, chip_case, run_profiles, tile_footprint, without
 from gradelib.triton_cases import randn
 
 KIND = "chip_profile"
@@ -28,10 +29,7 @@ PER_PROFILE = 3
 
 def footprint(launch: dict) -> int:
     """BLOCK_N * 4 * (2 + num_stages): the tile is worked on in fp32 whatever the storage type."""
-    blocks = 1
-    for value in block_constexprs(launch).values():
-        blocks *= value
-    return blocks * 4 * (2 + launch.get("options", {}).get("num_stages", 1))
+    return tile_footprint(launch, elem=4)
 
 
 def reference(x, w, eps):

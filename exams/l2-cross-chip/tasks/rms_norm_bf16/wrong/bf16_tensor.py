@@ -1,4 +1,5 @@
 """Wrong: lets the chip's missing bf16 reach a kernel (a bf16 result buffer, copied into the int16 output)."""
+
 # expect: failed which this chip does not have
 import torch
 import triton
@@ -75,8 +76,16 @@ def rms_norm_bf16(x_bits: torch.Tensor, w_bits: torch.Tensor, eps: float, *, pro
     block = min(triton.next_power_of_2(n_cols), profile.max_block_numel, _floor_pow2(fits))
     as_bf16 = torch.empty((n_rows, n_cols), dtype=torch.bfloat16, device=x_bits.device)
     rms_norm_bits_kernel[(n_rows,)](
-        x_bits, w_bits, as_bf16, n_cols, x_bits.stride(0), x_bits.stride(1), out.stride(0), eps,
-        BLOCK_N=block, **launch_options(profile, block),
+        x_bits,
+        w_bits,
+        as_bf16,
+        n_cols,
+        x_bits.stride(0),
+        x_bits.stride(1),
+        out.stride(0),
+        eps,
+        BLOCK_N=block,
+        **launch_options(profile, block),
     )
     n = out.numel()
     copy_bits_kernel[(triton.cdiv(n, block),)](as_bf16, out, n, BLOCK_N=block, **launch_options(profile, block))

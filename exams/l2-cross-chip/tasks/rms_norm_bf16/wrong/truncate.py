@@ -1,4 +1,5 @@
 """Wrong: narrows fp32 to bf16 by truncation (always rounds toward zero)."""
+
 # expect: failed round-to-nearest-even
 import torch
 import triton
@@ -67,7 +68,15 @@ def rms_norm_bf16(x_bits: torch.Tensor, w_bits: torch.Tensor, eps: float, *, pro
     fits = profile.onchip_bytes // (4 * (2 + NUM_STAGES))
     block = min(triton.next_power_of_2(n_cols), profile.max_block_numel, _floor_pow2(fits))
     rms_norm_bits_kernel[(n_rows,)](
-        x_bits, w_bits, out, n_cols, x_bits.stride(0), x_bits.stride(1), out.stride(0), eps,
-        BLOCK_N=block, **launch_options(profile, block),
+        x_bits,
+        w_bits,
+        out,
+        n_cols,
+        x_bits.stride(0),
+        x_bits.stride(1),
+        out.stride(0),
+        eps,
+        BLOCK_N=block,
+        **launch_options(profile, block),
     )
     return out
