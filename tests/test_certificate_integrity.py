@@ -251,6 +251,32 @@ def test_a_damaged_status_list_fails_closed(app, client, auth, world, tmp_path) 
     assert db.session.scalar(sa.select(sa.func.count(CertificateRevocation.id))) == 1, "and nothing was stored"
 
 
+def test_files_changed_after_a_verification_are_read_again(app, client, auth, world, tmp_path) -> None:
+    """Verification remembers what it parsed of the key files and the signed list by their exact bytes: a list or a
+    key changed on disk after a request is what the next request believes, in the same process."""
+    from certplatform.certificates.keys import KeyStore
+    from certplatform.certificates.status_list import StatusListStore
+
+    assert _channels(client, auth, world, world.valid.id).api["status"] == "valid"  # caches warm
+    store = issuing.keystore()
+    index = certificate_status.status_index(world.valid, certificate_status.assess(world.valid).facts)
+    StatusListStore(store.directory).add(
+        {index}, keystore=store, list_url="x", issuer_url="y", issuer_name=store.active().issuer_name
+    )
+    _assert_not_valid(_channels(client, auth, world, world.valid.id), "revocation_missing")
+
+    foreign = KeyStore(tmp_path / "foreign")
+    foreign.init()
+    cert_file = store.directory / store.active().key_id / "pdf-cert.pem"
+    cert_file.write_bytes((foreign.directory / foreign.active().key_id / "pdf-cert.pem").read_bytes())
+    channels = _channels(client, auth, world, world.expired.id)
+    for record in (channels.api, channels.bulk):
+        assert record["status"] == "invalid" and "record_signature" in record["integrity"]["problems"], record
+    assert "Not valid" in channels.page and "Valid certificate" not in channels.page
+    # The uploaded PDF cannot be judged without the keys: said so, never "genuine", and no error page.
+    assert "signing keys cannot be read right now" in channels.pdf and "Genuine and valid" not in channels.pdf
+
+
 def test_key_rotation_keeps_every_record_verifiable(runner, client, auth, world, exam) -> None:
     before = issuing.keystore().active().key_id
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0

@@ -13,6 +13,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "CERTPLATFORM_ENV",
         "RATELIMIT_STORAGE_URI",
         "MAIL_BACKEND",
+        "PUBLIC_BASE_URL",
     ):
         monkeypatch.delenv(key, raising=False)
     return monkeypatch
@@ -22,11 +23,17 @@ def test_production_refuses_to_start_without_its_settings(clean_env: pytest.Monk
     with pytest.raises(ConfigError) as err:
         create_app("production")
     message = str(err.value)
-    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_BASE_URL"):
         assert key in message
     clean_env.setenv("DATABASE_URL", "postgresql://u@db/certplatform")
     clean_env.setenv("REDIS_URL", "redis://cache:6379/0")
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
+    clean_env.setenv("SECRET_KEY", "x" * 40)
+    # Without its public address every printed QR code and badge would point at a development default.
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL") as err:
+        create_app("production")
+    assert str(err.value).startswith("Refusing to start in production: set PUBLIC_BASE_URL in the environment")
+    clean_env.setenv("PUBLIC_BASE_URL", "cert.example.org")
+    with pytest.raises(ConfigError, match="not a public address"):
         create_app("production")
 
 
@@ -34,7 +41,9 @@ def test_production_uses_the_environment(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.setenv("DATABASE_URL", "postgres://u@db/certplatform")
     clean_env.setenv("REDIS_URL", "redis://cache:6379/0")
     clean_env.setenv("SECRET_KEY", "x" * 40)
+    clean_env.setenv("PUBLIC_BASE_URL", "https://cert.example.org/")
     app = create_app("production")
+    assert app.config["PUBLIC_BASE_URL"] == "https://cert.example.org"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/certplatform"
     assert app.config["CELERY"]["broker_url"] == "redis://cache:6379/0"
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"

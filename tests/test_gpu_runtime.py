@@ -24,6 +24,7 @@ from certplatform.sandbox.results import parse_results
 from tests.exam_fixtures import REPO, TASKS, source
 
 LIMITS = Limits(wall_seconds=60, memory_mb=1024, pids=64, cpus=1, file_size_mb=32, output_kb=16)
+OWN_LABEL = "pytest-gpu-runtime"  # the label value of every container this module makes
 REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 
 # The CPU container settings before the GPU runtime existed: they must not change.
@@ -107,7 +108,7 @@ def _request(runtime: str, **limits: object) -> GradeRequest:
         kind=kinds.get("triton_op"),
         runtime=runtime,
         limits=replace(LIMITS, **limits),
-        label="pytest-gpu-runtime",
+        label=OWN_LABEL,
     )
 
 
@@ -176,12 +177,13 @@ def cpu_image(docker_client) -> str:
 
 @pytest.fixture
 def no_leftovers(docker_client):
+    """Only this module's containers count: other tests' sandboxes (a worker still removing one) are not ours."""
     yield
-    assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
+    assert docker_client.containers.list(all=True, filters={"label": f"{LABEL}={OWN_LABEL}"}) == []
 
 
 def _run(docker_client, image: str, options: dict, command: list[str]) -> str:
-    container = docker_client.containers.create(image, command, labels={LABEL: "pytest-gpu-runtime"}, **options)
+    container = docker_client.containers.create(image, command, labels={LABEL: OWN_LABEL}, **options)
     try:
         container.start()
         container.wait(timeout=60)
@@ -199,7 +201,7 @@ def test_the_engine_accepts_the_gpu_settings_and_runtime_json(docker_client, cpu
         cpu_image,
         ["true"],
         mounts=[Mount(target="/grade", source=None, type="volume")],
-        labels={LABEL: "pytest-gpu-runtime"},
+        labels={LABEL: OWN_LABEL},
         **options,
     )
     try:

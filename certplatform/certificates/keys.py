@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -206,32 +207,48 @@ class KeyStore:
     def _load(self, key_id: str, *, active_id: str | None) -> KeySet:
         folder = self.directory / key_id
         try:
-            meta = json.loads((folder / _META).read_text(encoding="utf-8"))
-            ed25519_private = serialization.load_pem_private_key((folder / _ED25519).read_bytes(), password=None)
-            pdf_key = serialization.load_pem_private_key((folder / _PDF_KEY).read_bytes(), password=None)
-            pdf_cert = x509.load_pem_x509_certificate((folder / _PDF_CERT).read_bytes())
-            created_at = datetime.fromisoformat(meta["created_at"])
-            sequence = int(meta.get("sequence", 0))
+            files = tuple((folder / name).read_bytes() for name in (_META, _ED25519, _PDF_KEY, _PDF_CERT))
         except FileNotFoundError as exc:
             raise CertificateKeyError(f"key set {key_id} in {self.directory} is incomplete: {exc.filename}") from exc
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except OSError as exc:
             raise CertificateKeyError(f"key set {key_id} in {self.directory} is unreadable: {exc}") from exc
-        if not isinstance(ed25519_private, Ed25519PrivateKey) or not isinstance(pdf_key, ec.EllipticCurvePrivateKey):
-            raise CertificateKeyError(f"key set {key_id} in {self.directory} holds keys of the wrong type")
-        ed25519_public = ed25519_private.public_key()
-        # A key set whose files were swapped would sign under a name that isn't its own.
-        if key_id_for(ed25519_public) != key_id or pdf_cert.public_key() != pdf_key.public_key():
-            raise CertificateKeyError(f"key set {key_id} in {self.directory} does not match its key id or certificate")
-        return KeySet(
-            key_id=key_id,
-            created_at=created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC),
-            active=key_id == active_id,
-            ed25519_private=ed25519_private,
-            ed25519_public=ed25519_public,
-            pdf_key=pdf_key,
-            pdf_cert=pdf_cert,
-            sequence=sequence,
-        )
+        try:
+            return _parse_key_set(key_id, key_id == active_id, *files)
+        except CertificateKeyError as exc:
+            raise CertificateKeyError(f"key set {key_id} in {self.directory} {exc}") from exc
+
+
+# Parsing and checking a key set costs milliseconds (EC key validation); every verification reads the key files, so
+# the result is remembered per exact file contents: changed bytes are parsed again, the same bytes never are.
+@functools.lru_cache(maxsize=32)
+def _parse_key_set(
+    key_id: str, active: bool, meta_bytes: bytes, ed25519_pem: bytes, pdf_key_pem: bytes, pdf_cert_pem: bytes
+) -> KeySet:
+    try:
+        meta = json.loads(meta_bytes.decode("utf-8"))
+        ed25519_private = serialization.load_pem_private_key(ed25519_pem, password=None)
+        pdf_key = serialization.load_pem_private_key(pdf_key_pem, password=None)
+        pdf_cert = x509.load_pem_x509_certificate(pdf_cert_pem)
+        created_at = datetime.fromisoformat(meta["created_at"])
+        sequence = int(meta.get("sequence", 0))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CertificateKeyError(f"is unreadable: {exc}") from exc
+    if not isinstance(ed25519_private, Ed25519PrivateKey) or not isinstance(pdf_key, ec.EllipticCurvePrivateKey):
+        raise CertificateKeyError("holds keys of the wrong type")
+    ed25519_public = ed25519_private.public_key()
+    # A key set whose files were swapped would sign under a name that isn't its own.
+    if key_id_for(ed25519_public) != key_id or pdf_cert.public_key() != pdf_key.public_key():
+        raise CertificateKeyError("does not match its key id or certificate")
+    return KeySet(
+        key_id=key_id,
+        created_at=created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC),
+        active=active,
+        ed25519_private=ed25519_private,
+        ed25519_public=ed25519_public,
+        pdf_key=pdf_key,
+        pdf_cert=pdf_cert,
+        sequence=sequence,
+    )
 
 
 @contextlib.contextmanager

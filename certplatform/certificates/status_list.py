@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import gzip
 import os
 import re
@@ -24,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certplatform.certificates.badges import ALGORITHM, CONTEXTS
 from certplatform.certificates.keys import CertificateKeyError, KeySet, KeyStore, file_lock, write_new_file
@@ -117,11 +120,32 @@ def status_list_jwt(
 def read_status_list_jwt(token: str, keystore: KeyStore) -> frozenset[int]:
     """The revoked indexes of a status list signed by one of the platform's keys; StatusListError otherwise."""
     try:
-        header = jwt.get_unverified_header(token)
-        keyset = keystore.get(header.get("kid"))
-        payload = jwt.decode(token, keyset.ed25519_public, algorithms=[ALGORITHM], options={"require": ["iss", "vc"]})
+        keyset = keystore.get(_signing_key_id(token))
     except CertificateKeyError as exc:
         raise StatusListError("the status list is signed with a key the platform does not know") from exc
+    except jwt.PyJWTError as exc:
+        raise StatusListError(f"the status list's signature does not hold: {exc}") from exc
+    public = keyset.ed25519_public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return _verified_bits(token, public)
+
+
+@functools.lru_cache(maxsize=8)
+def _signing_key_id(token: str) -> object:
+    """The `kid` the token's header names (unverified: it only picks the key to check the signature with)."""
+    return jwt.get_unverified_header(token).get("kid")
+
+
+# Every verification reads the list; checking its signature and inflating its bits is done once per exact token and
+# key (a republished list is a new token), so a request pays for reading the file only.
+@functools.lru_cache(maxsize=8)
+def _verified_bits(token: str, public_key: bytes) -> frozenset[int]:
+    try:
+        payload = jwt.decode(
+            token,
+            Ed25519PublicKey.from_public_bytes(public_key),
+            algorithms=[ALGORITHM],
+            options={"require": ["iss", "vc"]},
+        )
     except jwt.PyJWTError as exc:
         raise StatusListError(f"the status list's signature does not hold: {exc}") from exc
     credential = payload["vc"]

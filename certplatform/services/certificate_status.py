@@ -233,6 +233,20 @@ def assess(cert: Certificate, now: datetime | None = None) -> Assessment:
     return assess_many([cert], now)[cert.id]
 
 
+def find(raw_id: str) -> tuple[Certificate, Assessment] | None:
+    """The certificate a typed or scanned ID names and its assessment, read with its revocation in one query."""
+    from certplatform.certificates.ids import normalize_certificate_id
+
+    cert_id = normalize_certificate_id(raw_id or "")
+    if not cert_id:
+        return None
+    row = db.session.execute(with_revocations(sa.select(Certificate).where(Certificate.id == cert_id))).first()
+    if row is None:
+        return None
+    cert, record = row
+    return cert, assess_many([cert], revocations={cert.id: record})[cert.id]
+
+
 def not_revoked():
     """SQL filter: no revocation record. Only narrows a query; assess() decides."""
     return ~sa.exists().where(CertificateRevocation.certificate_id == Certificate.id)

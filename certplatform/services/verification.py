@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +12,11 @@ from certplatform.models import Certificate
 from certplatform.services import certificate_status, issuing
 from certplatform.urls import public_url
 
+log = logging.getLogger(__name__)
+
 NO_RECORD = "no_record"
 NOT_ISSUED_DOCUMENT = "not_issued_document"
+KEYS_UNREADABLE = "keys_unreadable"
 
 
 def problem_messages() -> dict[str, Any]:
@@ -28,6 +32,7 @@ def problem_messages() -> dict[str, Any]:
         pdf.NOT_OURS: _l("The PDF is not signed by the platform."),
         pdf.UNTRUSTED: _l("The platform's signing certificate in this PDF was not accepted."),
         pdf.NO_KEYS: _l("The platform has no signing keys yet, so nothing can be checked."),
+        KEYS_UNREADABLE: _l("The platform's signing keys cannot be read right now, so nothing can be checked."),
         NO_RECORD: _l("No certificate with this document's ID exists."),
         NOT_ISSUED_DOCUMENT: _l("Signed by the platform, but not the document that was issued for this certificate."),
     }
@@ -62,9 +67,14 @@ class PdfVerification:
 
 
 def check_uploaded_pdf(data: bytes) -> PdfVerification:
+    from certplatform.certificates.keys import CertificateKeyError
     from certplatform.certificates.pdf import check_pdf
 
-    check = check_pdf(data, issuing.keystore())
+    try:
+        check = check_pdf(data, issuing.keystore())
+    except CertificateKeyError as exc:  # the operators' problem: the upload is judged not genuine, never valid
+        log.error("checking an uploaded PDF: %s", exc)
+        return PdfVerification(False, False, False, None, None, False, KEYS_UNREADABLE)
     cert = issuing.lookup(check.certificate_id) if check.certificate_id else None
     found = certificate_status.assess(cert) if cert is not None else None
     same = cert is not None and issuing.issued_document(cert, found.facts, bytes(data))

@@ -22,10 +22,10 @@ csrf.exempt(api_bp)
 @verify_rate_limit()
 def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
-    cert = issuing.lookup(cert_id)
-    if cert is None:
+    found = certificate_status.find(cert_id)
+    if found is None:
         return render_error(404, _("No certificate has this ID."))
-    return jsonify(certificate_status.public_record(certificate_status.assess(cert)))
+    return jsonify(certificate_status.public_record(found[1]))
 
 
 @api_bp.get("/certificates/status-list")

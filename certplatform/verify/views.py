@@ -10,7 +10,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from certplatform.authz import public
-from certplatform.services import certificate_status, issuing, verification
+from certplatform.services import certificate_status, verification
 from certplatform.verify import bp, verify_rate_limit
 
 MAX_PDF = 5 * 1024 * 1024
@@ -43,12 +43,11 @@ def index():
 @verify_rate_limit()
 def page(cert_id: str):
     """A certificate's status for anyone holding its ID; an unknown ID reveals nothing."""
-    cert = issuing.lookup(cert_id)
-    if cert is None:
+    found = certificate_status.find(cert_id)
+    if found is None:
         return render_template("verify/not_found.html", cert_id=cert_id[:40]), 404
-    return render_template(
-        "verify/page.html", cert=cert, found=certificate_status.assess(cert), keys=verification.published_keys()
-    )
+    cert, assessment = found
+    return render_template("verify/page.html", cert=cert, found=assessment, keys=verification.published_keys())
 
 
 @bp.post("/pdf")
