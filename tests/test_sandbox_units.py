@@ -114,17 +114,19 @@ def test_backends_by_name_and_the_process_backend_refused_in_production() -> Non
 
 
 def test_task_kinds_registry() -> None:
-    assert "triton_op" in kinds.registered()
-    with pytest.raises(kinds.UnknownTaskKind, match="no task kind 'chip_profile'"):
-        kinds.get("chip_profile")
+    assert {"triton_op", "chip_profile", "cluster_plan", "plan_document"} <= kinds.registered()
+    assert kinds.get("chip_profile").runtimes == frozenset({"triton-cpu"})
+    assert kinds.source_suffix("plan_document") == ".md" and kinds.source_suffix("cluster_plan") == ".py"
+    with pytest.raises(kinds.UnknownTaskKind, match="no task kind 'mesh_search'"):
+        kinds.get("mesh_search")
     with pytest.raises(kinds.DuplicateTaskKind):
         kinds.register(kinds.TRITON_OP)
     with pytest.raises(ValueError, match="unknown runtimes"):
         kinds.register(kinds.TaskKind("x", frozenset({"tpu"}), "s.py", "x"))
-    probe = kinds.TaskKind("chip_profile", frozenset({"triton-cpu"}), "profile.py", "L2")
+    probe = kinds.TaskKind("mesh_search", frozenset({"triton-cpu"}), "plan.py", "probe")
     with kinds.temporary(probe):
-        assert kinds.get("chip_profile") is probe
-    assert "chip_profile" not in kinds.registered(), "a temporary kind is removed again"
+        assert kinds.get("mesh_search") is probe
+    assert "mesh_search" not in kinds.registered(), "a temporary kind is removed again"
 
 
 def test_message_codes_from_results_json_are_kept_only_when_well_formed() -> None:

@@ -1,7 +1,7 @@
 """Task kinds are plugins behind an explicit registry (CTFd's CHALLENGE_CLASSES, with refusals).
 
-A kind says which runtimes can grade it and what files its grading run receives. `triton_op` is the L1 kind;
-`chip_profile` (L2) and `cluster_plan` (L3) register here when they arrive.
+A kind says which runtimes can grade it and what files its grading run receives. `triton_op` is the L1 kind,
+`chip_profile` the L2 one; `cluster_plan` (L3) registers here when it arrives.
 """
 
 from __future__ import annotations
@@ -75,6 +75,16 @@ TRITON_OP = register(
         runtimes=frozenset({"triton-cpu", "triton-gpu"}),
         submission_name="submission.py",
         description="One Python file defining an operator computed by Triton kernels it launches",
+    )
+)
+
+CHIP_PROFILE = register(
+    TaskKind(
+        name="chip_profile",
+        runtimes=frozenset({"triton-cpu"}),
+        submission_name="submission.py",
+        description="One Python file defining an operator for a chip capability profile; every launch is checked "
+        "against the profile",
     )
 )
 

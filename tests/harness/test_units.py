@@ -48,7 +48,7 @@ def test_limits_reject_unknown_and_non_positive_values():
 
 
 def test_registry_refuses_duplicates_and_names_unknown_kinds():
-    assert {"triton_op", "cluster_plan", "plan_document"} <= set(kinds.names())
+    assert {"triton_op", "chip_profile", "cluster_plan", "plan_document"} <= set(kinds.names())
     with pytest.raises(kinds.DuplicateKindError):
         kinds.register("triton_op")(type("Other", (), {}))
     with pytest.raises(kinds.UnknownKindError, match="no_such_kind"):

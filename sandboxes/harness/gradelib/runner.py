@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(max(1, int(os.environ.get("CERTPLATFORM_CPUS", "1"))))
-    from . import channel, guards, messages  # noqa: F401 - messages is loaded before the snapshot watches it
+    from . import channel, guards, launch_log, messages  # noqa: F401 - messages is loaded before the snapshot watches it
 
     guard = guards.Guard()
     clock = None
@@ -46,6 +46,7 @@ def main(argv: list[str]) -> int:
 
         interpreter_bridge.install()
         guards.install_launch_hook(guard)
+        launch_log.install()
     elif not torch.cuda.is_available():
         # The checker sees the GPU (it checked) but this uid does not: device nodes not readable by 10001.
         channel.send(sock, {"type": "unavailable", "error": "no CUDA device is visible to the candidate user"})
@@ -66,6 +67,7 @@ def main(argv: list[str]) -> int:
         clock = timing.CudaClock()
         guards.watch_cuda()
     guard.reset()
+    launch_log.take()
     before = guards.snapshot()
 
     module, error = _import_submission(submission, guard)
@@ -193,6 +195,10 @@ def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
     def build(spec):
         if spec["kind"] == "value":
             return spec["value"]
+        if spec["kind"] == "profile":  # a chip_profile task's ChipProfile (public module in the image)
+            from chipprofile import ChipProfile
+
+            return ChipProfile.from_wire(spec["value"])
         buf = tensor_from_bytes(blobs[spec["blob"]], spec["dtype"], [spec["storage_numel"]])
         if device != "cpu":  # the whole padded buffer moves, so the NaN guards around the view come along
             buf = buf.to(device)
@@ -207,12 +213,13 @@ def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
 def _call(fn, header, blobs, guard, before, submission, device="cpu"):
     import torch
 
-    from . import guards
+    from . import guards, launch_log
     from .channel import dtype_name, tensor_bytes
     from .messages import msg
 
     args, kwargs, buffers = _build_args(header, blobs, device)
     guard.reset()
+    launch_log.take()
     error = None
     resource = False
     out = None
@@ -239,6 +246,7 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
         "type": "result",
         "elapsed": elapsed,
         "launches": record.launches,
+        "launch_log": launch_log.take(),
         "error": error,
         "resource": resource,
         "violations": _violations(record, before, guard_ok, "phase.call"),

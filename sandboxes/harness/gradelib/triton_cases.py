@@ -157,6 +157,8 @@ def encode_args(case: Case) -> tuple[dict, list[bytes]]:
     blobs: list[bytes] = []
 
     def encode(value):
+        if hasattr(value, "to_wire"):  # a chip_profile task's ChipProfile, rebuilt by the candidate's runner
+            return {"kind": "profile", "value": value.to_wire()}
         if not isinstance(value, torch.Tensor):
             if not (value is None or isinstance(value, (bool, int, float, str))):
                 raise TypeError(f"cannot send {type(value).__name__} to the candidate")

@@ -1,5 +1,4 @@
-"""Task kinds behind an explicit registry: `triton_op` (L1) now; `chip_profile` (L2) and `cluster_plan` (L3)
-later.
+"""Task kinds behind an explicit registry: `triton_op` (L1), `chip_profile` (L2); `cluster_plan` (L3) later.
 
 A kind is a class with `grade(ctx: GradeContext) -> GradeResult`; it registers itself with @register("name").
 """
@@ -52,4 +51,4 @@ def names() -> tuple[str, ...]:
 
 def load_builtin() -> None:
     """Import the kinds shipped with the harness (each registers itself once)."""
-    from . import cluster_plan, plan_document, triton_op  # noqa: F401
+    from . import chip_profile, cluster_plan, plan_document, triton_op  # noqa: F401

@@ -169,7 +169,7 @@ class TritonOpKind:
         if reply.get("error"):
             if reply.get("resource"):
                 raise _Stop(ERROR, _in(case, msg("grade.resource", error=str(reply["error"]))))
-            return _test(case.name, False, msg("test.raised", error=str(reply["error"])))
+            return self._raised(case, reply)
         if reply.get("output_problem"):
             return _test(case.name, False, *from_channel([reply["output_problem"]]))
         if reply.get("shares_input"):
@@ -183,7 +183,7 @@ class TritonOpKind:
             out = channel.tensor_from_bytes(out_blobs[int(meta["blob"])], meta["dtype"], meta["shape"])
         except (KeyError, IndexError, ValueError, TypeError, channel.ProtocolError) as exc:
             raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
-        passed, message = compare(out, case)
+        passed, message = self._judge(out, case, reply)
         if passed and reply.get("canary_damage"):
             passed, message = False, msg("test.canary", count=int(reply["canary_damage"]))
         elapsed = msg("test.elapsed", seconds=f"{float(reply.get('elapsed') or 0.0):.2f}")
@@ -192,9 +192,16 @@ class TritonOpKind:
         if passed and ctx.runtime.timing and case.require_launch:
             passed, note, record = self._time_case(proc, case, ctx, call_seconds)
             parts = [*parts, note] if passed else [note]
-        elif not passed and _may_be_tf32(case, ctx) and message.code == "test.mismatch":
+        elif not passed and _may_be_tf32(case, ctx) and getattr(message, "code", None) == "test.mismatch":
             parts.append(msg("test.tf32_hint"))
         return _test(case.name, passed, *parts, timing=record)
+
+    # Hooks for kinds built on this one (chip_profile): the verdict on an output, and on a raised exception.
+    def _judge(self, out, case: Case, reply: dict):
+        return compare(out, case)
+
+    def _raised(self, case: Case, reply: dict) -> TestResult:
+        return _test(case.name, False, msg("test.raised", error=str(reply["error"])))
 
     # -- GPU runtime: timing ---------------------------------------------------------------------------------
     def _time_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float):

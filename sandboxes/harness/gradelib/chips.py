@@ -1,0 +1,302 @@
+"""What a chip_profile task's hidden tests/cases.py builds on (checker side): the public and hidden chip
+profiles, the check of every recorded launch against the profile of its call, and the case model.
+
+Hidden profiles are drawn from the run's secret seed within the ranges published in the exam's prompts
+(`HIDDEN_RANGES`), one per family, with meaningless names: code that branches on a public profile's name
+instead of its capabilities meets chips it has never seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import torch
+from chipprofile import PUBLIC_PROFILES, ChipProfile, dtype_key
+
+from .triton_cases import Case, compare
+
+DEFAULT_NUM_WARPS = 4  # what Triton uses when a launch does not pass num_warps
+DEFAULT_NUM_STAGES = 1  # how a launch without num_stages is counted in footprints and limits
+
+# family -> field -> (low, high) drawn as a power of two (pow2) or an integer (int); fields not listed keep the
+# public profile's value. Published in every task prompt.
+HIDDEN_RANGES: dict[str, dict[str, tuple[str, int, int]]] = {
+    "gpgpu-32": {
+        "onchip_bytes": ("pow2", 8 << 10, 64 << 10),
+        "max_block_numel": ("pow2", 1024, 16384),
+        "compute_units": ("int", 16, 132),
+        "num_stages_max": ("int", 2, 4),
+    },
+    "gpgpu-64": {
+        "onchip_bytes": ("pow2", 8 << 10, 64 << 10),
+        "max_block_numel": ("pow2", 1024, 16384),
+        "compute_units": ("int", 32, 120),
+    },
+    "mlu-like": {
+        "onchip_bytes": ("pow2", 2 << 10, 16 << 10),
+        "max_block_numel": ("pow2", 512, 4096),
+        "compute_units": ("int", 8, 64),
+    },
+    "npu-like": {
+        "onchip_bytes": ("pow2", 1 << 10, 4 << 10),
+        "max_block_numel": ("pow2", 64, 256),
+        "compute_units": ("int", 20, 40),
+    },
+    "xpu-like": {
+        "onchip_bytes": ("pow2", 4 << 10, 32 << 10),
+        "max_block_numel": ("pow2", 1024, 8192),
+        "compute_units": ("int", 8, 12),
+        "max_index": ("int", 1 << 16, 1 << 20),
+    },
+}
+
+
+def _draw(gen: torch.Generator, how: str, low: int, high: int) -> int:
+    if how == "pow2":
+        lo, hi = low.bit_length() - 1, high.bit_length() - 1
+        return 1 << int(torch.randint(lo, hi + 1, (1,), generator=gen))
+    return int(torch.randint(low, high + 1, (1,), generator=gen))
+
+
+# Hidden profile name -> its family, for test names (which show the family, never the hidden values).
+_HIDDEN_FAMILY: dict[str, str] = {}
+
+
+def hidden_profiles(gen: torch.Generator) -> list[ChipProfile]:
+    """One hidden profile per family, drawn within HIDDEN_RANGES, named by a random label."""
+    out = []
+    for family, ranges in HIDDEN_RANGES.items():
+        values = {name: _draw(gen, *spec) for name, spec in ranges.items()}
+        name = f"chip-{int(torch.randint(0, 1 << 24, (1,), generator=gen)):06x}"
+        _HIDDEN_FAMILY[name] = family
+        out.append(replace(PUBLIC_PROFILES[family], name=name, **values))
+    return out
+
+
+def run_profiles(gen: torch.Generator) -> list[ChipProfile]:
+    """The public profiles, then this run's hidden ones."""
+    return [*PUBLIC_PROFILES.values(), *hidden_profiles(gen)]
+
+
+def without(profile: ChipProfile, *dtypes: str) -> ChipProfile:
+    """The same chip without some dtypes (a part of its family that lacks them)."""
+    lacking = [d for d in dtypes if d in profile.dtypes]
+    if not lacking:
+        return profile
+    note = " ".join(f"no-{d}" for d in lacking)
+    return replace(profile, name=f"{profile.name} {note}", dtypes=profile.dtypes - set(lacking))
+
+
+def label(profile: ChipProfile) -> str:
+    """'mlu-like', 'hidden npu-like', 'hidden gpgpu-32 no-bf16': the family and variant, never hidden values."""
+    base, _, variant = profile.name.partition(" ")
+    text = base if base in PUBLIC_PROFILES else f"hidden {_HIDDEN_FAMILY.get(base, 'chip')}"
+    return f"{text} {variant}".strip()
+
+
+# ---- the launch check --------------------------------------------------------------------------------------
+
+
+def kib(n: int) -> str:
+    return f"{n / 1024:.1f} KiB" if n % 1024 else f"{n // 1024} KiB"
+
+
+def is_pow2(n) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n > 0 and n & (n - 1) == 0
+
+
+def block_constexprs(launch: dict) -> dict[str, int]:
+    return {k: v for k, v in launch.get("constexprs", {}).items() if k.upper().startswith("BLOCK")}
+
+
+_FLOAT_BYTES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
+
+
+def tile_footprint(launch: dict, elem: int | None = None) -> int:
+    """The tasks' published formula: BLOCK* product * elem * (2 + num_stages), where elem is given or is the
+    element size of the widest floating-point tensor argument (4 when there is none)."""
+    blocks = 1
+    for value in block_constexprs(launch).values():
+        blocks *= value
+    if elem is None:
+        widths = [_FLOAT_BYTES.get(t["dtype"], 0) for t in launch.get("tensors", {}).values()]
+        elem = max(widths, default=0) or 4
+    return blocks * elem * (2 + launch.get("options", {}).get("num_stages", DEFAULT_NUM_STAGES))
+
+
+def check_launch(launch: dict, profile: ChipProfile, footprint: Callable[[dict], int] | None) -> str | None:
+    """The first limit of `profile` this launch breaks, as a sentence, or None."""
+    options = launch.get("options", {})
+    if profile.warps_ignored:
+        if "num_warps" in options:
+            return f"num_warps={options['num_warps']} passed, but this chip ignores num_warps (do not pass it)"
+    else:
+        warps = options.get("num_warps", DEFAULT_NUM_WARPS)
+        shown = "" if "num_warps" in options else " (the default)"
+        if warps not in profile.allowed_num_warps:
+            return f"num_warps={warps}{shown} is not one of the allowed {list(profile.allowed_num_warps)}"
+        if warps * profile.warp_size > profile.max_threads_per_program:
+            return (
+                f"num_warps·warp_size = {warps}·{profile.warp_size} = {warps * profile.warp_size} "
+                f"> max_threads_per_program {profile.max_threads_per_program}"
+            )
+    stages = options.get("num_stages", DEFAULT_NUM_STAGES)
+    if stages > profile.num_stages_max:
+        return f"num_stages={stages} > num_stages_max {profile.num_stages_max}"
+    blocks = block_constexprs(launch)
+    product = 1
+    for name, value in blocks.items():
+        if not is_pow2(value):
+            return f"{name}={value} is not a power of two"
+        if value > profile.max_block_numel:
+            return f"{name}={value} > max_block_numel {profile.max_block_numel}"
+        product *= value
+    if product > profile.max_block_numel:
+        dims = "·".join(f"{k}" for k in blocks)
+        return f"block {dims} = {product} elements > max_block_numel {profile.max_block_numel}"
+    if footprint is not None:
+        used = int(footprint(launch))
+        if used > profile.onchip_bytes:
+            return f"tile {kib(used)} > on-chip {kib(profile.onchip_bytes)}"
+    grid = launch.get("grid")
+    if grid is None:
+        return "its grid could not be evaluated"
+    for axis, (n, cap) in enumerate(zip(grid, profile.max_grid, strict=True)):
+        if n > cap:
+            return f"grid axis {axis} has {n} programs > max_grid[{axis}] {cap}"
+    for name, t in launch.get("tensors", {}).items():
+        if not profile.supports(t["dtype"]):
+            return f"argument {name} is {dtype_key(t['dtype'])}, which this chip does not have"
+    if "int64" not in profile.dtypes:
+        for name, t in launch.get("tensors", {}).items():
+            if t["span"] >= profile.max_index:
+                return (
+                    f"argument {name} spans {t['span']} elements ≥ max_index {profile.max_index} "
+                    "(this chip has no int64: split the launch)"
+                )
+    return None
+
+
+def check_log(log: dict | None, profile: ChipProfile, footprint) -> str | None:
+    """The first violating launch of one call, named by its number and kernel."""
+    if not log:
+        return None
+    if log.get("dropped"):
+        return f"more than {len(log.get('launches', []))} kernel launches in one call"
+    for i, launch in enumerate(log.get("launches", []), start=1):
+        problem = check_launch(launch, profile, footprint)
+        if problem:
+            return f"launch {i} ({launch.get('kernel', '?')}) on {label(profile)}: {problem}"
+    return None
+
+
+# ---- cases -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChipCase(Case):
+    """A triton_op Case plus the profile it runs on, the task's footprint formula, an optional own verdict on
+    the output (`judge(out, case) -> (passed, message)`) and an optional expected exception type name."""
+
+    profile: ChipProfile | None = None
+    footprint: Callable[[dict], int] | None = field(default=None, compare=False, repr=False)
+    judge: Callable | None = field(default=None, compare=False, repr=False)
+    expect_error: str | None = None
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def chip_case(
+    name: str,
+    reference,
+    args: tuple,
+    profile: ChipProfile,
+    *,
+    kwargs: dict | None = None,
+    reduce_dim: int = 1,
+    out_dtype: torch.dtype | None = None,
+    footprint=None,
+    judge=None,
+    expected: torch.Tensor | None = None,
+    expect_error: str | None = None,
+    extra: dict | None = None,
+) -> ChipCase:
+    """A case whose expected value is `reference` on float64 copies of the tensor arguments (without the
+    profile), called as entry(*args, **kwargs, profile=profile)."""
+    kwargs = dict(kwargs or {})
+    if expected is None and expect_error is None:
+        upcast = tuple(a.double() if isinstance(a, torch.Tensor) else a for a in args)
+        expected = reference(*upcast, **kwargs).double()
+    if expected is None:
+        expected = torch.empty(0, dtype=torch.float64)
+    dtype = out_dtype or next(a.dtype for a in args if isinstance(a, torch.Tensor))
+    return ChipCase(
+        name=f"{label(profile)}: {name}",
+        args=args,
+        kwargs={**kwargs, "profile": profile},
+        expected=expected,
+        dtype=dtype,
+        reduce_dim=reduce_dim,
+        require_launch=expect_error is None and expected.numel() > 0,
+        reference=None,
+        profile=profile,
+        footprint=footprint,
+        judge=judge,
+        expect_error=expect_error,
+        extra=dict(extra or {}),
+    )
+
+
+def judge_output(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
+    if case.expect_error:
+        return False, f"returned a tensor; expected {case.expect_error} to be raised"
+    if case.judge is not None:
+        return case.judge(out, case)
+    return compare(out, case)
+
+
+def exact_judge(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
+    """A copy of input elements (a gather): dtype, shape and every value exactly as expected."""
+    if out.dtype != case.dtype:
+        return (
+            False,
+            f"output dtype is {str(out.dtype).replace('torch.', '')}, expected {str(case.dtype).replace('torch.', '')}",
+        )
+    if tuple(out.shape) != tuple(case.expected.shape):
+        return False, f"output shape is {tuple(out.shape)}, expected {tuple(case.expected.shape)}"
+    wrong = out.double() != case.expected
+    if bool(wrong.any()):
+        first = tuple(int(i) for i in torch.nonzero(wrong)[0])
+        return False, (
+            f"{int(wrong.sum())} of {out.numel()} elements differ; first at index {first}: "
+            f"got {float(out.double()[first]):.6g}, expected {float(case.expected[first]):.6g}"
+        )
+    return True, "ok (exact)"
+
+
+# ---- bf16 stored as int16 bits -----------------------------------------------------------------------------
+
+
+def bf16_judge(min_exact: float = 0.99):
+    """Output int16 bits of bf16 values: within bf16 tolerance of the float64 reference and bit-identical to
+    torch's fp32 -> bf16 rounding (case.extra['rounded']) on at least `min_exact` of the elements."""
+
+    def judge(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
+        if out.dtype != torch.int16:
+            return False, f"output dtype is {str(out.dtype).replace('torch.', '')}, expected int16 (bf16 bits)"
+        as_bf16 = replace(case, dtype=torch.bfloat16)
+        values = out.contiguous().view(torch.bfloat16)
+        ok, message = compare(values, as_bf16)
+        if not ok:
+            return False, message
+        if out.numel() == 0:
+            return True, message
+        exact = float((out.reshape(-1) == case.extra["rounded"].reshape(-1)).double().mean())
+        if exact < min_exact:
+            return False, (
+                f"only {exact:.1%} of the output bits equal round-to-nearest-even of the fp32 result "
+                f"(at least {min_exact:.0%} required): truncating instead of rounding?"
+            )
+        return True, f"{message}; {exact:.1%} bit-exact"
+
+    return judge

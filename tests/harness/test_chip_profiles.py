@@ -1,0 +1,156 @@
+"""The chip profiles of the L2 exam: the public YAML files are exactly the profiles the grader uses and state the
+hidden ranges it draws from; hidden profiles stay within those ranges and carry no public name; the launch check
+names the launch and the limit for each rule it enforces."""
+
+import re
+
+import pytest
+import torch
+import yaml
+from chipprofile import PUBLIC_PROFILES, ChipProfile
+from gradelib.chips import HIDDEN_RANGES, check_launch, check_log, hidden_profiles, label, tile_footprint, without
+
+from .conftest import REPO
+
+PROFILES = REPO / "exams" / "l2-cross-chip" / "profiles"
+
+
+def _ranges_comment(family: str) -> str:
+    parts = [
+        f"{k} in [{lo}, {hi}]" + (" (a power of two)" if how == "pow2" else "")
+        for k, (how, lo, hi) in HIDDEN_RANGES[family].items()
+    ]
+    return "# Hidden profiles of this family keep every value below except: " + ", ".join(parts) + "."
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC_PROFILES))
+def test_public_yaml_is_the_graded_profile_and_states_the_hidden_ranges(name):
+    text = (PROFILES / f"{name}.yaml").read_text()
+    assert ChipProfile.from_wire(yaml.safe_load(text)) == PUBLIC_PROFILES[name]
+    assert _ranges_comment(name) in text.splitlines()
+
+
+def test_no_profile_file_without_a_graded_profile():
+    assert sorted(p.stem for p in PROFILES.glob("*.yaml")) == sorted(PUBLIC_PROFILES)
+    assert sorted(HIDDEN_RANGES) == sorted(PUBLIC_PROFILES)
+
+
+def test_hidden_profiles_stay_in_their_ranges_and_vary_with_the_seed():
+    seen = set()
+    for seed in range(20):
+        drawn = hidden_profiles(torch.Generator().manual_seed(seed))
+        assert len(drawn) == len(HIDDEN_RANGES)
+        for family, profile in zip(HIDDEN_RANGES, drawn, strict=True):
+            assert profile.name not in PUBLIC_PROFILES and re.fullmatch(r"chip-[0-9a-f]{6}", profile.name)
+            assert label(profile) == f"hidden {family}"
+            public = PUBLIC_PROFILES[family]
+            for field, (how, lo, hi) in HIDDEN_RANGES[family].items():
+                value = getattr(profile, field)
+                assert lo <= value <= hi, (family, field, value)
+                if how == "pow2":
+                    assert value & (value - 1) == 0
+            unchanged = set(public.to_wire()) - set(HIDDEN_RANGES[family]) - {"name"}
+            assert all(getattr(profile, f) == getattr(public, f) for f in unchanged)
+            seen.add((family, profile.onchip_bytes, profile.compute_units))
+    assert len(seen) > 2 * len(HIDDEN_RANGES), "hidden profiles depend on the seed"
+
+
+def _launch(**over):
+    launch = {
+        "kernel": "k",
+        "grid": [4, 1, 1],
+        "constexprs": {"BLOCK_N": 256},
+        "options": {},
+        "tensors": {"x_ptr": {"dtype": "float32", "shape": [4, 256], "span": 1024}},
+    }
+    launch.update(over)
+    return launch
+
+
+def _bytes(launch):
+    return launch["constexprs"]["BLOCK_N"] * 4 * 3
+
+
+@pytest.mark.parametrize(
+    ("profile", "launch", "expected"),
+    [
+        ("gpgpu-32", _launch(), None),
+        ("npu-like", _launch(), None),
+        ("npu-like", _launch(options={"num_warps": 4}), "ignores num_warps"),
+        ("mlu-like", _launch(options={"num_warps": 2}), "num_warps=2 is not one of the allowed [1, 4]"),
+        ("gpgpu-64", _launch(options={"num_warps": 32}), "num_warps=32 is not one of the allowed"),
+        ("gpgpu-32", _launch(options={"num_stages": 5}), "num_stages=5 > num_stages_max 4"),
+        ("gpgpu-32", _launch(constexprs={"BLOCK_N": 96}), "BLOCK_N=96 is not a power of two"),
+        ("npu-like", _launch(constexprs={"BLOCK_N": 512}), "BLOCK_N=512 > max_block_numel 256"),
+        ("npu-like", _launch(constexprs={"BLOCK_M": 16, "BLOCK_N": 32}), "= 512 elements > max_block_numel 256"),
+        ("mlu-like", _launch(constexprs={"BLOCK_N": 2048}), "tile 24 KiB > on-chip 16 KiB"),
+        ("mlu-like", _launch(grid=[70000, 1, 1]), "grid axis 0 has 70000 programs > max_grid[0] 65535"),
+        ("mlu-like", _launch(grid=None), "grid could not be evaluated"),
+        (
+            "xpu-like",
+            _launch(tensors={"x": {"dtype": "int64", "shape": [8], "span": 8}}),
+            "argument x is int64, which this chip does not have",
+        ),
+        (
+            "xpu-like",
+            _launch(tensors={"x": {"dtype": "float32", "shape": [2**20], "span": 2**20}}),
+            "spans 1048576 elements ≥ max_index 1048576",
+        ),
+        ("gpgpu-32", _launch(tensors={"x": {"dtype": "float32", "shape": [2**20], "span": 2**20}}), None),
+    ],
+)
+def test_launch_check_names_the_limit(profile, launch, expected):
+    problem = check_launch(launch, PUBLIC_PROFILES[profile], _bytes)
+    if expected is None:
+        assert problem is None
+    else:
+        assert problem is not None and expected in problem
+
+
+def test_log_check_names_the_launch_number_and_kernel():
+    log = {"launches": [_launch(), _launch(kernel="second", constexprs={"BLOCK_N": 8192})], "dropped": 0}
+    problem = check_log(log, PUBLIC_PROFILES["mlu-like"], _bytes)
+    assert problem.startswith("launch 2 (second) on mlu-like: BLOCK_N=8192 > max_block_numel 4096")
+    assert "more than" in check_log({"launches": [], "dropped": 3}, PUBLIC_PROFILES["mlu-like"], _bytes)
+
+
+def test_a_variant_without_a_dtype_is_labelled_and_lacks_it():
+    variant = without(PUBLIC_PROFILES["gpgpu-32"], "bf16")
+    assert "bf16" not in variant.dtypes and label(variant) == "gpgpu-32 no-bf16"
+    assert not variant.supports(torch.bfloat16) and variant.supports(torch.int16)
+    assert without(PUBLIC_PROFILES["xpu-like"], "bf16") is PUBLIC_PROFILES["xpu-like"]
+
+
+def test_profile_travels_to_the_candidate_unchanged():
+    for profile in PUBLIC_PROFILES.values():
+        assert ChipProfile.from_wire(profile.to_wire()) == profile
+    with pytest.raises(ValueError, match="fields differ"):
+        ChipProfile.from_wire({"name": "x"})
+
+
+def test_the_course_lesson_shows_the_graded_public_profiles():
+    lesson = REPO / "courses" / "l2" / "02-capabilities-and-portable-kernels" / "01-capability-profiles"
+    for language in ("en", "zh"):
+        rows = {
+            cells[0]: cells
+            for line in (lesson / f"lesson.{language}.md").read_text().splitlines()
+            if line.startswith("| ")
+            and (cells := [c.strip() for c in line.strip("|").split("|")])[0] in PUBLIC_PROFILES
+        }
+        assert sorted(rows) == sorted(PUBLIC_PROFILES), language
+        for name, cells in rows.items():
+            p = PUBLIC_PROFILES[name]
+            warps = ", ".join(map(str, p.allowed_num_warps)) if p.allowed_num_warps else cells[2]
+            assert cells[1:3] == [str(p.warp_size), warps], (language, name)
+            assert cells[3] == str(p.max_threads_per_program) and cells[4] == f"{p.onchip_bytes // 1024} KiB"
+            assert cells[5] == str(p.max_block_numel) and cells[6] == str(p.compute_units)
+            assert cells[8] == f"2^{p.max_index.bit_length() - 1}" and p.max_index & (p.max_index - 1) == 0
+
+
+def test_the_published_footprint_formula():
+    launch = _launch(constexprs={"BLOCK_R": 8, "BLOCK_C": 32, "SPLIT": 3})
+    launch["tensors"]["half"] = {"dtype": "float16", "shape": [8], "span": 8}
+    launch["tensors"]["index"] = {"dtype": "int32", "shape": [8], "span": 8}
+    assert tile_footprint(launch) == 8 * 32 * 4 * 3, "widest float argument, 1 stage when none is passed"
+    assert tile_footprint({**launch, "options": {"num_stages": 2}}, elem=2) == 8 * 32 * 2 * 4
+    assert tile_footprint(_launch(tensors={})) == 256 * 4 * 3
