@@ -161,6 +161,72 @@ def test_the_printed_qr_code_opens_the_platforms_own_verify_page(certificate_ser
         browser.close()
 
 
+SKILL = {"en": "Triton kernel development", "zh": "Triton 算子开发"}
+EVIDENCE = {"en": "Exam evidence", "zh": "考试证据"}
+
+
+def test_an_employer_goes_from_the_home_page_to_the_certificate_and_its_live_badge(
+    certificate_server, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from certplatform.models import User
+    from certplatform.services import certificate_status, issuing, markdown
+
+    base, documents = certificate_server
+    cert_id = documents["valid"][0]
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for lang, locale in (("en", "en-US"), ("zh", "zh-CN")):
+            for width in (1280, 390):
+                context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.goto(f"{base}/")
+                page.screenshot(path=str(shots / f"home-{lang}-{width}.png"), full_page=True)
+                _fits(page, width, f"home-{lang}-{width}")
+                page.fill("#home-certificate-id", cert_id.lower().replace("-", " "))  # as read out on the phone
+                page.locator("#verify button[type=submit]").click()
+                expect(page.locator(".verify-status")).to_contain_text(HEADLINES[lang]["valid"])
+                expect(page.locator("#skills li").first).to_have_text(SKILL[lang])
+                expect(page.locator("#evidence h2")).to_have_text(EVIDENCE[lang])
+                expect(page.locator("#evidence table tbody tr")).to_have_count(5)
+                page.wait_for_function("document.querySelector('.cert-art').naturalWidth > 0")
+                page.wait_for_function("document.querySelector('.badge-preview img').naturalWidth > 0")
+                expect(page.locator("#share-link")).to_have_value(f"{base}/verify/{cert_id}")
+                expect(page.locator("#share a[href^='https://www.linkedin.com/profile/add']")).to_be_visible()
+                page.screenshot(path=str(shots / f"certificate-{lang}-{width}.png"), full_page=True)
+                _fits(page, width, f"certificate-{lang}-{width}")
+                context.close()
+
+        # The Markdown snippet as a model card or a profile README shows it, before and after a revocation.
+        page = browser.new_page(locale="en-US")
+        page.goto(f"{base}/verify/{cert_id}")
+        snippet = page.locator("#snippet-markdown").inner_text()
+        card = markdown.render(f"# My model\n\nBy Li Wei {snippet}\n")
+
+        def badge_as_shown() -> tuple[int, str]:
+            viewer = browser.new_context()  # a fresh visitor: nothing cached
+            shown = viewer.new_page()
+            shown.set_content(card)
+            shown.wait_for_function("document.querySelector('a img') && document.querySelector('a img').complete")
+            natural = shown.evaluate("document.querySelector('a img').naturalWidth")
+            assert shown.evaluate("document.querySelector('a').href") == f"{base}/verify/{cert_id}"
+            svg = shown.request.get(shown.evaluate("document.querySelector('a img').src")).text()
+            shown.screenshot(path=str(shots / f"model-card-{len(svg)}.png"))
+            viewer.close()
+            return natural, svg
+
+        width_before, before = badge_as_shown()
+        assert width_before > 0 and ">valid<" in before
+        admin = db.session.scalar(sa.select(User).where(User.email == "admin@example.com"))
+        certificate_status.revoke(admin, issuing.lookup(cert_id), "Withdrawn after an appeal")
+        width_after, after = badge_as_shown()
+        assert ">revoked<" in after and width_after != width_before
+        browser.close()
+
+
 def _fits(page, width: int, name: str) -> None:
     """Nothing forces a horizontal scroll bar (at 390 px this is what a phone shows)."""
     scroll = page.evaluate("document.documentElement.scrollWidth")
