@@ -118,6 +118,8 @@ def test_verify_pdf_command(runner, cert, tmp_path) -> None:
     good.write_bytes(cert.pdf)
     result = runner.invoke(args=["certificates", "verify-pdf", str(good)])
     assert result.exit_code == 0 and "VALID" in result.output and cert.id in result.output
+    assert f"Holder {cert.snapshot['holder']['name_latin']}" in result.output
+    assert f"Valid until {cert.snapshot['expires_at'][:10]}" in result.output
     bad = tmp_path / "bad.pdf"
     data = bytearray(cert.pdf)
     data[len(data) // 2] ^= 0x20
