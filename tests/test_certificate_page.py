@@ -108,6 +108,8 @@ def test_the_live_badge_follows_revocation(client, auth, cert) -> None:
 
     admin = make_user(Role.ADMIN, email="root@example.com")
     certificate_status.revoke(admin, cert, "Plagiarism found after issue")
+    page = client.get(f"/verify/{cert.id}").get_data(as_text=True)
+    assert 'id="snippet-markdown"' not in page and "linkedin.com" not in page, "nothing to show off once revoked"
     revoked = client.get(f"/verify/{cert.id}/badge.svg").get_data(as_text=True)
     assert ">revoked<" in revoked and "#b42318" in revoked and ">valid<" not in revoked
     unknown = client.get("/verify/FLAGOS-L1-0000-0000/badge.svg")
