@@ -195,3 +195,9 @@ def test_course_skills_are_validated() -> None:
     ):
         with pytest.raises(ValidationError, match=problem):
             CourseSpec.model_validate({**spec, "skills": skills})
+
+
+def test_the_live_badge_is_rate_limited_like_verification(app, client, cert) -> None:
+    app.config["VERIFY_RATE_LIMIT"] = "2 per minute"
+    codes = [client.get(f"/verify/{cert.id}/badge.svg").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
