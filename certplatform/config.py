@@ -78,6 +78,9 @@ class BaseConfig:
     SANDBOX_PYTHON = sys.executable  # the process backend's interpreter (needs torch, triton, numpy)
     SANDBOX_RUNTIME: str | None = None  # force a runtime for every exam, e.g. "triton-gpu" on NVIDIA hosts
     SANDBOX_IMAGES: dict[str, str] = {}  # runtime -> image tag, instead of the content-hash tag
+    # Where `certplatform sandbox build` says how far it is (web, worker and build read one file); default in the
+    # instance folder.
+    SANDBOX_BUILD_STATUS_FILE: str | None = None
     GRADING_STUCK_GRACE_S = 120  # a running submission older than its wall limit plus this is re-queued
     GRADING_MAX_RUNS = 3  # grading runs before a submission is given up as not_gradable
     HEARTBEAT_STALE_S = 300  # /healthz calls grading broken when no worker reported for this long
@@ -183,6 +186,10 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
     if env.get("SANDBOX_IMAGE_TRITON_CPU"):
         cfg["SANDBOX_IMAGES"] = {"triton-cpu": env["SANDBOX_IMAGE_TRITON_CPU"]}
     cfg["CERT_KEYS_DIR"] = env.get("CERT_KEYS_DIR") or os.path.join(instance_path, "keys")
+    if name != "test":  # a test names its own file, never the one a running platform uses
+        cfg["SANDBOX_BUILD_STATUS_FILE"] = env.get("SANDBOX_BUILD_STATUS_FILE") or os.path.join(
+            instance_path, "sandbox-build.json"
+        )
     if env.get("PUBLIC_BASE_URL") and name != "test":  # tests build links for the test client's host
         cfg["PUBLIC_BASE_URL"] = public_base_url(env["PUBLIC_BASE_URL"])
     if env.get("TRUSTED_PROXIES"):

@@ -103,6 +103,25 @@ def test_a_starter_fails_and_torch_computation_is_rejected(client, signed_in, ex
     assert cheating.message
 
 
+def test_grader_messages_are_shown_in_the_readers_language(client, signed_in, exam) -> None:
+    attempt_url = _start(client)
+    cheat = "import torch\n\ndef gelu(x):\n    return torch.nn.functional.gelu(x, approximate='tanh')\n"
+    post_form(client, attempt_url + "gelu/", {"code": cheat})
+    post_form(client, attempt_url + "gelu/", {"code": source("gelu", "starter.py")})
+    cheating, starter = db.session.scalars(sa.select(Submission).order_by(Submission.id)).all()
+    assert cheating.status is SubmissionStatus.REJECTED
+    english = client.get(attempt_url + "gelu/").get_data(as_text=True)
+    assert "torch.nn is not allowed outside a kernel (rule:" in english
+    post_form(client, "/language", {"locale": "zh_CN"})
+    chinese = client.get(attempt_url + "gelu/").get_data(as_text=True)
+    assert "提交违反了考试规则" in chinese and "内核之外不允许使用 torch.nn（规则：" in chinese
+    assert "torch.nn is not allowed" not in chinese
+    status = client.get(f"{attempt_url}submissions/{cheating.id}").get_json()
+    assert "内核之外不允许使用 torch.nn" in status["message"] and "not isolated" in status["message"]
+    tests = client.get(f"{attempt_url}submissions/{starter.id}").get_json()["tests"]
+    assert tests and all(t["passed"] or "个元素中有" in t["message"] or "没有运行" in t["message"] for t in tests)
+
+
 def test_upload_and_its_limits(client, signed_in, exam) -> None:
     attempt_url = _start(client)
     token = csrf_token(client)

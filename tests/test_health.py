@@ -11,6 +11,7 @@ def test_healthz_reports_database_and_broker(client) -> None:
         "db": "ok",
         "broker": "ok",
         "sandbox": "unknown: no grading worker has reported yet",
+        "sandbox_build": None,
     }
 
 

@@ -125,3 +125,29 @@ def test_task_kinds_registry() -> None:
     with kinds.temporary(probe):
         assert kinds.get("chip_profile") is probe
     assert "chip_profile" not in kinds.registered(), "a temporary kind is removed again"
+
+
+def test_message_codes_from_results_json_are_kept_only_when_well_formed() -> None:
+    from certplatform.sandbox import grader_messages
+    from certplatform.sandbox.results import parse_results
+
+    good = [{"code": "grade.some_passed", "args": {"passed": 1, "total": 2}}]
+    forged = [{"code": "no.such.code", "args": {}}]
+    unfilled = [{"code": "grade.some_passed", "args": {"passed": 1}}]
+    raw = {
+        "status": "failed",
+        "score": 0.5,
+        "message": "1 of 2 tests passed",
+        "parts": good,
+        "tests": [
+            {"name": "a", "passed": False, "score": 0, "message": "x", "parts": forged},
+            {"name": "b", "passed": False, "score": 0, "message": "y", "parts": unfilled},
+        ],
+    }
+    result = parse_results(json.dumps(raw).encode(), 1.0, "process")
+    assert result.parts == tuple(good)
+    assert [t.parts for t in result.tests] == [None, None]
+    stored = grader_messages.encode(result.message, list(result.parts))
+    assert grader_messages.submission_message(stored) == "1 of 2 tests passed"
+    assert grader_messages.submission_message("plain text") == "plain text"
+    assert grader_messages.test_message({"message": "x", "parts": forged}) == "x"

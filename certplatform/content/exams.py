@@ -74,6 +74,8 @@ def _task(loader, folder: Path, spec, exam_file: str, line: int) -> LoadedExamTa
                 errors.append(ContentError(rel, exc.lineno, f"Python syntax error: {exc.msg}"))
         else:
             errors.extend(check_lesson_markdown(texts[name], rel, loader.rel(folder), frozenset(), frozenset()))
+    if spec.kind == "triton_op":
+        errors.extend(_triton_op_rules(texts, loader, folder))
     tests = folder / "tests"
     if not tests.is_dir() or not any(p.is_file() for p in tests.rglob("*")):
         errors.append(
@@ -88,3 +90,30 @@ def _task(loader, folder: Path, spec, exam_file: str, line: int) -> LoadedExamTa
         prompt={"zh": texts["prompt.zh.md"], "en": texts["prompt.en.md"]},
         starter=texts["starter.py"],
     )
+
+
+def _triton_op_rules(texts: dict[str, str], loader, folder: Path) -> list[ContentError]:
+    """The prompts of a triton_op task must state exactly the rules the grader applies: the allocation list and
+    the banned builtins, as the harness's host_api writes them (its one source)."""
+    from certplatform.sandbox.harness_data import load
+
+    host_api = load("host_api")
+    required = {
+        "the allowed allocations": host_api.allocators_markdown(),
+        "the banned builtins": host_api.banned_builtins_markdown(),
+    }
+    found = []
+    for name in ("prompt.zh.md", "prompt.en.md"):
+        text = texts.get(name)
+        if text is None:
+            continue
+        for what, listing in required.items():
+            if listing not in text:
+                found.append(
+                    ContentError(
+                        loader.rel(folder / name),
+                        None,
+                        f"the Rules must list {what} exactly as the grader applies them: {listing}",
+                    )
+                )
+    return found

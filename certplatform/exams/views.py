@@ -16,7 +16,8 @@ from certplatform.i18n import current_locale
 from certplatform.labels import STATUS_LABELS
 from certplatform.models import Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
-from certplatform.services import attempts, grading, review
+from certplatform.sandbox import grader_messages
+from certplatform.services import attempts, grading, review, sandbox_build
 from certplatform.services.markdown import render
 
 
@@ -54,18 +55,45 @@ def task_title(task) -> str:
 
 
 bp.add_app_template_global(task_title)
+bp.add_app_template_global(grader_messages.submission_message)
+bp.add_app_template_global(grader_messages.test_message)
 bp.add_app_template_global(STATUS_LABELS, "status_names")
+
+
+def waiting_note() -> str:
+    """What a queued submission says while the grading image is being built."""
+    return _("Received: waiting for the grading sandbox, which is being prepared. Grading starts as soon as it is ready.")
+
+
+bp.add_app_template_global(waiting_note)
+
+
+@bp.context_processor
+def sandbox_state() -> dict[str, object]:
+    """The image build under way, if any, for the banner on every exam page (exams/_sandbox_banner.html)."""
+    return {"sandbox_preparing": sandbox_build.preparing()}
 
 
 def submission_json(submission: Submission) -> dict[str, object]:
     """What the candidate sees of a submission: never the tests themselves, the seed or the reference."""
+    message = grader_messages.submission_message(submission.message)
+    if not message and submission.status.value == "queued" and sandbox_build.preparing() is not None:
+        message = waiting_note()
     return {
         "id": submission.id,
         "status": submission.status.value,
         "final": submission.status.final,
         "score": submission.score,
-        "message": submission.message or "",
-        "tests": submission.tests or [],
+        "message": message,
+        "tests": [
+            {
+                "name": t.get("name"),
+                "passed": t.get("passed"),
+                "score": t.get("score"),
+                "message": grader_messages.test_message(t),
+            }
+            for t in submission.tests or []
+        ],
         "stdout": submission.stdout or "",
         "stderr": submission.stderr or "",
         "duration_s": submission.duration_s,
@@ -173,6 +201,8 @@ def task(slug: str, attempt_id: int, task: str):
             else:
                 if not grading.enqueue(submission):  # the broker is down: the outbox keeps the message
                     flash(_("Your submission is received. Grading will start shortly."), "info")
+                elif sandbox_build.preparing() is not None:  # it waits in the queue for the image
+                    flash(_("Your submission is received. Grading starts as soon as the sandbox is ready."), "info")
                 return redirect(url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}")
         status = 422
     elif form.errors:

@@ -140,18 +140,43 @@ def sandbox() -> None:
 
 @sandbox.command("build")
 @click.option("--runtime", default="triton-cpu", show_default=True, type=click.Choice(sorted(kinds.RUNTIMES)))
+@click.option(
+    "--base-tag",
+    default=None,
+    help="Base image to build on (default: the runtime's). A missing certplatform/sandbox-base:* is debootstrapped.",
+)
+@click.option(
+    "--wheelhouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the wheel caches (default: /var/cache/certplatform/wheelhouse).",
+)
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write every line the steps print to this file, with seconds since the start.",
+)
 @with_appcontext
-def build(runtime: str) -> None:
-    """Build the runtime image offline (debootstrap base + wheelhouse); nothing happens when it is up to date."""
+def build(runtime: str, base_tag: str | None, wheelhouse: Path | None, log_file: Path | None) -> None:
+    """Build the runtime image offline (debootstrap base + wheelhouse); nothing happens when it is up to date.
+
+    The image is the one the docker backend grades with (SANDBOX_IMAGE_TRITON_CPU, else the content-hash tag).
+    Progress goes to the terminal and to the status file that /healthz and the exam pages show.
+    """
     import docker
 
     from certplatform.sandbox import images
+    from certplatform.services import sandbox_build
 
     started = time.monotonic()
+    raw = log_file.open("a", encoding="utf-8") if log_file is not None else None
     try:
-        tag = images.build_runtime_image(
-            docker.from_env(timeout=600), runtime, Path(current_app.config["SANDBOX_REPO_ROOT"])
-        )
+        tag = sandbox_build.run(runtime, click.echo, base_tag=base_tag, wheelhouse=wheelhouse, raw_log=raw)
     except (images.ImageBuildError, docker.errors.DockerException) as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        if raw is not None:
+            raw.close()
     click.echo(f"{tag} ready in {time.monotonic() - started:.1f} s")

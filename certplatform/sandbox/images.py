@@ -15,14 +15,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import docker
 import docker.errors
 from docker import DockerClient
+
+from certplatform.sandbox.build_progress import BuildProgress, DebootstrapParser, DockerBuildParser, PipDownloadParser
 
 log = logging.getLogger(__name__)
 
@@ -113,23 +116,48 @@ def image_exists(client: DockerClient, tag: str) -> bool:
     return True
 
 
-def _run(step: str, cmd: Sequence[str], timeout: float) -> str:
-    """Run a command, returning its output, or raise ImageBuildError carrying that output."""
+def _run(step: str, cmd: Sequence[str], timeout: float, on_line: Callable[[str], None] | None = None) -> str:
+    """Run a command, handing each line it prints to `on_line` as it comes; return its output, or raise
+    ImageBuildError carrying that output."""
     started = time.monotonic()
     try:
         # Fixed argument lists of our own, no shell: nothing a user typed reaches them.
-        proc = subprocess.run(  # noqa: S603
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False
+        proc = subprocess.Popen(  # noqa: S603
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1
         )
     except FileNotFoundError as exc:
         raise ImageBuildError(step, f"{cmd[0]} is not installed (scripts/lib/docker-engine.sh installs it)") from exc
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
-        raise ImageBuildError(step, f"timed out after {timeout:.0f} s", out) from exc
+    # Reading line by line blocks, so the time limit is a timer that kills the command.
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, expire)
+    timer.start()
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line is not None:
+                on_line(line)
+        proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    output = "".join(lines)
+    if expired.is_set():
+        raise ImageBuildError(step, f"timed out after {timeout:.0f} s", output)
     log.info("%s: exit %d after %.1f s", step, proc.returncode, time.monotonic() - started)
     if proc.returncode != 0:
-        raise ImageBuildError(step, f"exit status {proc.returncode}", proc.stdout)
-    return proc.stdout
+        raise ImageBuildError(step, f"exit status {proc.returncode}", output)
+    return output
 
 
 def _unmount_below(root: Path) -> None:
@@ -149,9 +177,13 @@ def ensure_base_image(
     mirror: str = DEBIAN_MIRROR,
     workdir: Path | None = None,
     timeout: float = 1800,
+    progress: BuildProgress | None = None,
 ) -> str:
     """Debootstrap a minimal Debian with Python and import it as `base_tag`, unless that image exists."""
+    progress = progress or BuildProgress()
     if image_exists(client, base_tag):
+        progress.skip("debootstrap")
+        progress.skip("import")
         return base_tag
     repository, _, tag = base_tag.rpartition(":")
     tmp = Path(tempfile.mkdtemp(prefix="certplatform-base-", dir=workdir))
@@ -159,7 +191,10 @@ def ensure_base_image(
     try:
         include = "--include=" + ",".join(BASE_PACKAGES)
         cmd = ["debootstrap", "--variant=minbase", include, suite, str(rootfs), mirror]
-        _run("debootstrap", cmd, timeout)
+        progress.begin("debootstrap", DebootstrapParser())
+        _run("debootstrap", cmd, timeout, progress.feed)
+        progress.end()
+        progress.begin("import")
         # apt's lists and package cache are useless in an image that never runs apt.
         for sub in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for child in (rootfs / sub).glob("*"):
@@ -172,6 +207,7 @@ def ensure_base_image(
             raise ImageBuildError("docker import", str(exc)) from exc
         if not image_exists(client, base_tag):
             raise ImageBuildError("docker import", f"engine accepted the import but {base_tag} is missing")
+        progress.end()
     finally:
         _unmount_below(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -185,9 +221,12 @@ def ensure_wheelhouse(
     python_version: str | None = None,
     find_links: Sequence[Path] = (),
     timeout: float = 3600,
+    progress: BuildProgress | None = None,
 ) -> Path:
     """Make `dest` hold wheels for every pinned requirement of `runtime`, downloading only what is missing."""
+    progress = progress or BuildProgress()
     requirements = runtime_dir(repo_root, runtime) / "requirements.txt"
+    progress.begin("wheels", PipDownloadParser(requirement_count(requirements)))
     pyver = python_version or TARGET_PYTHON.get(runtime, "3.11")
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -199,14 +238,22 @@ def ensure_wheelhouse(
     # Offline first: when the wheelhouse already satisfies the pins, no index is asked at all.
     offline = [*cmd, "--no-index", "--find-links", str(dest)]
     try:
-        _run("pip download (offline)", _pip(offline), timeout)
+        _run("pip download (offline)", _pip(offline), timeout, progress.feed)
+        progress.end()
         return dest
     except ImageBuildError as exc:
         log.info("wheelhouse %s incomplete, downloading: %s", dest, exc.step)
     # pip's own configuration still applies here (on our machines it points at the local torch CPU wheel).
     online = [*cmd, *(arg for link in find_links for arg in ("--find-links", str(link)))]
-    _run("pip download", _pip(online), timeout)
+    _run("pip download", _pip(online), timeout, progress.feed)
+    progress.end()
     return dest
+
+
+def requirement_count(requirements: Path) -> int:
+    """Pinned requirements in a requirements file (one per line that is not blank or a comment)."""
+    lines = requirements.read_text(encoding="utf-8").splitlines()
+    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
 def _pip(args: list[str]) -> list[str]:
@@ -232,16 +279,20 @@ def build_runtime_image(
     find_links: Sequence[Path] = (),
     workdir: Path | None = None,
     timeout: float = 3600,
+    tag: str | None = None,
+    progress: BuildProgress | None = None,
 ) -> str:
-    """Build `certplatform/sandbox-<runtime>:<hash12>` from the base, the wheelhouse and the harness.
+    """Build `certplatform/sandbox-<runtime>:<hash12>` (or `tag`) from the base, the wheelhouse and the harness.
 
     Returns at once when an image with that tag exists. For triton-cpu the base is built here too; other
     runtimes name a base from a registry (a CUDA image) that the engine must already have or be able to pull.
+    `progress` hears every step and every line the steps print.
     """
     repo_root = Path(repo_root)
     base_tag = base_tag or default_base(runtime)
+    progress = progress or BuildProgress()
     harness = Path(harness_dir) if harness_dir is not None else repo_root / "sandboxes" / "harness"
-    tag = image_tag(repo_root, runtime, base_tag, harness)
+    tag = tag or image_tag(repo_root, runtime, base_tag, harness)
     if image_exists(client, tag):
         return tag
     # Scratch space next to the wheelhouse: hard links then work, and neither a rootfs with device nodes
@@ -251,9 +302,14 @@ def build_runtime_image(
     with _exclusive(workdir / f".build-{runtime}.lock"):
         if image_exists(client, tag):  # built by whoever held the lock before us
             return tag
-        if base_tag == BASE_TAG:
-            ensure_base_image(client, base_tag, workdir=workdir)
-        wheels = ensure_wheelhouse(runtime, wheelhouse_root / runtime, repo_root, find_links=find_links)
+        if base_tag.startswith("certplatform/sandbox-base:"):  # ours to build; any other comes from a registry
+            ensure_base_image(client, base_tag, workdir=workdir, progress=progress)
+        else:
+            progress.skip("debootstrap")
+            progress.skip("import")
+        wheels = ensure_wheelhouse(
+            runtime, wheelhouse_root / runtime, repo_root, find_links=find_links, progress=progress
+        )
         rdir = runtime_dir(repo_root, runtime)
         tmp = Path(tempfile.mkdtemp(prefix=f"certplatform-{runtime}-", dir=workdir))
         try:  # the build context: Dockerfile, requirements.txt, wheels/, harness/
@@ -267,7 +323,15 @@ def build_runtime_image(
                 dst = tmp / "harness" / path.relative_to(harness)
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, dst)
-            _docker_build(client, tmp, tag, runtime, base_tag, timeout)
+            progress.begin(
+                "docker build",
+                DockerBuildParser(
+                    (rdir / "Dockerfile").read_text(encoding="utf-8"), requirement_count(tmp / "requirements.txt")
+                ),
+            )
+            digest = content_hash(repo_root, runtime, base_tag, harness)[:12]
+            _docker_build(client, tmp, tag, runtime, base_tag, timeout, digest, progress.feed)
+            progress.end()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return tag
@@ -285,7 +349,16 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _docker_build(client: DockerClient, context: Path, tag: str, runtime: str, base_tag: str, timeout: float) -> None:
+def _docker_build(
+    client: DockerClient,
+    context: Path,
+    tag: str,
+    runtime: str,
+    base_tag: str,
+    timeout: float,
+    digest: str,
+    on_line: Callable[[str], None] | None = None,
+) -> None:
     """Build through the low-level API so that the whole log is kept for the error, whatever fails."""
     lines: list[str] = []
     error = ""
@@ -294,7 +367,7 @@ def _docker_build(client: DockerClient, context: Path, tag: str, runtime: str, b
             path=str(context),
             tag=tag,
             buildargs={"BASE": base_tag, "RUNTIME": runtime},
-            labels={"org.certplatform.content-hash": tag.rsplit(":", 1)[1]},
+            labels={"org.certplatform.content-hash": digest},
             rm=True,
             forcerm=True,
             pull=False,
@@ -306,6 +379,8 @@ def _docker_build(client: DockerClient, context: Path, tag: str, runtime: str, b
         for chunk in stream:
             if "stream" in chunk:
                 lines.append(chunk["stream"])
+                if on_line is not None:
+                    on_line(chunk["stream"])
             if "error" in chunk:
                 lines.append(chunk["error"])
                 error = error or chunk["error"].strip()

@@ -21,6 +21,7 @@ class TestOutcome:
     passed: bool
     score: float
     message: str
+    parts: tuple[dict, ...] | None = field(default=None, compare=False)  # the message as codes (grader_messages)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class GradeResult:
     duration_s: float = 0.0
     backend: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    parts: tuple[dict, ...] | None = field(default=None, compare=False)  # the message as codes (grader_messages)
 
     @property
     def gradable(self) -> bool:
@@ -52,6 +54,9 @@ class GradeResult:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("extra")
+        data.pop("parts")
+        for test in data["tests"]:
+            test.pop("parts")
         return data
 
 
@@ -85,7 +90,11 @@ def parse_results(raw: bytes, duration_s: float, backend: str) -> GradeResult:
         raise ValueError("tests is not a list")
     tests = tuple(
         TestOutcome(
-            _text(t.get("name"), 200), bool(t.get("passed")), _score(t.get("score", 0)), _text(t.get("message"), 2000)
+            _text(t.get("name"), 200),
+            bool(t.get("passed")),
+            _score(t.get("score", 0)),
+            _text(t.get("message"), 2000),
+            _parts(t.get("parts")),
         )
         for t in tests_raw[:MAX_TESTS]
         if isinstance(t, dict)
@@ -105,7 +114,16 @@ def parse_results(raw: bytes, duration_s: float, backend: str) -> GradeResult:
         duration_s=duration_s,
         backend=backend,
         extra={"timing": timings} if timings else {},
+        parts=_parts(data.get("parts")),
     )
+
+
+def _parts(value: Any) -> tuple[dict, ...] | None:
+    """A message's codes and arguments, kept only when they are well-formed (else the text alone is shown)."""
+    from certplatform.sandbox.grader_messages import valid_parts
+
+    parts = valid_parts(value)
+    return tuple(parts) if parts else None
 
 
 def _timing(value: Any) -> dict[str, Any]:

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
 
 from certplatform.extensions import db
 from certplatform.models import OutboxMessage, Submission, SubmissionStatus, WorkerHeartbeat
 from certplatform.models.types import utcnow
-from certplatform.sandbox import kinds
+from certplatform.sandbox import grader_messages, kinds
 from certplatform.sandbox.backends import BackendUnavailable, GradeRequest, get_backend
 from certplatform.sandbox.limits import Limits
 from certplatform.sandbox.results import GradeResult, not_gradable
 from certplatform.services import attempts, outbox
+from certplatform.services.mailer import recipient_locale
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +88,45 @@ def claim(submission_id: int) -> bool:
     return result.rowcount == 1
 
 
+def waiting_for_sandbox(submission_id: int) -> bool:
+    """True while the image this submission's runtime needs is being built: it stays queued, not failed.
+
+    The build sends every queued submission to grading again when it ends (redrive_queued), and the sweeper
+    does as well, so a waiting submission is never forgotten.
+    """
+    from certplatform.services import sandbox_build
+
+    status = sandbox_build.preparing()
+    if status is None or current_app.config["SANDBOX_BACKEND"] != "docker":
+        return False
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.status != SubmissionStatus.QUEUED:
+        return False
+    try:
+        current = backend()
+        tag = current.image_for(runtime_for(submission.task.exam.runtime))
+        if tag != status.tag:
+            return False
+        return not current.image_ready(tag)
+    except BackendUnavailable:
+        return False
+
+
 def grade(submission_id: int) -> Submission | None:
-    """Grade a queued submission and store the result; does nothing if it is not queued any more."""
+    """Grade a queued submission and store the result; does nothing if it is not queued any more.
+
+    While its sandbox image is being built it is left queued (None): the build's end sends it again.
+    """
+    if waiting_for_sandbox(submission_id):
+        log.info("submission %s waits for the sandbox image being built", submission_id)
+        return None
     if not claim(submission_id):
         return None
     submission = db.session.get(Submission, submission_id)
     try:
-        result = backend().grade(request_for(submission))
+        # In the candidate's language: what the sandbox itself says (a problem found before grading) is for them.
+        with force_locale(recipient_locale(submission.attempt.user)):
+            result = backend().grade(request_for(submission))
     except (BackendUnavailable, kinds.UnknownTaskKind, OSError) as exc:
         result = not_gradable(str(exc))
     return store(submission, result)
@@ -102,9 +136,16 @@ def store(submission: Submission, result: GradeResult) -> Submission:
     submission.status = SubmissionStatus(result.status)
     submission.score = result.score
     submission.tests = [
-        {"name": t.name, "passed": t.passed, "score": t.score, "message": t.message} for t in result.tests
+        {
+            "name": t.name,
+            "passed": t.passed,
+            "score": t.score,
+            "message": t.message,
+            **({"parts": list(t.parts)} if t.parts else {}),
+        }
+        for t in result.tests
     ]
-    submission.message = result.message
+    submission.message = grader_messages.encode(result.message, list(result.parts) if result.parts else None)
     submission.stdout = result.stdout
     submission.stderr = result.stderr
     submission.duration_s = result.duration_s
@@ -129,6 +170,25 @@ def record_heartbeat(worker: str) -> WorkerHeartbeat:
     beat.backend, beat.sandbox_status, beat.checked_at = name, status[:200], utcnow()
     db.session.commit()
     return beat
+
+
+def _unsent_queued(created_before) -> list[int]:
+    """Queued submissions (created before `created_before`, if given) with no grading message in the outbox."""
+    waiting = set(db.session.scalars(sa.select(OutboxMessage.ref).where(OutboxMessage.ref.like("submission:%"))))
+    query = sa.select(Submission.id).where(Submission.status == SubmissionStatus.QUEUED)
+    if created_before is not None:
+        query = query.where(Submission.created_at < created_before)
+    return [submission_id for submission_id in db.session.scalars(query) if _ref(submission_id) not in waiting]
+
+
+def redrive_queued() -> list[int]:
+    """Send every queued submission that has no message waiting to grading now (after a sandbox build ends)."""
+    ids = _unsent_queued(None)
+    for submission_id in ids:
+        stage(db.session.get(Submission, submission_id))
+    db.session.commit()
+    outbox.flush()
+    return ids
 
 
 @dataclass(frozen=True)
@@ -157,18 +217,9 @@ def sweep() -> SweepReport:
             db.session.commit()
             requeued.append(submission.id)
     # A queued submission whose message left the outbox but never reached a worker (a broker that lost it on
-    # restart) is sent again; one whose message still waits in the outbox is not (draining sends it); a
-    # duplicate would be harmless anyway.
-    waiting = set(db.session.scalars(sa.select(OutboxMessage.ref).where(OutboxMessage.ref.like("submission:%"))))
-    stale = [
-        submission_id
-        for submission_id in db.session.scalars(
-            sa.select(Submission.id).where(
-                Submission.status == SubmissionStatus.QUEUED, Submission.created_at < now - grace
-            )
-        )
-        if _ref(submission_id) not in waiting
-    ]
+    # restart, or a worker that left it queued while its sandbox image was being built) is sent again; one whose
+    # message still waits in the outbox is not (draining sends it); a duplicate would be harmless anyway.
+    stale = _unsent_queued(now - grace)
     closed = attempts.close_expired(now)
     from certplatform.services import review
 

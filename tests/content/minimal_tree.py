@@ -178,12 +178,23 @@ rubric:
 """
 
 
+def _triton_op_rules() -> str:
+    from certplatform.sandbox.harness_data import load
+
+    host_api = load("host_api")
+    return f"- {host_api.allocators_markdown()}\n- {host_api.banned_builtins_markdown()}\n"
+
+
+# A triton_op prompt states the allocation list and the banned builtins exactly as the grader applies them.
+TRITON_OP_RULES = _triton_op_rules()
+
+
 def write_minimal_exam(root: Path) -> Path:
     """An exam with one task next to the course tree: exam.yaml, prompts, starter, solution and a test file."""
     write(root, f"{EXAM}/exam.yaml", EXAM_YAML)
     task = f"{EXAM}/tasks/add_one"
-    write(root, f"{task}/prompt.zh.md", "# 加一\n\n实现 `add_one(x)`。\n")
-    write(root, f"{task}/prompt.en.md", "# Add one\n\nImplement `add_one(x)`.\n")
+    write(root, f"{task}/prompt.zh.md", f"# 加一\n\n实现 `add_one(x)`。\n\n{TRITON_OP_RULES}")
+    write(root, f"{task}/prompt.en.md", f"# Add one\n\nImplement `add_one(x)`.\n\n{TRITON_OP_RULES}")
     write(root, f"{task}/starter.py", "def add_one(x):\n    raise NotImplementedError\n")
     write(root, f"{task}/solution.py", "def add_one(x):\n    return x + 1\n")
     write(root, f"{task}/tests/cases.py", "CASES = [1, 2, 3]\n")

@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 
 from certplatform.content.loader import load_content
-from tests.content.minimal_tree import COURSE, EXAM, edit, line_of, write, write_minimal_exam, write_minimal_tree
+from tests.content.minimal_tree import (
+    COURSE,
+    EXAM,
+    TRITON_OP_RULES,
+    edit,
+    line_of,
+    write,
+    write_minimal_exam,
+    write_minimal_tree,
+)
 
 TASK = f"{EXAM}/tasks/add_one"
 
@@ -82,7 +91,7 @@ def test_listed_task_folder_must_exist_and_every_folder_be_listed(root: Path) ->
 
 
 def test_raw_html_in_a_prompt_is_an_error(root: Path) -> None:
-    write(root, f"{TASK}/prompt.en.md", "# Add one\n\n<script>alert(1)</script>\n")
+    write(root, f"{TASK}/prompt.en.md", f"# Add one\n\n<script>alert(1)</script>\n\n{TRITON_OP_RULES}")
     [(file, line, message)] = _errors(root)
     assert file == f"{TASK}/prompt.en.md" and line == 3 and "HTML" in message
 
@@ -102,3 +111,13 @@ def test_duplicate_uuid_across_course_and_exam(root: Path) -> None:
     )
     [(file, line, message)] = _errors(root)
     assert file == f"{EXAM}/exam.yaml" and line == 1 and message.startswith("duplicate uuid")
+
+
+@pytest.mark.parametrize("name", ["prompt.zh.md", "prompt.en.md"])
+@pytest.mark.parametrize(
+    ("dropped", "what"), [("`torch.ones_like`, ", "allowed allocations"), ("`getattr`, ", "banned")]
+)
+def test_triton_op_prompts_list_exactly_the_graders_rules(root: Path, name: str, dropped: str, what: str) -> None:
+    edit(root, f"{TASK}/{name}", dropped, "")
+    [(file, _line, text)] = _errors(root)
+    assert file == f"{TASK}/{name}" and what in text and dropped.strip(", ") in text

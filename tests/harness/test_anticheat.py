@@ -45,10 +45,22 @@ def test_torch_compute_inside_a_kernel_is_caught(grade_source):
     assert result.status == REJECTED and "aten.mul" in result.message
 
 
-def test_no_kernel_launch_is_rejected(grade_source):
+def test_a_call_that_launches_no_kernel_fails_its_test(grade_source):
     result = grade_source(PRELUDE + "def add(x, y):\n    return torch.empty_like(x)\n")
-    assert result.status == REJECTED
-    assert "no Triton kernel was launched" in result.message
+    assert result.status == FAILED and result.score == 0.0
+    assert all("no Triton kernel ran for this case" in t.message for t in result.tests), result.tests
+
+
+def test_a_size_path_without_a_kernel_fails_only_its_cases(grade_source):
+    # An honest bug, not cheating: small inputs take a path that forgot to launch the kernel. The large case
+    # keeps its credit; nothing is "rejected" and no test is left "not run".
+    source = GOOD_ADD.replace("    add_kernel[", "    if n < 500:\n        return out\n    add_kernel[")
+    result = grade_source(source)
+    assert result.status == FAILED and result.score == 0.5, result
+    small = next(t for t in result.tests if "129" in t.name)
+    assert not small.passed and "no Triton kernel ran for this case" in small.message
+    assert not any("not run" in t.message for t in result.tests)
+    assert small.parts == ({"code": "test.no_launch", "args": {}},)
 
 
 def test_returning_an_input_is_rejected(grade_source):

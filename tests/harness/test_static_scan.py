@@ -68,3 +68,90 @@ def test_missing_entry_point_is_reported():
 def test_syntax_errors_raise():
     with pytest.raises(SubmissionSyntaxError, match="line 1"):
         scan("def add(:\n", "add")
+
+
+SHADOWING = (
+    HEADER
+    + """
+@triton.jit
+def k(input_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    input = tl.load(input_ptr + offs, mask=offs < n)
+    max = tl.max(input, axis=0)
+    sum = tl.sum(input, axis=0)
+    filter = input > 0
+    type = tl.where(filter, input - max, sum)
+    tl.store(out_ptr + offs, type, mask=offs < n)
+
+
+def add(input, other, open=None):
+    compile = torch.empty_like(input)
+    k[(1,)](input, compile, input.numel(), BLOCK=1024)
+    for eval in range(1):
+        pass
+    return compile
+"""
+)
+
+
+def test_local_variables_may_shadow_builtins():
+    # attorch names every loaded block `input`; `max`, `sum`, `filter` and even `open` are ordinary local names.
+    assert scan(SHADOWING, "add") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "def add(x, y):\n    return input()",
+        "def add(x, y):\n    f = eval\n    return f('1')",
+        "def add(x, y):\n    return [open for open in (1,)] and open('/grade/seed')",
+        "def add(x, y):\n    g = lambda: exec('1')\n    return g",
+        "if False:\n    open = print\n\ndef add(x, y):\n    return open('/grade/seed')",
+        "class C:\n    open = print\n    x = open('/grade/seed')",
+        "def add(x, y, f=getattr):\n    return f(x, 'add')",
+        "def add(x, y):\n    def inner():\n        return vars()\n    return inner",
+    ],
+)
+def test_calls_and_references_of_banned_builtins_are_still_rejected(body):
+    # Only a local binding in the same or an enclosing function shadows a builtin; module, class and
+    # comprehension bindings do not (they can fall through to the builtin).
+    source = HEADER + body + ("\n\ndef add(x, y):\n    pass\n" if "def add" not in body else "\n")
+    violations = scan(source, "add")
+    assert any("use of the builtin" in str(v) and "rule:" in str(v) for v in violations), [str(v) for v in violations]
+
+
+ALLOCATIONS = [
+    "torch.empty((3,), dtype=x.dtype)",
+    "torch.empty_like(x)",
+    "torch.empty_strided((3,), (1,), dtype=x.dtype)",
+    "torch.zeros(3)",
+    "torch.zeros_like(x)",
+    "torch.ones(3)",
+    "torch.ones_like(x)",
+    "torch.full((3,), 2.0)",
+    "torch.full_like(x, 1.0)",
+    "x.new_empty((3,))",
+    "x.new_empty_strided((3,), (1,))",
+    "x.new_zeros(3)",
+    "x.new_ones(3)",
+    "x.new_full((3,), 0.5)",
+]
+
+
+@pytest.mark.parametrize("call", ALLOCATIONS)
+def test_every_allocation_is_allowed_by_the_scan(call):
+    assert scan(HEADER + f"def add(x, y):\n    return {call}\n", "add") == []
+
+
+def test_the_allocation_list_is_the_scan_list():
+    from gradelib import host_api
+
+    listed = {c.split("(")[0].replace("x.", "").replace("torch.", "") for c in ALLOCATIONS}
+    assert listed == set(host_api.TORCH_ALLOCATORS) | set(host_api.TENSOR_ALLOCATORS)
+
+
+def test_a_torch_computation_names_the_allocation_rule():
+    (violation,) = scan(HEADER + "def add(x, y):\n    return torch.add(x, y)\n", "add")
+    text = str(violation)
+    assert "torch.add is not allowed outside a kernel" in text and "rule:" in text
+    assert "torch.ones_like" in text and "x.new_zeros" in text  # the allowed allocations are named

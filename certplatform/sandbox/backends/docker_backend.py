@@ -60,6 +60,14 @@ class DockerBackend:
     def image_for(self, runtime: str) -> str:
         return self.image_overrides.get(runtime) or images.image_tag(self.repo_root, runtime)
 
+    def image_ready(self, tag: str) -> bool:
+        """Whether the engine has `tag`; BackendUnavailable when the engine cannot be asked."""
+        try:
+            with closing(self.client()) as client:
+                return images.image_exists(client, tag)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise BackendUnavailable(f"the Docker engine does not answer: {exc}") from exc
+
     def health(self) -> str:
         """'ok' when the engine answers and the configured runtime's image exists."""
         try:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from certplatform.sandbox import candidate_access
 from certplatform.sandbox.backends.base import GradeRequest, write_layout
 from certplatform.sandbox.results import GradeResult, not_gradable, parse_results
 
@@ -30,13 +31,21 @@ class ProcessBackend:
             python=config["SANDBOX_PYTHON"], harness=Path(config["SANDBOX_REPO_ROOT"]) / "sandboxes/harness/grade.py"
         )
 
+    def preflight(self) -> candidate_access.AccessProblem | None:
+        """What stops the candidate user from running our interpreter or harness, found before grading."""
+        return candidate_access.check(self.python, self.harness.parent / "run_candidate.py")
+
     def health(self) -> str:
-        return (
-            "ok" if Path(self.python).exists() and self.harness.is_file() else "error: interpreter or harness missing"
-        )
+        if not (Path(self.python).exists() and self.harness.is_file()):
+            return "error: interpreter or harness missing"
+        problem = self.preflight()
+        return "ok" if problem is None else "error: " + problem.summary()
 
     def grade(self, request: GradeRequest) -> GradeResult:
         started = time.monotonic()
+        problem = self.preflight()
+        if problem is not None:
+            return not_gradable(problem.message(), time.monotonic() - started, self.name)
         workdir = Path(tempfile.mkdtemp(prefix="certplatform-grade-"))
         try:
             workdir.chmod(0o755)  # the harness (root) keeps tests private itself; the candidate needs to traverse

@@ -51,6 +51,22 @@
   }
   document.querySelectorAll("[data-poll]").forEach(poll);
 
+  // The banner shown while the grading image is being built: its percentage follows /healthz, and it goes
+  // away once the build is no longer under way.
+  var banner = document.querySelector("[data-sandbox-poll]");
+  function watchSandbox() {
+    fetch(banner.getAttribute("data-sandbox-poll"), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (health) {
+        var build = health.sandbox_build;
+        if (!build || build.state !== "building") { banner.remove(); return; }
+        text(banner.querySelector('[data-field="sandbox-percent"]'), build.percent + "%");
+        setTimeout(watchSandbox, 3000);
+      })
+      .catch(function () { setTimeout(watchSandbox, 10000); });
+  }
+  if (banner) { setTimeout(watchSandbox, 3000); }
+
   var clock = document.querySelector(".countdown[data-deadline]");
   if (clock) {
     var deadline = Date.parse(clock.getAttribute("data-deadline") + (clock.getAttribute("data-deadline").match(/[zZ]|[+-]\d\d:?\d\d$/) ? "" : "Z"));

@@ -3,6 +3,7 @@ always write one results.json."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -76,14 +77,7 @@ def grade(
     )
     result = kind.grade(ctx)
     if not identity.isolated:
-        result = GradeResult(
-            result.status,
-            result.score,
-            result.tests,
-            f"{result.message}\n[{identity.note}]".strip(),
-            result.stdout,
-            result.stderr,
-        )
+        result = dataclasses.replace(result, message=f"{result.message}\n[{identity.note}]".strip())
     return result
 
 

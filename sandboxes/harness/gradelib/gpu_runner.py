@@ -50,7 +50,7 @@ def time_call(fn, header: dict, blobs: list[bytes], guard, clock, before, submis
         "calls": counts["calls"],
         "idle_calls": counts["idle"],
         "error": error,
-        "violations": _violations(record, before, guard_ok, "during the timing run"),
+        "violations": _violations(record, before, guard_ok, "phase.timing"),
         "output": None,
     }
     out_blobs = [tensor_bytes(b) for b in buffers]

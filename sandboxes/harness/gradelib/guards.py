@@ -20,8 +20,11 @@ import triton.runtime.jit as triton_jit
 from torch.utils import _python_dispatch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-# aten ops host code may run: allocation, views, copies and casts. Nothing here computes an operator's answer.
-HOST_OPS = frozenset(
+from .host_api import allocator_ops
+
+# aten ops host code may run: allocation (host_api lists the allocators), views, copies and casts. Nothing here
+# computes an operator's answer.
+HOST_OPS = allocator_ops() | frozenset(
     {
         "empty.memory_format",
         "empty_like.default",

@@ -34,6 +34,9 @@ class TestResult:
     # GPU runtime only: {"median_ms", "min_ms", "mean_ms", "reps", "torch_median_ms"?, "speedup"?, "flag"?}.
     # Absent (not null) otherwise, so the CPU runtime's results.json is exactly what it always was.
     timing: dict | None = None
+    # The message as codes and arguments (messages.py), so a reader gets it in their language; absent when the
+    # message has no code.
+    parts: tuple[dict, ...] | None = None
 
     __test__ = False  # not a pytest test class
 
@@ -46,6 +49,8 @@ class TestResult:
         }
         if self.timing is not None:
             data["timing"] = dict(self.timing)
+        if self.parts:
+            data["parts"] = list(self.parts)
         return data
 
 
@@ -57,6 +62,7 @@ class GradeResult:
     message: str = ""
     stdout: str = ""
     stderr: str = ""
+    parts: tuple[dict, ...] | None = None  # the message as codes and arguments (see TestResult.parts)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -72,6 +78,7 @@ class GradeResult:
             "message": clip(self.message, MAX_MESSAGE),
             "stdout": self.stdout,
             "stderr": self.stderr,
+            **({"parts": list(self.parts)} if self.parts else {}),
         }
 
     def to_json(self, cap: int = MAX_RESULTS_BYTES) -> str:
@@ -90,6 +97,8 @@ class GradeResult:
                 return text
             for t in data["tests"]:
                 t["message"] = clip(t["message"], limit)
+                if limit < 500:
+                    t.pop("parts", None)
             text = _dump(data)
         while len(text.encode()) > cap and data["tests"]:
             data["tests"] = data["tests"][: len(data["tests"]) // 2]

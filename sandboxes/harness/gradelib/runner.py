@@ -37,11 +37,14 @@ def main(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(max(1, int(os.environ.get("CERTPLATFORM_CPUS", "1"))))
-    from . import channel, guards
+    from . import channel, guards, messages  # noqa: F401 - messages is loaded before the snapshot watches it
 
     guard = guards.Guard()
     clock = None
     if device == "cpu":
+        from . import interpreter_bridge
+
+        interpreter_bridge.install()
         guards.install_launch_hook(guard)
     elif not torch.cuda.is_available():
         # The checker sees the GPU (it checked) but this uid does not: device nodes not readable by 10001.
@@ -67,7 +70,7 @@ def main(argv: list[str]) -> int:
 
     module, error = _import_submission(submission, guard)
     record = guard.reset()
-    violations = _violations(record, before, guard_ok=True, phase="while importing the submission")
+    violations = _violations(record, before, guard_ok=True, phase="phase.import")
     if error is not None:
         channel.send(sock, {"type": "import_error", "error": error, "violations": violations})
         return 0
@@ -162,18 +165,21 @@ def _resource_hint(exc: BaseException) -> str | None:
     return None
 
 
-def _violations(record, before, guard_ok: bool, phase: str) -> list[str]:
+def _violations(record, before, guard_ok: bool, phase: str) -> list[dict]:
+    """The rules the guards saw broken, as messages (codes and arguments) for the checker."""
     from . import guards
+    from .messages import msg
 
+    when = msg(phase)
     found = []
     if record.torch_ops:
         ops = ", ".join(f"aten.{name} x{count}" for name, count in sorted(record.torch_ops.items())[:8])
-        found.append(f"computed with torch instead of Triton {phase} (aten ops: {ops})")
+        found.append(msg("rule.torch_compute", phase=when, ops=ops).to_dict())
     patched = guards.patched_since(before)
     if patched:
-        found.append(f"replaced library or harness functions {phase}: {', '.join(patched[:8])}")
+        found.append(msg("rule.replaced", phase=when, names=", ".join(patched[:8])).to_dict())
     if not guard_ok:
-        found.append(f"disabled the harness's torch dispatch guard {phase}")
+        found.append(msg("rule.guard_disabled", phase=when).to_dict())
     return found
 
 
@@ -203,6 +209,7 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
 
     from . import guards
     from .channel import dtype_name, tensor_bytes
+    from .messages import msg
 
     args, kwargs, buffers = _build_args(header, blobs, device)
     guard.reset()
@@ -234,7 +241,7 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
         "launches": record.launches,
         "error": error,
         "resource": resource,
-        "violations": _violations(record, before, guard_ok, "during the call"),
+        "violations": _violations(record, before, guard_ok, "phase.call"),
         "output": None,
         "output_problem": None,
         "shares_input": False,
@@ -243,11 +250,11 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
     out_blobs = [tensor_bytes(b) for b in buffers]
     if error is None:
         if type(out) is not torch.Tensor:
-            reply["output_problem"] = f"returned {type(out).__name__}, expected a torch.Tensor"
+            reply["output_problem"] = msg("test.output_type", type=type(out).__name__).to_dict()
         elif out.layout != torch.strided or out.device.type != device:
-            reply["output_problem"] = (
-                f"returned a {out.layout} tensor on {out.device}, expected a strided {device.upper()} tensor"
-            )
+            reply["output_problem"] = msg(
+                "test.output_device", layout=str(out.layout), device=str(out.device), expected=device.upper()
+            ).to_dict()
         else:
             storage = out.untyped_storage().data_ptr()
             reply["shares_input"] = out.numel() > 0 and any(storage == b.untyped_storage().data_ptr() for b in buffers)
@@ -257,5 +264,5 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
                 reply["output"] = {"dtype": name, "shape": list(out.shape), "blob": len(out_blobs)}
                 out_blobs.append(tensor_bytes(out))
             except Exception as exc:
-                reply["output_problem"] = f"returned an unsupported tensor: {exc}"
+                reply["output_problem"] = msg("test.output_unsupported", error=str(exc)).to_dict()
     return reply, out_blobs

@@ -15,6 +15,7 @@ import torch
 from .. import channel, timing
 from ..context import GradeContext
 from ..isolation import make_scratch, remove_scratch
+from ..messages import Message, from_channel, msg, parts_of, text_of
 from ..results import ERROR, FAILED, PASSED, REJECTED, TIMEOUT, GradeResult, TestResult, score_of
 from ..runtime import RuntimeConfigError
 from ..session import CandidateProcess
@@ -26,18 +27,26 @@ MAX_SOURCE_BYTES = 256 << 10
 DEFAULT_CALL_SECONDS = 60.0
 # GPU runtime: device-time budget for timing each side (candidate, torch reference) of one passing test.
 TIMING_SECONDS = 2.0
-TF32_HINT = (
-    "; note: fp32 tl.dot is graded as IEEE fp32 on this runtime (TRITON_F32_DEFAULT=ieee), so an explicit "
-    "input_precision='tf32' or allow_tf32=True is not accurate enough"
-)
 
 
 class _Stop(Exception):
-    """Grading ends early with this status and message."""
+    """Grading ends early with this status and message (one or more messages, or message dicts)."""
 
-    def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+    def __init__(self, status: str, *parts: Message | dict):
+        self.parts = parts_of(*parts)
+        self.message = text_of(self.parts)
+        super().__init__(self.message)
+        self.status = status
+
+
+def _result(status: str, score: float, *parts, tests=(), stdout: str = "", stderr: str = "") -> GradeResult:
+    found = parts_of(*parts)
+    return GradeResult(status, score, tuple(tests), text_of(found), stdout, stderr, found or None)
+
+
+def _test(name: str, passed: bool, *parts, timing: dict | None = None) -> TestResult:
+    found = parts_of(*parts)
+    return TestResult(name, passed, 1.0 if passed else 0.0, text_of(found), timing, found or None)
 
 
 @register("triton_op")
@@ -47,19 +56,16 @@ class TritonOpKind:
         submission = ctx.layout.submission_file()
         raw = submission.read_bytes()
         if len(raw) > MAX_SOURCE_BYTES:
-            return GradeResult(REJECTED, 0.0, message=f"submission is larger than {MAX_SOURCE_BYTES // 1024} KB")
+            return _result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
         source = raw.decode("utf-8", errors="replace")
         if ctx.static_scan:
             try:
                 violations = scan(source, spec.ENTRY, filename=submission.name)
             except SubmissionSyntaxError as exc:
-                return GradeResult(ERROR, 0.0, message=f"the submission is not valid Python: {exc}")
+                return _result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
             if violations:
-                return GradeResult(
-                    REJECTED,
-                    0.0,
-                    message="the submission breaks the exam rules:\n" + "\n".join(str(v) for v in violations[:20]),
-                )
+                listed = [v.message for v in violations[:20]]
+                return _result(REJECTED, 0.0, msg("scan.rules_broken", violations=listed))
 
         gen = torch.Generator().manual_seed(ctx.seed)
         cases: list[Case] = list(spec.cases(gen))
@@ -99,112 +105,96 @@ class TritonOpKind:
             shutil.rmtree(code_dir, ignore_errors=True)
 
         for case in cases[len(results) :]:
-            results.append(TestResult(case.name, False, 0.0, "not run: grading stopped earlier"))
+            results.append(_test(case.name, False, msg("grade.not_run")))
         tests = tuple(results)
         if outcome.flooded and (stop is None or stop.status != REJECTED):
-            stop = _Stop(
-                ERROR,
-                f"output flood: the submission wrote far more to stdout/stderr than the "
-                f"{ctx.limits.output_kb} KB kept, and was stopped",
-            )
+            stop = _Stop(ERROR, msg("grade.flood", kb=ctx.limits.output_kb))
         if stop is None and outcome.leftover:
-            stop = _Stop(
-                REJECTED,
-                f"the submission left {outcome.leftover} process(es) running after it returned; they were killed",
-            )
+            stop = _Stop(REJECTED, msg("grade.leftover", count=outcome.leftover))
         if stop is not None:
             score = 0.0 if stop.status == REJECTED else score_of(tests)
-            return GradeResult(stop.status, score, tests, stop.message, proc.stdout, proc.stderr)
+            return _result(stop.status, score, *stop.parts, tests=tests, stdout=proc.stdout, stderr=proc.stderr)
         score = score_of(tests)
         passed = all(t.passed for t in tests)
-        message = (
-            f"all {len(tests)} tests passed"
+        summary = (
+            msg("grade.all_passed", total=len(tests))
             if passed
-            else f"{sum(t.passed for t in tests)} of {len(tests)} tests passed"
+            else msg("grade.some_passed", passed=sum(t.passed for t in tests), total=len(tests))
         )
-        return GradeResult(PASSED if passed else FAILED, score, tests, message, proc.stdout, proc.stderr)
+        return _result(
+            PASSED if passed else FAILED, score, summary, tests=tests, stdout=proc.stdout, stderr=proc.stderr
+        )
 
     # -- steps -----------------------------------------------------------------------------------------------
-    def _receive(self, proc: CandidateProcess, header, blobs, deadline: float, what: str):
+    def _receive(self, proc: CandidateProcess, header, blobs, deadline: float, what: str | Message):
         try:
             return proc.request(header, blobs, deadline)
         except channel.ChannelTimeout:
-            raise _Stop(TIMEOUT, f"time limit exceeded {what}") from None
+            raise _Stop(TIMEOUT, msg("grade.time_limit", what=what)) from None
         except channel.ChannelClosed:
             try:
                 code = proc.proc.wait(timeout=10)
             except Exception:
                 code = None
             if proc.flooded:
-                raise _Stop(ERROR, "the submission flooded stdout/stderr and was stopped") from None
-            raise _Stop(ERROR, f"the candidate process died {what} ({_exit_reason(code)})") from None
+                raise _Stop(ERROR, msg("grade.flood", kb=proc.limits.output_kb)) from None
+            raise _Stop(ERROR, msg("grade.died", what=what, reason=_exit_reason(code))) from None
         except channel.ProtocolError as exc:
-            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}: {exc}") from None
+            raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
 
     def _wait_ready(self, proc: CandidateProcess, ctx: GradeContext) -> None:
-        header, _ = self._receive(proc, None, (), ctx.deadline, "while importing the submission")
+        header, _ = self._receive(proc, None, (), ctx.deadline, msg("phase.import"))
         if header.get("type") == "unavailable":  # sent before the submission is imported: not its doing
             raise RuntimeConfigError(f"the candidate process cannot use the GPU: {header.get('error')}")
         if header.get("violations"):
-            raise _Stop(REJECTED, "; ".join(map(str, header["violations"])))
+            raise _Stop(REJECTED, *from_channel(header["violations"]))
         if header.get("type") == "import_error":
-            raise _Stop(ERROR, f"the submission could not be imported: {header.get('error')}")
+            raise _Stop(ERROR, msg("grade.import_error", error=str(header.get("error"))))
         if header.get("type") != "ready":
-            raise _Stop(ERROR, "the candidate process broke the harness protocol while starting")
+            raise _Stop(ERROR, msg("grade.protocol", what=msg("phase.import")))
 
     def _run_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float) -> TestResult:
         header, blobs = encode_args(case)
         deadline = min(ctx.deadline, time.monotonic() + call_seconds)
-        what = f"in test {case.name!r}"
+        what = msg("where.test", name=repr(case.name))
         reply, out_blobs = self._receive(proc, header, blobs, deadline, what)
         if reply.get("type") != "result":
-            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}")
+            raise _Stop(ERROR, msg("grade.protocol", what=what))
         if reply.get("violations"):
-            raise _Stop(REJECTED, f"{what}: " + "; ".join(map(str, reply["violations"])))
+            raise _Stop(REJECTED, *(_in(case, v) for v in from_channel(reply["violations"])))
         sent = blobs
         returned = out_blobs[: len(sent)]
         if len(returned) != len(sent) or any(a != b for a, b in zip(returned, sent, strict=True)):
-            raise _Stop(
-                REJECTED,
-                f"{what}: the submission modified its input tensors (inputs are read-only; allocate a new output)",
-            )
+            raise _Stop(REJECTED, _in(case, msg("rule.modified_input")))
         if reply.get("error"):
             if reply.get("resource"):
-                raise _Stop(ERROR, f"{what}: resource limit hit: {reply['error']}")
-            return TestResult(case.name, False, 0.0, f"raised {reply['error']}")
+                raise _Stop(ERROR, _in(case, msg("grade.resource", error=str(reply["error"]))))
+            return _test(case.name, False, msg("test.raised", error=str(reply["error"])))
         if reply.get("output_problem"):
-            return TestResult(case.name, False, 0.0, str(reply["output_problem"]))
+            return _test(case.name, False, *from_channel([reply["output_problem"]]))
         if reply.get("shares_input"):
-            raise _Stop(
-                REJECTED,
-                f"{what}: the submission returned an input tensor (or a view of one) "
-                "instead of a newly allocated output",
-            )
+            raise _Stop(REJECTED, _in(case, msg("rule.returned_input")))
         if case.require_launch and not reply.get("launches"):
-            raise _Stop(
-                REJECTED,
-                f"{what}: no Triton kernel was launched; the result must be computed by a @triton.jit kernel",
-            )
+            # An honest bug (a size path that forgot its kernel) as much as a shortcut: this case fails, the
+            # others keep their credit.
+            return _test(case.name, False, msg("test.no_launch"))
         meta = reply.get("output") or {}
         try:
             out = channel.tensor_from_bytes(out_blobs[int(meta["blob"])], meta["dtype"], meta["shape"])
         except (KeyError, IndexError, ValueError, TypeError, channel.ProtocolError) as exc:
-            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}: {exc}") from None
+            raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
         passed, message = compare(out, case)
         if passed and reply.get("canary_damage"):
-            passed, message = (
-                False,
-                (f"wrote {reply['canary_damage']} bytes outside the output tensor (missing mask on tl.store?)"),
-            )
-        elapsed = float(reply.get("elapsed") or 0.0)
-        message = f"{message}; {elapsed:.2f}s"
+            passed, message = False, msg("test.canary", count=int(reply["canary_damage"]))
+        elapsed = msg("test.elapsed", seconds=f"{float(reply.get('elapsed') or 0.0):.2f}")
+        parts: list[Message] = [message, elapsed]
         record = None
         if passed and ctx.runtime.timing and case.require_launch:
             passed, note, record = self._time_case(proc, case, ctx, call_seconds)
-            message = f"{message}; {note}" if passed else note
-        elif not passed and _may_be_tf32(case, ctx) and "differ beyond" in message:
-            message += TF32_HINT
-        return TestResult(case.name, passed, 1.0 if passed else 0.0, message, record)
+            parts = [*parts, note] if passed else [note]
+        elif not passed and _may_be_tf32(case, ctx) and message.code == "test.mismatch":
+            parts.append(msg("test.tf32_hint"))
+        return _test(case.name, passed, *parts, timing=record)
 
     # -- GPU runtime: timing ---------------------------------------------------------------------------------
     def _time_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float):
@@ -212,40 +202,39 @@ class TritonOpKind:
         untouched, a kernel launched by every call, the last output still right), then the torch reference.
         Returns (passed, message, timing record)."""
         if ctx.remaining() < 4 * TIMING_SECONDS:
-            return True, "timing skipped: too little time left", None
+            return True, msg("test.timing_skipped"), None
         header, blobs = encode_args(case)
         header["type"], header["budget_s"] = "time", TIMING_SECONDS
-        what = f"in test {case.name!r} (timing run)"
+        what = msg("where.timing", name=repr(case.name))
         deadline = min(ctx.deadline, time.monotonic() + TIMING_SECONDS + 2 * call_seconds)
         reply, out_blobs = self._receive(proc, header, blobs, deadline, what)
         if reply.get("type") != "timing":
-            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}")
+            raise _Stop(ERROR, msg("grade.protocol", what=what))
         if reply.get("violations"):
-            raise _Stop(REJECTED, f"{what}: " + "; ".join(map(str, reply["violations"])))
+            raise _Stop(
+                REJECTED, *(msg("grade.in_test", where=what, detail=v) for v in from_channel(reply["violations"]))
+            )
         returned = out_blobs[: len(blobs)]
         if len(returned) != len(blobs) or any(a != b for a, b in zip(returned, blobs, strict=True)):
-            raise _Stop(REJECTED, f"{what}: the submission modified its input tensors on a repeated call")
+            raise _Stop(REJECTED, msg("grade.in_test", where=what, detail=msg("rule.modified_input")))
         if reply.get("error"):
-            return False, f"raised on a repeated call (timing run): {reply['error']}", None
+            return False, msg("test.timing_raised", error=str(reply["error"])), None
         if reply.get("idle_calls"):
-            raise _Stop(
-                REJECTED,
-                f"{what}: {reply['idle_calls']} of {reply.get('calls')} repeated calls launched no Triton kernel "
-                "(the result must be computed on every call, not cached)",
-            )
+            cached = msg("rule.cached_result", idle=reply["idle_calls"], calls=reply.get("calls"))
+            raise _Stop(REJECTED, msg("grade.in_test", where=what, detail=cached))
         meta = reply.get("output")
         if not meta:
-            return False, "returned no tensor on a repeated call (timing run)", None
+            return False, msg("test.timing_no_tensor"), None
         try:
             out = channel.tensor_from_bytes(out_blobs[int(meta["blob"])], meta["dtype"], meta["shape"])
             samples = timing.validate_samples(reply.get("samples"))
         except (KeyError, IndexError, ValueError, TypeError, channel.ProtocolError) as exc:
-            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}: {exc}") from None
+            raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
         ok, message = compare(out, case)
         if not ok:
-            return False, f"wrong on a repeated call (timing run): {message}", None
+            return False, msg("test.timing_wrong", detail=message), None
         record = timing.timing_record(samples, self._time_reference(case))
-        return True, timing.describe(record), record
+        return True, msg("test.timing", text=timing.describe(record)), record
 
     def _time_reference(self, case: Case) -> list[float] | None:
         """The torch reference in the tested dtype on the GPU, timed by the checker with the same loop."""
@@ -260,6 +249,15 @@ class TritonOpKind:
         except Exception as exc:  # a reference that cannot run in this dtype on the GPU: no baseline, no speedup
             print(f"torch reference of {case.name!r} not timed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return None
+
+
+def _in(case: Case, detail) -> Message:
+    """A rule broken in one test, with the test named."""
+    return msg("grade.in_test", where=msg("where.test", name=repr(case.name)), detail=detail)
+
+
+def _plain(what) -> str:
+    return what.text if isinstance(what, Message) else str(what)
 
 
 def _may_be_tf32(case: Case, ctx: GradeContext) -> bool:
