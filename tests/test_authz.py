@@ -80,7 +80,10 @@ EXPECTED_POLICY = {
     "review.*": Access("roles", frozenset({Role.MENTOR, Role.ADMIN})),
     "certs.profile": PUBLIC,
     "certs.revoke": Access("roles", frozenset({Role.ADMIN})),
+    "certs.baked_badge": LOGIN,
     "certs.*": LOGIN,
+    "verify.status_badge": PUBLIC,  # fetched by profile pages and model cards, never signed in
+    "verify.level_badge": PUBLIC,
     "verify.*": PUBLIC,
     "api.status_list": PUBLIC,
     "api.*": PUBLIC,
@@ -173,7 +176,7 @@ def world(app, tmp_path, keys):
         # A resubmitted attempt with a decided review, under a second mentor's review; a revoked certificate.
         "review": {"attempt_id": reviewed.id, "review_id": lease.id},
         "certs": {"cert_id": revoked.id, "slug": "no-such-holder"},
-        "verify": {"cert_id": revoked.id},
+        "verify": {"cert_id": revoked.id, "level": "L1"},
         "api": {"cert_id": revoked.id},
         # The world's organization is a university: no company page of it exists for anyone.
         "company": {"key_id": 999999},
@@ -225,6 +228,7 @@ SCOPED = {
     "review.detail": set(),
     "certs.pdf": {Role.ADMIN},
     "certs.badge": {Role.ADMIN},
+    "certs.baked_badge": {Role.ADMIN},
     "certs.profile": set(),
     "company.keys": set(),
     "company.revoke": set(),

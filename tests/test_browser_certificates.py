@@ -91,54 +91,53 @@ def test_verification_pages_in_both_languages_and_widths(certificate_server, tmp
     from playwright.sync_api import expect, sync_playwright
 
     base, documents = certificate_server
-    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = _screenshot_dir(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        for lang, locale in (("en", "en-US"), ("zh", "zh-CN")):
-            for width in (1280, 390):
-                context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
-                page = context.new_page()
-                for kind, (cert_id, pdf) in documents.items():
-                    name = f"{kind}-{lang}-{width}"
-                    page.goto(f"{base}/verify/{cert_id}")
-                    expect(page.locator(".verify-status")).to_contain_text(HEADLINES[lang][kind])
-                    if kind == "tampered":
-                        expect(page.locator("main")).not_to_contain_text("Mallory Forged")
-                        expect(page.locator(".integrity-problems")).to_be_visible()
-                    page.screenshot(path=str(shots / f"verify-{name}.png"), full_page=True)
-                    _fits(page, width, name)
+        for lang, width, page in _visitors(browser):
+            for kind, (cert_id, pdf) in documents.items():
+                name = f"{kind}-{lang}-{width}"
+                page.goto(f"{base}/verify/{cert_id}")
+                expect(page.locator(".verify-status")).to_contain_text(HEADLINES[lang][kind])
+                if kind == "tampered":
+                    expect(page.locator("main")).not_to_contain_text("Mallory Forged")
+                    expect(page.locator(".integrity-problems")).to_be_visible()
+                page.screenshot(path=str(shots / f"verify-{name}.png"), full_page=True)
+                _fits(page, width, name)
 
-                    page.goto(f"{base}/verify/")
-                    pdf_file = tmp_path / f"{cert_id}.pdf"
-                    pdf_file.write_bytes(pdf)
-                    page.set_input_files("input[type=file]", str(pdf_file))
-                    page.locator("form[action$='/verify/pdf'] button").click()
-                    expect(page.locator("main h1")).to_contain_text(PDF_VERDICTS[lang][kind])
-                    page.screenshot(path=str(shots / f"pdf-check-{name}.png"), full_page=True)
-                    _fits(page, width, name)
-
-                    page.goto(f"{base}/auth/login")
-                    page.fill("#email", HOLDERS[kind][0])
-                    page.fill("#password", PASSWORD)
-                    page.click("main button[type=submit]")
-                    page.goto(f"{base}/certificates/")
-                    expect(page.locator("article.certificate .tag").first).to_have_text(STATUS_TAGS[lang][kind])
-                    page.screenshot(path=str(shots / f"holder-{name}.png"), full_page=True)
-                    _fits(page, width, name)
-                    context.clear_cookies()  # signed out again for the next holder
-                # A PDF changed after signing: refused, with the reason in the visitor's language.
-                altered = bytearray(documents["valid"][1])
-                altered[len(altered) // 3] ^= 0x01
-                pdf_file = tmp_path / "altered.pdf"
-                pdf_file.write_bytes(bytes(altered))
                 page.goto(f"{base}/verify/")
+                pdf_file = tmp_path / f"{cert_id}.pdf"
+                pdf_file.write_bytes(pdf)
                 page.set_input_files("input[type=file]", str(pdf_file))
                 page.locator("form[action$='/verify/pdf'] button").click()
-                expect(page.locator("main")).to_contain_text(ALTERED_PDF[lang])
-                page.screenshot(path=str(shots / f"pdf-check-altered-{lang}-{width}.png"), full_page=True)
-                _fits(page, width, f"altered-{lang}-{width}")
-                context.close()
+                expect(page.locator("main h1")).to_contain_text(PDF_VERDICTS[lang][kind])
+                if kind != "tampered":  # the holder as signed; a record whose signature fails names nobody
+                    expect(page.locator("main .facts")).to_contain_text(HOLDERS[kind][1])
+                else:
+                    expect(page.locator("main")).not_to_contain_text("Mallory Forged")
+                page.screenshot(path=str(shots / f"pdf-check-{name}.png"), full_page=True)
+                _fits(page, width, name)
+
+                page.goto(f"{base}/auth/login")
+                page.fill("#email", HOLDERS[kind][0])
+                page.fill("#password", PASSWORD)
+                page.click("main button[type=submit]")
+                page.goto(f"{base}/certificates/")
+                expect(page.locator("article.certificate .tag").first).to_have_text(STATUS_TAGS[lang][kind])
+                page.screenshot(path=str(shots / f"holder-{name}.png"), full_page=True)
+                _fits(page, width, name)
+                page.context.clear_cookies()  # signed out again for the next holder
+            # A PDF changed after signing: refused, with the reason in the visitor's language.
+            altered = bytearray(documents["valid"][1])
+            altered[len(altered) // 3] ^= 0x01
+            pdf_file = tmp_path / "altered.pdf"
+            pdf_file.write_bytes(bytes(altered))
+            page.goto(f"{base}/verify/")
+            page.set_input_files("input[type=file]", str(pdf_file))
+            page.locator("form[action$='/verify/pdf'] button").click()
+            expect(page.locator("main")).to_contain_text(ALTERED_PDF[lang])
+            page.screenshot(path=str(shots / f"pdf-check-altered-{lang}-{width}.png"), full_page=True)
+            _fits(page, width, f"altered-{lang}-{width}")
         browser.close()
 
 
@@ -159,6 +158,82 @@ def test_the_printed_qr_code_opens_the_platforms_own_verify_page(certificate_ser
         expect(page.locator(".verify-status")).to_contain_text("Valid certificate")
         expect(page.locator("main")).to_contain_text("Li Wei")
         browser.close()
+
+
+SKILL = {"en": "Triton kernel development", "zh": "Triton 算子开发"}
+EVIDENCE = {"en": "Exam evidence", "zh": "考试证据"}
+
+
+def test_an_employer_goes_from_the_home_page_to_the_certificate_and_its_live_badge(
+    certificate_server, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from certplatform.models import User
+    from certplatform.services import certificate_status, issuing, markdown
+
+    base, documents = certificate_server
+    cert_id = documents["valid"][0]
+    shots = _screenshot_dir(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for lang, width, page in _visitors(browser):
+            page.goto(f"{base}/")
+            page.screenshot(path=str(shots / f"home-{lang}-{width}.png"), full_page=True)
+            _fits(page, width, f"home-{lang}-{width}")
+            page.fill("#home-certificate-id", cert_id.lower().replace("-", " "))  # as read out on the phone
+            page.locator("#verify button[type=submit]").click()
+            expect(page.locator(".verify-status")).to_contain_text(HEADLINES[lang]["valid"])
+            expect(page.locator("#skills li").first).to_have_text(SKILL[lang])
+            expect(page.locator("#evidence h2")).to_have_text(EVIDENCE[lang])
+            expect(page.locator("#evidence table tbody tr")).to_have_count(5)
+            page.wait_for_function("document.querySelector('.cert-art').naturalWidth > 0")
+            page.wait_for_function("document.querySelector('.badge-preview img').naturalWidth > 0")
+            expect(page.locator("#share-link")).to_have_value(f"{base}/verify/{cert_id}")
+            expect(page.locator("#share a[href^='https://www.linkedin.com/profile/add']")).to_be_visible()
+            page.screenshot(path=str(shots / f"certificate-{lang}-{width}.png"), full_page=True)
+            _fits(page, width, f"certificate-{lang}-{width}")
+
+        # The Markdown snippet as a model card or a profile README shows it, before and after a revocation.
+        page = browser.new_page(locale="en-US")
+        page.goto(f"{base}/verify/{cert_id}")
+        snippet = page.locator("#snippet-markdown").inner_text()
+        card = markdown.render(f"# My model\n\nBy Li Wei {snippet}\n")
+
+        def badge_as_shown() -> tuple[int, str]:
+            viewer = browser.new_context()  # a fresh visitor: nothing cached
+            shown = viewer.new_page()
+            shown.set_content(card)
+            shown.wait_for_function("document.querySelector('a img') && document.querySelector('a img').complete")
+            natural = shown.evaluate("document.querySelector('a img').naturalWidth")
+            assert shown.evaluate("document.querySelector('a').href") == f"{base}/verify/{cert_id}"
+            svg = shown.request.get(shown.evaluate("document.querySelector('a img').src")).text()
+            shown.screenshot(path=str(shots / f"model-card-{len(svg)}.png"))
+            viewer.close()
+            return natural, svg
+
+        width_before, before = badge_as_shown()
+        assert width_before > 0 and ">valid<" in before
+        admin = db.session.scalar(sa.select(User).where(User.email == "admin@example.com"))
+        certificate_status.revoke(admin, issuing.lookup(cert_id), "Withdrawn after an appeal")
+        width_after, after = badge_as_shown()
+        assert ">revoked<" in after and width_after != width_before
+        browser.close()
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def _visitors(browser):
+    """(language, width, page) for a visitor in each language on a desktop and on a phone; contexts closed after."""
+    for lang, locale in (("en", "en-US"), ("zh", "zh-CN")):
+        for width in (1280, 390):
+            context = browser.new_context(locale=locale, viewport={"width": width, "height": 900})
+            yield lang, width, context.new_page()
+            context.close()
 
 
 def _fits(page, width: int, name: str) -> None:

@@ -118,6 +118,8 @@ def test_verify_pdf_command(runner, cert, tmp_path) -> None:
     good.write_bytes(cert.pdf)
     result = runner.invoke(args=["certificates", "verify-pdf", str(good)])
     assert result.exit_code == 0 and "VALID" in result.output and cert.id in result.output
+    assert f"Holder {cert.snapshot['holder']['name_latin']}" in result.output
+    assert f"Valid until {cert.snapshot['expires_at'][:10]}" in result.output
     bad = tmp_path / "bad.pdf"
     data = bytearray(cert.pdf)
     data[len(data) // 2] ^= 0x20
@@ -198,3 +200,109 @@ def test_verify_pdf_command_speaks_the_terminals_language(runner, cert, tmp_path
     assert result.output.splitlines()[-1] == "NOT VALID", "the verdict stays the same word for scripts"
     english = runner.invoke(args=["certificates", "verify-pdf", "--lang", "en", str(bad)])
     assert "The PDF was modified after it was signed." in english.output
+
+
+def test_the_pdf_check_shows_the_holder_level_and_dates_from_the_signed_record(client, cert) -> None:
+    page = _upload(client, cert.pdf).get_data(as_text=True)
+    snap = cert.snapshot
+    assert "Genuine and valid" in page and snap["holder"]["name_latin"] in page
+    assert f"{snap['level']} · {snap['title']['en']}" in page
+    assert snap["issued_at"][:10] in page and snap["expires_at"][:10] in page
+    zh = client.post(
+        "/verify/pdf",
+        data={"csrf_token": csrf_token(client, "/verify/"), "pdf": (io.BytesIO(cert.pdf), "c.pdf")},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "zh-CN"},
+    ).get_data(as_text=True)
+    assert "持证人" in zh and snap["title"]["zh"] in zh
+
+
+def test_a_wrong_check_character_is_a_typo_not_an_unknown_certificate(client, cert) -> None:
+    from certplatform.certificates.ids import id_problem
+
+    typo = next(
+        cert.id[:-1] + symbol for symbol in "0123456789ABCDEFGHJKMNPQRSTVWXYZ" if id_problem(cert.id[:-1] + symbol)
+    )
+    page = client.get(f"/verify/{typo}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 404 and "This ID contains a typo" in html and "Certificate not found" not in html
+    zh = client.get(f"/verify/{typo}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "此编号有输入错误" in zh
+    api = client.get(f"/api/v1/certificates/{typo}")
+    assert api.status_code == 404 and api.json["error"] == "not_found" and "typo" in api.json["message"]
+    unknown = client.get("/verify/FLAGOS-L1-0000-000" + _new_check("L1", "0000000")).get_data(as_text=True)
+    assert "Certificate not found" in unknown and "typo" not in unknown
+
+
+def _new_check(level: str, body: str) -> str:
+    from certplatform.certificates.ids import check_symbol
+
+    return check_symbol(level, body)
+
+
+def test_new_ids_hold_only_letters_and_digits_and_old_ones_keep_verifying(client, exam, keys, monkeypatch) -> None:
+    import re
+
+    from certplatform.certificates import ids
+    from tests.review_fixtures import passed_attempt
+
+    fresh = passed_attempt(make_user(email="fresh@example.com"), exam)
+    fresh.status = AttemptStatus.APPROVED
+    new = issuing.issue(fresh)
+    db.session.commit()
+    assert re.fullmatch(r"FLAGOS-L1-[0-9A-Z]{4}-[0-9A-Z]{4}", new.id)
+    # A certificate issued under the first scheme, whose check character is "$".
+    body = next(
+        f"{n:07d}".replace("0", "A")
+        for n in range(10**6)
+        if ids.legacy_check_symbol(f"{n:07d}".replace("0", "A")) == "$"
+    )
+    legacy_id = f"FLAGOS-L1-{body[:4]}-{body[4:]}$"
+    monkeypatch.setattr(ids, "new_certificate_id", lambda level: legacy_id)
+    old = passed_attempt(make_user(email="old-scheme@example.com", name="Olga Old"), exam)
+    old.status = AttemptStatus.APPROVED
+    assert issuing.issue(old).id == legacy_id
+    db.session.commit()
+    for path in (f"/verify/{legacy_id}", f"/verify/{legacy_id.replace('$', '%24').lower()}"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Valid certificate" in page and "Olga Old" in page, path
+    assert client.get(f"/api/v1/certificates/{legacy_id.replace('$', '%24')}").json["status"] == "valid"
+    assert ">valid<" in client.get(f"/verify/{legacy_id.replace('$', '%24')}/badge.svg").get_data(as_text=True)
+    assert "Genuine and valid" in _upload(client, db.session.get(type(new), legacy_id).pdf).get_data(as_text=True)
+
+
+def test_employers_find_verification_on_the_home_page(client, cert) -> None:
+    home = client.get("/").get_data(as_text=True)
+    assert 'action="/verify/"' in home and 'name="certificate_id"' in home
+    zh = client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "核验证书" in zh
+    typed = client.get("/verify/", query_string={"certificate_id": f"  {cert.id.lower()} "}, follow_redirects=True)
+    assert "Valid certificate" in typed.get_data(as_text=True)
+
+
+def test_a_revoked_api_key_gets_its_own_message(client) -> None:
+    from certplatform.models import CompanyTier, OrganizationKind
+    from certplatform.services import companies
+    from tests.factories import make_org
+
+    member = make_user(Role.COMPANY_MEMBER, email="hr@chip.example")
+    org = make_org(OrganizationKind.COMPANY, CompanyTier.GOLD, members=(member,))
+    key, secret = companies.create_key(member, org, "script")
+
+    def call(token: str, **headers):
+        return client.post(
+            "/api/v1/certificates/verify",
+            json={"ids": ["FLAGOS-L1-0000-0000"]},
+            headers={"Authorization": f"Bearer {token}", **headers},
+        )
+
+    assert call(secret).status_code == 200
+    companies.revoke_key(member, key)
+    refused = call(secret)
+    when = key.revoked_at.strftime("%Y-%m-%d")
+    assert refused.status_code == 401 and refused.json["error"] == "key_revoked"
+    assert f"this api key was revoked on {when}" in refused.json["message"].lower()
+    assert when in call(secret, **{"Accept-Language": "zh-CN"}).json["message"]
+    # Someone who knows only the key's public prefix learns nothing about it.
+    guessed = secret[: secret.rindex("_") + 1] + "x" * 43
+    assert call(guessed).status_code == 401 and call(guessed).json["error"] == "unauthorized"

@@ -94,6 +94,13 @@ def verify_pdf(file: Path, lang: str | None) -> None:
         ]
         if result.certificate is not None:
             lines.append((_("Certificate:"), f"{result.certificate.id} ({STATUS_LABELS[result.status]})"))
+        facts = result.assessment.facts if result.assessment is not None else None
+        if facts is not None:  # from the signed snapshot only
+            holder = facts.holder_name_latin + (f" · {facts.holder_name_zh}" if facts.holder_name_zh else "")
+            lines.append((_("Holder"), holder))
+            lines.append((_("Level"), facts.level))
+            lines.append((_("Issued"), facts.issued_at.strftime("%Y-%m-%d")))
+            lines.append((_("Valid until"), facts.expires_at.strftime("%Y-%m-%d")))
         if result.problem:
             lines.append((_("Problem:"), result.problem_message))
         if result.assessment is not None:

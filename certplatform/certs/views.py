@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, url_for
@@ -15,8 +14,8 @@ from certplatform.certs import bp
 from certplatform.certs.forms import DirectoryForm, ProfileForm, RevokeForm
 from certplatform.extensions import db
 from certplatform.models import Certificate, Role, User
-from certplatform.services import audit, certificate_status, directory, issuing
-from certplatform.services.certificate_status import SignedFacts
+from certplatform.services import audit, certificate_page, certificate_status, directory, issuing
+from certplatform.services.certificate_page import linkedin_url
 
 
 def _own_or_404(cert_id: str) -> Certificate:
@@ -24,23 +23,6 @@ def _own_or_404(cert_id: str) -> Certificate:
     if cert is None or (cert.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
         abort(404)
     return cert
-
-
-def linkedin_url(cert_id: str, facts: SignedFacts) -> str:
-    """LinkedIn's documented "add a certification to your profile" link, from the signed facts."""
-    return "https://www.linkedin.com/profile/add?" + urlencode(
-        {
-            "startTask": "CERTIFICATION_NAME",
-            "name": facts.title_en,
-            "organizationName": issuing.ISSUER,
-            "issueYear": facts.issued_at.year,
-            "issueMonth": facts.issued_at.month,
-            "expirationYear": facts.expires_at.year,
-            "expirationMonth": facts.expires_at.month,
-            "certUrl": issuing.verify_url(cert_id),
-            "certId": cert_id,
-        }
-    )
 
 
 bp.add_app_template_global(linkedin_url)
@@ -122,6 +104,22 @@ def badge(cert_id: str):
         return redirect(url_for("certs.mine"))
     return Response(
         token, mimetype="application/jwt", headers={"Content-Disposition": f'attachment; filename="{cert.id}.jwt"'}
+    )
+
+
+@bp.get("/certificates/<cert_id>/open-badge.png")
+@login_required
+def baked_badge(cert_id: str):
+    """The level's badge picture with the certificate's Open Badge baked in (for badge wallets)."""
+    cert = _own_or_404(cert_id)
+    found = certificate_status.assess(cert)
+    try:
+        png = certificate_page.baked_badge(cert, found)
+    except issuing.IssuingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("certs.mine"))
+    return Response(
+        png, mimetype="image/png", headers={"Content-Disposition": f'attachment; filename="{cert.id}-open-badge.png"'}
     )
 
 

@@ -27,6 +27,17 @@ class Text(Strict):
         return self.zh if locale.startswith("zh") else self.en
 
 
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
+MAX_SKILLS = 12
+
+
+class SkillText(Strict):
+    """One skill a level certifies, short enough for a tag on the public certificate page."""
+
+    zh: Skill = Field(description="Simplified Chinese, at most 60 characters")
+    en: Skill = Field(description="English, at most 60 characters")
+
+
 class CourseSpec(Strict):
     """`courses/<level>/course.yaml`: one course per certification level."""
 
@@ -36,6 +47,11 @@ class CourseSpec(Strict):
     title: Text
     summary: Text
     certifies: Text = Field(description="What holding this level certifies")
+    skills: list[SkillText] = Field(
+        default_factory=list,
+        max_length=MAX_SKILLS,
+        description="The skills a certificate of this level certifies, shown as tags on the public certificate page",
+    )
     exam_format: Text = Field(description="How the practical exam and review work")
     prerequisites: list[Level] = Field(default_factory=list, description="Levels certified before this exam")
     modules: list[Slug] = Field(min_length=1, description="Module folder names, in order")
@@ -43,6 +59,8 @@ class CourseSpec(Strict):
     @model_validator(mode="after")
     def _unique_modules(self) -> CourseSpec:
         _no_duplicates(self.modules, "module")
+        _no_duplicates([skill.en.casefold() for skill in self.skills], "skill (en)")
+        _no_duplicates([skill.zh for skill in self.skills], "skill (zh)")
         if self.level in self.prerequisites:
             raise ValueError("a level cannot be its own prerequisite")
         return self

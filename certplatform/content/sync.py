@@ -128,6 +128,7 @@ def apply_tree(tree: ContentTree, actor: User | None = None) -> SyncReport:
             title=_text(c.title),
             summary=_text(c.summary),
             certifies=_text(c.certifies),
+            skills=[_text(skill) for skill in c.skills],
             exam_format=_text(c.exam_format),
             prerequisites=list(c.prerequisites),
             content_version=tree.version,

@@ -58,6 +58,7 @@ class Course(ContentMixin, db.Model):
     exam_slug: Mapped[str] = mapped_column(sa.String(80))
     summary: Mapped[Bilingual] = mapped_column(sa.JSON)
     certifies: Mapped[Bilingual] = mapped_column(sa.JSON)
+    skills: Mapped[list[Bilingual]] = mapped_column(sa.JSON, default=list)  # [{"zh", "en"}], from course.yaml
     exam_format: Mapped[Bilingual] = mapped_column(sa.JSON)
     prerequisites: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     content_version: Mapped[str] = mapped_column(sa.String(32))

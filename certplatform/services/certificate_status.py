@@ -48,6 +48,15 @@ PROBLEM_LABELS = {
 
 
 @dataclass(frozen=True)
+class TaskEvidence:
+    """One exam task as the signed snapshot records it: its share of the exam score and the score it got."""
+
+    task: str
+    weight_basis_points: int
+    score_basis_points: int
+
+
+@dataclass(frozen=True)
 class SignedFacts:
     """What the verified snapshot says."""
 
@@ -61,6 +70,9 @@ class SignedFacts:
     renews: str | None
     status_index: int | None  # None in certificates issued before status lists
     pdf_sha256: str | None  # None in certificates issued before the snapshot named its PDF
+    exam: str | None = None
+    score_basis_points: int | None = None
+    evidence: tuple[TaskEvidence, ...] = ()  # empty in certificates issued before snapshots carried it
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,12 @@ def _facts(snapshot: dict[str, Any]) -> SignedFacts:
         renews=snapshot.get("renews"),
         status_index=snapshot.get("status_index"),
         pdf_sha256=snapshot.get("pdf_sha256"),
+        exam=snapshot.get("exam"),
+        score_basis_points=snapshot.get("score_basis_points"),
+        evidence=tuple(
+            TaskEvidence(item["task"], item["weight_basis_points"], item["score_basis_points"])
+            for item in snapshot.get("evidence") or ()
+        ),
     )
 
 

@@ -104,6 +104,17 @@ def authenticate(plaintext: str | None) -> ApiKey | None:
     return key
 
 
+def revoked_key(plaintext: str | None) -> ApiKey | None:
+    """The revoked key `plaintext` is, only when the caller holds its full secret (a guessed prefix learns nothing)."""
+    prefix = prefix_of(plaintext)
+    if prefix is None:
+        return None
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_not(None)))
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash(plaintext)):
+        return None
+    return key
+
+
 def rate_limit_for(key: ApiKey | None) -> str:
     """The per-key limit of a valid key's company tier; callers without one get the strict per-address default."""
     if key is None or key.organization.tier is None:

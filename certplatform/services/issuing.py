@@ -92,6 +92,20 @@ def snapshot_for(
     user = db.session.get(User, attempt.user_id)
     level = attempt.exam.level
     title_en, title_zh = TITLES[level]
+    # Newer snapshots carry the exam evidence (each task's share of the score and the score it got; never code):
+    # the public certificate page shows it from here, so it is as trustworthy as the rest of the record.
+    from certplatform.services.attempts import live_tasks, task_score
+
+    tasks = live_tasks(attempt.exam)
+    total_weight = sum(task.weight for task in tasks) or 1.0
+    evidence = [
+        {
+            "task": task.slug,
+            "weight_basis_points": round(task.weight / total_weight * 10_000),
+            "score_basis_points": round(task_score(attempt, task) * 10_000),
+        }
+        for task in tasks
+    ]
     return {
         "certificate_id": cert_id,
         "holder": {"name_latin": user.name_latin, "name_zh": user.name_zh},
@@ -101,6 +115,7 @@ def snapshot_for(
         "title": {"en": title_en, "zh": title_zh},
         "exam": attempt.exam.slug,
         "score_basis_points": round((attempt.score or 0.0) * 10_000),
+        "evidence": evidence,
         "issued_at": issued_at.isoformat(timespec="seconds"),
         "expires_at": expires_at.isoformat(timespec="seconds"),
         "content_version": attempt.content_version,

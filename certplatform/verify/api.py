@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from certplatform.authz import public
+from certplatform.certificates.ids import TYPO, id_problem
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
 from certplatform.models import ApiKey
@@ -24,6 +25,8 @@ def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
     found = certificate_status.find(cert_id)
     if found is None:
+        if id_problem(cert_id) == TYPO:  # the contract's error code stays; the message says what is wrong
+            return render_error(404, _("This ID contains a typo: its check character does not match."))
         return render_error(404, _("No certificate has this ID."))
     return jsonify(certificate_status.public_record(found[1]))
 
@@ -61,6 +64,14 @@ def verify_bulk():
     """Bulk verification for member companies: up to 100 IDs per call, with an API key."""
     key = _api_key()
     if key is None:
+        revoked = companies.revoked_key(companies.presented_key(request.headers))
+        if revoked is not None:
+            message = _(
+                "This API key was revoked on %(date)s. Ask your company's administrator for a new key.",
+                date=revoked.revoked_at.strftime("%Y-%m-%d"),
+            )
+            response = jsonify(error="key_revoked", message=message)
+            return response, 401, {"WWW-Authenticate": 'Bearer realm="certplatform", error="invalid_token"'}
         response = jsonify(error="unauthorized", message=_("Send a valid API key: Authorization: Bearer <key>."))
         return response, 401, {"WWW-Authenticate": 'Bearer realm="certplatform"'}
     payload = request.get_json(force=True)  # a body that is not JSON, too large or too deep: a clear 400

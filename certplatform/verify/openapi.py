@@ -26,7 +26,11 @@ CERTIFICATE_SCHEMA: dict[str, Any] = {
         "integrity",
     ],
     "properties": {
-        "certificate_id": {"type": "string", "pattern": "^FLAGOS-L[123]-[0-9A-Z]{4}-[0-9A-Z*~$=]{4}$"},
+        "certificate_id": {
+            "type": "string",
+            "pattern": "^FLAGOS-L[123]-[0-9A-Z]{4}-[0-9A-Z*~$=]{4}$",
+            "description": "New IDs hold only letters and digits; IDs issued first may end in one of * ~ $ =",
+        },
         "status": {
             "type": "string",
             "enum": ["valid", "revoked", "expired", "invalid"],
@@ -172,7 +176,13 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkResult"}}},
                         },
                         "400": {"description": "Malformed request or too many IDs", **error},
-                        "401": {"description": "Missing or invalid API key", **error},
+                        "401": {
+                            "description": (
+                                "Missing or invalid API key (error `unauthorized`), or a revoked one (error "
+                                "`key_revoked`, with the date of revocation in the message)"
+                            ),
+                            **error,
+                        },
                         "429": {
                             "description": "Over the key's rate limit (set by the company's membership tier)",
                             **error,

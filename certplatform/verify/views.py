@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, FileSize
@@ -10,7 +10,8 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from certplatform.authz import public
-from certplatform.services import certificate_status, verification
+from certplatform.certificates.ids import TYPO, id_problem
+from certplatform.services import certificate_page, certificate_status, verification
 from certplatform.verify import bp, verify_rate_limit
 
 MAX_PDF = 5 * 1024 * 1024
@@ -45,9 +46,37 @@ def page(cert_id: str):
     """A certificate's status for anyone holding its ID; an unknown ID reveals nothing."""
     found = certificate_status.find(cert_id)
     if found is None:
-        return render_template("verify/not_found.html", cert_id=cert_id[:40]), 404
+        typo = id_problem(cert_id) == TYPO
+        return render_template("verify/not_found.html", cert_id=cert_id[:40], typo=typo), 404
     cert, assessment = found
-    return render_template("verify/page.html", cert=cert, found=assessment, keys=verification.published_keys())
+    return render_template(
+        "verify/page.html",
+        cert=cert,
+        found=assessment,
+        view=certificate_page.view_of(cert, assessment),
+        keys=verification.published_keys(),
+    )
+
+
+@bp.get("/<cert_id>/badge.svg")
+@public
+@verify_rate_limit()
+def status_badge(cert_id: str):
+    """The live badge for profiles and model cards: the certificate's status as it is now, from signed data."""
+    svg, code = certificate_page.status_badge(cert_id, request.args.get("lang"))
+    return Response(svg, code, mimetype="image/svg+xml", headers={"Cache-Control": certificate_page.BADGE_CACHE})
+
+
+@bp.get("/badges/<level>.png")
+@public
+@verify_rate_limit()
+def level_badge(level: str):
+    """The badge picture of a level (the same for every holder)."""
+    from certplatform.certificates.badge_images import LEVEL_COLOURS, level_badge_png
+
+    if level not in LEVEL_COLOURS:
+        abort(404)
+    return Response(level_badge_png(level), mimetype="image/png", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @bp.post("/pdf")

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 
 from certplatform.certificates.ids import (
     ALPHABET,
-    CHECK_SYMBOLS,
+    LEGACY_CHECK_SYMBOLS,
+    MALFORMED,
+    TYPO,
     check_symbol,
+    id_problem,
     is_valid_certificate_id,
+    legacy_check_symbol,
     new_certificate_id,
     normalize_certificate_id,
 )
 
-VALID = "FLAGOS-L1-0011-ABC" + check_symbol("0011ABC")
-ID_PATTERN = re.compile(r"FLAGOS-L[123]-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{3}[0-9A-HJKMNP-TV-Z*~$=U]")
+VALID = "FLAGOS-L1-0011-ABC" + check_symbol("L1", "0011ABC")
+# Only letters and digits: nothing a shell, a URL or a spreadsheet would treat specially.
+ID_PATTERN = re.compile(r"FLAGOS-L[123]-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 
 
 def _code(certificate_id: str) -> str:
@@ -43,22 +49,58 @@ def test_unknown_level_is_refused() -> None:
         new_certificate_id("L4")
 
 
+def _passes_new_check(level: str, code: str) -> bool:
+    return code[-1] == check_symbol(level, code[:-1])
+
+
 def test_check_character_catches_every_substitution_and_adjacent_transposition() -> None:
+    bodies = random.Random(13)
     for _ in range(40):
-        certificate_id = new_certificate_id("L2")
-        code = _code(certificate_id)
+        level = bodies.choice(["L1", "L2", "L3"])
+        body = "".join(bodies.choice(ALPHABET) for _ in range(7))
+        code = body + check_symbol(level, body)
         for position in range(len(code)):
-            symbols = ALPHABET if position < 7 else CHECK_SYMBOLS
-            for symbol in symbols:
-                if symbol == code[position]:
-                    continue
-                altered = _with_code(certificate_id, code[:position] + symbol + code[position + 1 :])
-                assert not is_valid_certificate_id(altered), (certificate_id, altered)
+            for symbol in ALPHABET:
+                if symbol != code[position]:
+                    assert not _passes_new_check(level, code[:position] + symbol + code[position + 1 :]), code
         for position in range(len(code) - 1):
-            if code[position] == code[position + 1]:
-                continue
-            swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
-            assert not is_valid_certificate_id(_with_code(certificate_id, swapped)), (certificate_id, swapped)
+            if code[position] != code[position + 1]:
+                swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
+                assert not _passes_new_check(level, swapped), (code, swapped)
+        for other in {"L1", "L2", "L3"} - {level}:  # the level digit is checked too
+            assert not _passes_new_check(other, code)
+
+
+def test_ids_issued_before_the_new_check_keep_verifying() -> None:
+    """The first IDs carry a mod-37 symbol, which may be one of *~$=U: they stay valid, with every mistake caught."""
+    bodies = random.Random(37)
+    legacy = {}
+    while not set("*~$=U") <= set(legacy):
+        body = "".join(bodies.choice(ALPHABET) for _ in range(7))
+        symbol = legacy_check_symbol(body)
+        if symbol in "*~$=U":
+            legacy.setdefault(symbol, body)
+    for symbol, body in legacy.items():
+        certificate_id = f"FLAGOS-L2-{body[:4]}-{body[4:]}{symbol}"
+        assert normalize_certificate_id(certificate_id.lower()) == certificate_id
+        for position in range(7):
+            for other in ALPHABET:
+                if other != body[position]:
+                    altered = body[:position] + other + body[position + 1 :]
+                    assert legacy_check_symbol(altered) != symbol
+    dollar = f"FLAGOS-L1-{legacy['$'][:4]}-{legacy['$'][4:]}$"
+    assert is_valid_certificate_id(dollar) and id_problem(dollar) is None
+    assert set(LEGACY_CHECK_SYMBOLS) - set(ALPHABET) == set("*~$=U")
+
+
+def test_a_wrong_check_character_is_a_typo_not_an_unknown_id() -> None:
+    wrong = VALID[:-1] + ("0" if VALID[-1] != "0" else "1")
+    if is_valid_certificate_id(wrong):  # the one other symbol an ID of the first scheme could end with
+        wrong = VALID[:-1] + ("2" if VALID[-1] != "2" else "3")
+    assert id_problem(wrong) == TYPO
+    assert id_problem(VALID[:-1].replace("0011", "0111") + VALID[-1]) == TYPO
+    assert id_problem("FLAGOS-L1-12") == MALFORMED and id_problem("hello") == MALFORMED
+    assert id_problem(VALID) is None
 
 
 def test_normalization_accepts_lower_case_missing_hyphens_and_look_alikes() -> None:
@@ -95,7 +137,8 @@ def test_malformed_ids_are_refused(raw: str) -> None:
     assert not is_valid_certificate_id(raw)
 
 
-def test_a_valid_body_under_another_level_keeps_its_check() -> None:
-    """The level is part of the format, not of the check: changing it gives a well-formed, different ID."""
+def test_a_new_id_under_another_level_is_a_typo() -> None:
+    """New IDs check the level digit too: L1 mistyped as L3 is a typing mistake, not someone else's certificate."""
     certificate_id = new_certificate_id("L1")
-    assert normalize_certificate_id(certificate_id.replace("-L1-", "-L3-")) == certificate_id.replace("-L1-", "-L3-")
+    assert id_problem(certificate_id.replace("-L1-", "-L3-")) in {TYPO, None}
+    assert not _passes_new_check("L3", _code(certificate_id))

@@ -27,6 +27,9 @@ exam_format: {{zh: 形式, en: Format}}
 prerequisites: []
 modules:
 - 01-basics
+skills:
+- {{zh: Triton 算子开发, en: Triton kernel development}}
+- {{zh: 数值精度验证, en: Numerical accuracy testing}}
 """
 
 MODULE_YAML = f"""\
