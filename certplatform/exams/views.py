@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -69,16 +69,23 @@ def waiting_note() -> str:
 bp.add_app_template_global(waiting_note)
 
 
+def _sandbox_preparing():
+    """The image build under way, if any, read once per request (the banner and every queued submission ask)."""
+    if "sandbox_preparing" not in g:
+        g.sandbox_preparing = sandbox_build.preparing()
+    return g.sandbox_preparing
+
+
 @bp.context_processor
 def sandbox_state() -> dict[str, object]:
     """The image build under way, if any, for the banner on every exam page (exams/_sandbox_banner.html)."""
-    return {"sandbox_preparing": sandbox_build.preparing()}
+    return {"sandbox_preparing": _sandbox_preparing()}
 
 
 def submission_json(submission: Submission) -> dict[str, object]:
     """What the candidate sees of a submission: never the tests themselves, the seed or the reference."""
     message = grader_messages.submission_message(submission.message)
-    if not message and submission.status.value == "queued" and sandbox_build.preparing() is not None:
+    if not message and submission.status.value == "queued" and _sandbox_preparing() is not None:
         message = waiting_note()
     return {
         "id": submission.id,
@@ -202,7 +209,7 @@ def task(slug: str, attempt_id: int, task: str):
             else:
                 if not grading.enqueue(submission):  # the broker is down: the outbox keeps the message
                     flash(_("Your submission is received. Grading will start shortly."), "info")
-                elif sandbox_build.preparing() is not None:  # it waits in the queue for the image
+                elif _sandbox_preparing() is not None:  # it waits in the queue for the image
                     flash(_("Your submission is received. Grading starts as soon as the sandbox is ready."), "info")
                 return redirect(url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}")
         status = 422
