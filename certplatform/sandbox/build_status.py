@@ -22,6 +22,11 @@ State = Literal["building", "ready", "failed"]
 REMOTE_STALE_AFTER = timedelta(minutes=30)
 
 
+def image_missing(tag: str) -> str:
+    """What a worker's heartbeat says of an image the engine lacks; /healthz clears it once a build made the image."""
+    return f"error: image {tag} missing"
+
+
 @dataclass(frozen=True)
 class BuildStatus:
     state: State

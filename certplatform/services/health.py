@@ -11,6 +11,7 @@ from flask import current_app
 from certplatform.extensions import db
 from certplatform.models import WorkerHeartbeat
 from certplatform.models.types import utcnow
+from certplatform.sandbox import build_status
 from certplatform.sandbox.build_status import BuildStatus
 
 
@@ -78,7 +79,7 @@ def _sandbox(build: BuildStatus | None) -> str:
     if (
         build is not None
         and build.state == "ready"
-        and beat.sandbox_status == f"error: image {build.tag} missing"
+        and beat.sandbox_status == build_status.image_missing(build.tag)
         and build.finished_after(beat.checked_at)
     ):
         return "ok"

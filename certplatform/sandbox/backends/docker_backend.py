@@ -19,7 +19,7 @@ import docker.errors
 import requests.exceptions
 from docker.types import Mount
 
-from certplatform.sandbox import images
+from certplatform.sandbox import build_status, images
 from certplatform.sandbox.backends.base import BackendUnavailable, GradeRequest, layout_tar
 from certplatform.sandbox.limits import runtime_profile
 from certplatform.sandbox.results import MAX_RESULTS_BYTES, GradeResult, not_gradable, parse_results
@@ -74,7 +74,7 @@ class DockerBackend:
             with closing(self.client()) as client:
                 client.ping()
                 tag = self.image_for(self.runtime)
-                return "ok" if images.image_exists(client, tag) else f"error: image {tag} missing"
+                return "ok" if images.image_exists(client, tag) else build_status.image_missing(tag)
         except (BackendUnavailable, docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             return f"error: {type(exc).__name__}"
 
