@@ -24,6 +24,11 @@ def parse_locale(value: str | None) -> Locale | None:
         return None
 
 
+def locale_for_tag(tag: str | None) -> Locale:
+    """Our language for a language tag (zh, zh-CN, zh_Hans, ... are Simplified Chinese; anything else English)."""
+    return Locale.ZH_CN if (tag or "").lower().startswith("zh") else Locale.EN
+
+
 def select_locale() -> str:
     if not has_request_context():  # commands and tasks choose their language explicitly (force_locale)
         return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -34,6 +39,4 @@ def select_locale() -> str:
         return chosen.value
     # Browsers send zh-CN, zh-Hans, zh ...; every Chinese variant gets the Simplified Chinese interface.
     best = request.accept_languages.best_match(["en", "zh-CN", "zh-Hans", "zh"])
-    if best and best.lower().startswith("zh"):
-        return Locale.ZH_CN.value
-    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return locale_for_tag(best).value if best else current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -65,7 +65,9 @@ def _cli_locale(choice: str | None) -> str:
 
     if choice is None:
         choice = default_locale(("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")) or "en"
-    return "zh_CN" if choice.lower().startswith("zh") else "en"
+    from certplatform.i18n import locale_for_tag
+
+    return locale_for_tag(choice).value
 
 
 @certificates.command("verify-pdf")

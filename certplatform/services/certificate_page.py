@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from certplatform.extensions import db
+from certplatform.i18n import locale_for_tag
 from certplatform.models import Certificate, CertLevel, Course
 from certplatform.services import issuing
 from certplatform.services.certificate_status import STATUS_LABELS, Assessment, SignedFacts, find
@@ -100,9 +101,8 @@ def status_badge(raw_id: str, lang: str | None) -> tuple[str, int]:
     """The live badge of a certificate as it stands now (SVG) and the HTTP status to send it with."""
     from certplatform.certificates.badge_images import status_badge_svg
 
-    locale = "zh_CN" if (lang or "").lower().startswith("zh") else "en"
     located = find(raw_id)
-    with force_locale(locale):
+    with force_locale(locale_for_tag(lang).value):
         if located is None:
             text = _("not found")
             return status_badge_svg("FlagOS", text, NOT_FOUND, f"FlagOS: {text}"), 404
