@@ -89,15 +89,21 @@ def prefix_of(plaintext: str | None) -> str | None:
     return None
 
 
-def authenticate(plaintext: str | None) -> ApiKey | None:
-    """The live key matching `plaintext`, or None (compared in constant time)."""
+def _holder_key(plaintext: str | None) -> ApiKey | None:
+    """The key, live or revoked, whose full secret `plaintext` is (compared in constant time), or None."""
     prefix = prefix_of(plaintext)
     if prefix is None:
         return None
     key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix))
-    if key is None or key.revoked_at is not None or "verify" not in key.scopes:
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash(plaintext)):
         return None
-    if not hmac.compare_digest(key.secret_hash, _hash(plaintext)):
+    return key
+
+
+def authenticate(plaintext: str | None) -> ApiKey | None:
+    """The live key matching `plaintext`, or None."""
+    key = _holder_key(plaintext)
+    if key is None or key.revoked_at is not None or "verify" not in key.scopes:
         return None
     if key.organization.kind != OrganizationKind.COMPANY:
         return None
@@ -106,13 +112,8 @@ def authenticate(plaintext: str | None) -> ApiKey | None:
 
 def revoked_key(plaintext: str | None) -> ApiKey | None:
     """The revoked key `plaintext` is, only when the caller holds its full secret (a guessed prefix learns nothing)."""
-    prefix = prefix_of(plaintext)
-    if prefix is None:
-        return None
-    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_not(None)))
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(plaintext)):
-        return None
-    return key
+    key = _holder_key(plaintext)
+    return key if key is not None and key.revoked_at is not None else None
 
 
 def rate_limit_for(key: ApiKey | None) -> str:
