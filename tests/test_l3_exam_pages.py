@@ -134,3 +134,86 @@ def test_an_l2_holder_takes_l3_and_two_mentors_certify(app, l3, language) -> Non
     api = client.get(f"/api/v1/certificates/{cert.id}").get_json()
     assert api["status"] == "valid" and api["level"] == "L3" and api["holder_name"] == "Li Wei"
     assert client.get(f"/verify/{cert.id}").status_code == 200
+
+
+REVIEW_WORDS = {
+    "en": {"changes": "changes requested", "approved": "approved", "revoked": "Revoked"},
+    "zh-CN": {"changes": "要求修改", "approved": "已批准", "revoked": "已吊销"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_changes_requested_a_revised_document_two_approvals_and_a_revocation(app, l3, language) -> None:
+    """Every page of an L3 attempt opens after each decision: changes requested on the design document, the revision
+    handed in and reviewed by two other mentors, and the certificate revoked afterwards."""
+    from certplatform.models import ReviewDecision
+    from certplatform.services import certificate_status, review
+
+    l2_exam, l3_exam = l3
+    words = REVIEW_WORDS[language]
+    candidate = l3_candidate(make_user(email="architect@example.com", name="Li Wei"), l2_exam, make_user(Role.MENTOR))
+    admin = make_user(Role.ADMIN, email="admin@example.com")
+    client = _client(app, candidate.email, language)
+    attempt_url = post_form(client, "/exams/l3-architect/start").location
+    for task in ("plan_training", "plan_inference", "replan_after_failure"):
+        post_form(client, attempt_url + f"{task}/", {"code": task_source(task, "solution.py")})
+    first_doc = task_source("design_doc", "solution.md")
+    post_form(client, attempt_url + "design_doc/", {"code": first_doc})
+    post_form(client, attempt_url + "finish")
+    attempt = db.session.scalar(sa.select(ExamAttempt).where(ExamAttempt.exam_id == l3_exam.id))
+    assert attempt.status is AttemptStatus.AWAITING_REVIEW
+
+    signed_in = {candidate.email: client}
+
+    def as_user(user):  # one login each: logins are rate limited
+        if user.email not in signed_in:
+            signed_in[user.email] = _client(app, user.email, language)
+        return signed_in[user.email]
+
+    def pages(leases):
+        shown = [(candidate, attempt_url)] + [(mentor, f"/review/{claimed.id}/") for mentor, claimed in leases]
+        shown.append((admin, f"/review/attempts/{attempt.id}/manage"))
+        for user, path in shown:
+            response = as_user(user).get(path)
+            assert response.status_code == 200, path
+            yield path, response.get_data(as_text=True)
+
+    first = make_user(Role.MENTOR, email="first@example.com")
+    lease = review.claim(first, attempt)
+    review.decide(
+        first,
+        lease,
+        ReviewDecision.REQUEST_CHANGES,
+        full_scores(l3_exam),
+        "Argue the failure policy.",
+        [{"task": "design_doc", "line": 3, "text": "say why only at pipeline boundaries"}],
+    )
+    for path, html in pages([(first, lease)]):
+        assert words["changes"] in html and "Argue the failure policy." in html, path
+
+    revised = first_doc.replace("## Cost", "## Cost\n\nCheckpoints every 500 iterations bound a lost node's cost.\n", 1)
+    assert post_form(client, attempt_url + "design_doc/", {"code": revised}).status_code == 302
+    post_form(client, attempt_url + "finish")
+    db.session.refresh(attempt)
+    assert attempt.status is AttemptStatus.AWAITING_REVIEW
+    leases = [(first, lease)]
+    for n in range(2):
+        mentor = make_user(Role.MENTOR, email=f"second{n}@example.com")
+        claimed = review.claim(mentor, attempt)
+        detail = as_user(mentor).get(f"/review/{claimed.id}/").get_data(as_text=True)
+        assert "Checkpoints every 500 iterations" in detail and "<h2>Trade-offs</h2>" in detail
+        assert words["changes"] in detail and "say why only at pipeline boundaries" in detail
+        review.decide(mentor, claimed, ReviewDecision.APPROVE, full_scores(l3_exam), "")
+        leases.append((mentor, claimed))
+    db.session.refresh(attempt)
+    assert attempt.status is AttemptStatus.APPROVED
+    for path, html in pages(leases):
+        assert words["approved"] in html and words["changes"] in html, path
+
+    cert = db.session.scalar(sa.select(Certificate).where(Certificate.level == CertLevel.L3))
+    certificate_status.revoke(admin, cert, "Plan copied from another candidate")
+    verify = client.get(f"/verify/{cert.id}").get_data(as_text=True)
+    assert words["revoked"] in verify and "Plan copied from another candidate" in verify
+    assert client.get(f"/api/v1/certificates/{cert.id}").get_json()["status"] == "revoked"
+    for path, _html in pages(leases):
+        assert path  # every page still opens once the certificate is revoked
