@@ -160,3 +160,92 @@ def test_an_l1_holder_takes_the_l2_exam_and_a_mentor_approves_it(client, auth, a
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.level == CertLevel.L2))
     assert cert is not None and cert.attempt_id == attempt.id and certificate_status.assess(cert).intact
     assert issuing.certified_levels(l1_holder) == {"L1", "L2"}
+
+
+REVIEW_WORDS = {
+    "en": {"changes": "changes requested", "approved": "approved", "revoked": "Revoked"},
+    "zh-CN": {"changes": "要求修改", "approved": "已批准", "revoked": "已吊销"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_l2_pages_after_changes_requested_a_revision_an_approval_and_a_revocation(app, l1_holder, mentor, language):
+    """The candidate's, the mentors' and the admin's pages of an L2 attempt open in every state of its review, and the
+    certificate page says "revoked" once it is."""
+    from datetime import timedelta
+
+    from certplatform.models.types import utcnow
+
+    l2 = attempts.live_exam("l2-cross-chip")
+    now = utcnow()
+    attempt = ExamAttempt(
+        user_id=l1_holder.id,
+        exam_id=l2.id,
+        status=AttemptStatus.AWAITING_REVIEW,
+        started_at=now - timedelta(hours=2),
+        deadline_at=now + timedelta(hours=1),
+        finished_at=now - timedelta(hours=1),
+        score=1.0,
+        content_version=l2.content_version,
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    for task in attempts.live_tasks(l2):
+        db.session.add(
+            Submission(
+                attempt_id=attempt.id,
+                task_id=task.id,
+                status=SubmissionStatus.PASSED,
+                score=1.0,
+                code=_source(task.slug),
+                code_sha256="0" * 64,
+                tests=[{"name": "gpgpu-32 fp32 (4, 1000)", "passed": True, "score": 1.0, "message": "ok"}],
+            )
+        )
+    db.session.commit()
+    words = REVIEW_WORDS[language]
+    admin = make_user(Role.ADMIN, email="admin@example.com")
+    second = make_user(Role.MENTOR, email="second@example.com")
+    clients = {}
+
+    def as_user(user):  # one login each: logins are rate limited
+        if user.email not in clients:
+            clients[user.email] = app.test_client()
+            clients[user.email].environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+            login = post_form(clients[user.email], "/auth/login", {"email": user.email, "password": PASSWORD})
+            assert login.status_code == 302
+        return clients[user.email]
+
+    def pages(leases):
+        shown = [(l1_holder, f"/exams/l2-cross-chip/attempts/{attempt.id}/")]
+        shown += [(who, f"/review/{lease.id}/") for who, lease in leases]
+        shown.append((admin, f"/review/attempts/{attempt.id}/manage"))
+        for user, path in shown:
+            response = as_user(user).get(path)
+            assert response.status_code == 200, path
+            yield path, response.get_data(as_text=True)
+
+    first = review.claim(mentor, attempt)
+    review.decide(
+        mentor,
+        first,
+        ReviewDecision.REQUEST_CHANGES,
+        full_scores(l2),
+        "Explain the looped path on mlu-like.",
+        [{"task": "portable_softmax", "line": 3, "text": "why this tile?"}],
+    )
+    for path, html in pages([(mentor, first)]):
+        assert words["changes"] in html and "Explain the looped path on mlu-like." in html, path
+    attempts.finish(attempt, actor=l1_holder)  # the revision handed in
+    lease = review.claim(second, attempt)
+    html = as_user(second).get(f"/review/{lease.id}/").get_data(as_text=True)
+    assert words["changes"] in html and "why this tile?" in html and "rms_norm_bits_kernel" in html
+    review.decide(second, lease, ReviewDecision.APPROVE, full_scores(l2), "")
+    for path, html in pages([(mentor, first), (second, lease)]):
+        assert words["approved"] in html and words["changes"] in html, path
+
+    cert = db.session.scalar(sa.select(Certificate).where(Certificate.level == CertLevel.L2))
+    certificate_status.revoke(admin, cert, "Shared solution found")
+    verify = as_user(l1_holder).get(f"/verify/{cert.id}").get_data(as_text=True)
+    assert words["revoked"] in verify and "Shared solution found" in verify
+    assert list(pages([(mentor, first), (second, lease)])), "every page still opens once the certificate is revoked"
