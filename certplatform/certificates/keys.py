@@ -251,6 +251,35 @@ def _parse_key_set(
     )
 
 
+def directory_fingerprint(directory: Path) -> tuple:
+    """What changes whenever a file in the key directory or in one of its key sets is written, replaced or removed.
+
+    Inode, size and both timestamps of every entry, two levels deep: the status change time moves on every write and
+    cannot be set back, so content that differs never shares a fingerprint with what was read before.
+    """
+    found: list[tuple] = []
+
+    def visit(folder: Path, prefix: str, depth: int) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            found.append((prefix, "unreadable", str(exc)))
+            return
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found.append((prefix + entry.name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            if depth and entry.is_dir(follow_symlinks=False):
+                visit(Path(entry.path), prefix + entry.name + "/", depth - 1)
+
+    visit(Path(directory), "", 1)
+    return tuple(found)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock on `path` (created 0600) shared by every process on the machine, held for the block."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from certplatform.certificates.keys import KeySet
@@ -60,8 +62,15 @@ def verify_snapshot(snapshot: dict, signature: str, public_key: Ed25519PublicKey
         raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
     except (TypeError, ValueError, binascii.Error):
         return False
+    return _holds(raw, message, public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+# An Ed25519 check is deterministic: the verdict on the same signature, message and key is remembered, so a record
+# read again (every verification of a certificate) costs its canonical JSON only.
+@functools.lru_cache(maxsize=4096)
+def _holds(signature: bytes, message: bytes, public_key: bytes) -> bool:
     try:
-        public_key.verify(raw, message)
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True

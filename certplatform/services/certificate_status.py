@@ -11,6 +11,7 @@ checks failed is in `problems`. Facts are only offered when the snapshot's signa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -152,13 +153,13 @@ def _columns_agree(cert: Certificate, facts: SignedFacts, snapshot: dict[str, An
 
 
 class _Context:
-    """What assessing needs once per batch: the public keys and the signed status list."""
+    """What assessing needs: the public keys and the signed status list, as the key directory holds them now."""
 
-    def __init__(self) -> None:
-        from certplatform.certificates.keys import CertificateKeyError
+    def __init__(self, directory: Path) -> None:
+        from certplatform.certificates.keys import CertificateKeyError, KeyStore
         from certplatform.certificates.status_list import StatusListError, StatusListStore
 
-        store = keystore()
+        store = KeyStore(directory)
         try:
             self.keys = {keyset.key_id: keyset.ed25519_public for keyset in store.all()}
         except CertificateKeyError:
@@ -170,11 +171,24 @@ class _Context:
         except StatusListError:
             self.list_problem = True
 
+    @classmethod
+    def current(cls) -> _Context:
+        """The context for the key directory as it is: read again whenever any file in it changed."""
+        from certplatform.certificates.keys import directory_fingerprint
+
+        directory = keystore().directory
+        return _context_for(directory, directory_fingerprint(directory))
+
     def signed_by_us(self, record: dict[str, Any], signature: str, key_id: str) -> bool:
         from certplatform.certificates.signing import verify_snapshot
 
         key = self.keys.get(key_id)
         return key is not None and verify_snapshot(record, signature, key)
+
+
+@functools.lru_cache(maxsize=8)
+def _context_for(directory: Path, fingerprint: tuple) -> _Context:
+    return _Context(directory)
 
 
 def _assess(cert: Certificate, record: CertificateRevocation | None, context: _Context, now: datetime) -> Assessment:
@@ -236,7 +250,7 @@ def assess_many(
     if not certs:
         return {}
     now = now or utcnow()
-    context = _Context()
+    context = _Context.current()
     if revocations is None:
         revocations = {
             record.certificate_id: record

@@ -11,7 +11,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from certplatform.certificates.keys import CertificateKeyError, KeyStore
+from certplatform.certificates.keys import CertificateKeyError, KeyStore, directory_fingerprint
 from certplatform.certificates.signing import sign_snapshot, verify_snapshot
 
 
@@ -135,3 +135,21 @@ def test_unusable_issuer_names_are_refused(tmp_path: Path, issuer_name: str) -> 
     with pytest.raises(ValueError, match="issuer name"):
         KeyStore(tmp_path / "keys").init(issuer_name=issuer_name)
     assert not KeyStore(tmp_path / "keys").exists()
+
+
+def test_fingerprint_moves_when_any_key_file_is_rewritten_rotated_or_removed(keystore: KeyStore) -> None:
+    first = directory_fingerprint(keystore.directory)
+    assert first == directory_fingerprint(keystore.directory)
+    meta = keystore.directory / keystore.active().key_id / "meta.json"
+    meta.write_bytes(meta.read_bytes())  # same bytes, same size: still a write
+    rewritten = directory_fingerprint(keystore.directory)
+    assert rewritten != first
+    keystore.rotate()
+    rotated = directory_fingerprint(keystore.directory)
+    assert rotated != rewritten
+    (keystore.directory / "status-list.jwt").write_text("x")
+    assert directory_fingerprint(keystore.directory) != rotated
+
+
+def test_fingerprint_of_a_missing_directory_is_empty(tmp_path: Path) -> None:
+    assert directory_fingerprint(tmp_path / "absent") == ()
