@@ -14,11 +14,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN python3 -m venv /opt/venv
 
-# Dependencies first, so code changes do not reinstall them.
-COPY pyproject.toml README.md ./
-RUN mkdir certplatform && touch certplatform/__init__.py \
-    && pip install --no-cache-dir . && pip uninstall -y certplatform && rm -rf certplatform build
+# Dependencies first, at the versions of the lock file (scripts/lock regenerates it), so code changes do not
+# reinstall them and every build installs the same versions.
+COPY requirements/app.lock requirements/app.lock
+RUN pip install --no-cache-dir --no-deps -r requirements/app.lock
 
+COPY pyproject.toml README.md ./
 COPY certplatform ./certplatform
 COPY migrations ./migrations
 COPY courses ./courses
