@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from certplatform.content.sync import SyncError, sync_content
 from certplatform.extensions import db
 from certplatform.models import (
+    CertLevel,
     ContentSync,
     Course,
     Lesson,
@@ -22,7 +23,7 @@ from certplatform.models import (
     QuizQuestion,
     SyncStatus,
 )
-from certplatform.services import eligibility, learning, quizzes
+from certplatform.services import eligibility, issuing, learning, quizzes
 from certplatform.services.markdown import render, render_inline
 from tests.conftest import post_form
 from tests.content.minimal_tree import COURSE, LESSON1, LESSON2, MODULE, edit, uid, write, write_minimal_tree
@@ -306,7 +307,7 @@ def test_progress_to_completion_makes_the_exam_available(client, learner) -> Non
     assert "100% complete" in mine and "Continue where you left off" in mine
 
 
-def test_prerequisite_certificate_gates_the_next_level(app, content_root) -> None:
+def test_prerequisite_certificate_gates_the_next_level(app, content_root, monkeypatch) -> None:
     l2 = "courses/l2"
     write(
         content_root,
@@ -330,11 +331,8 @@ def test_prerequisite_certificate_gates_the_next_level(app, content_root) -> Non
     complete_course(user, course)
     result = eligibility.exam_eligibility(user, course)
     assert result.course_complete and result.missing_prerequisites == ("L1",) and not result.eligible
-    eligibility.CERTIFIED_LEVEL_SOURCES.append(lambda u: {"L1"} if u.id == user.id else set())
-    try:
-        assert eligibility.exam_eligibility(user, course).eligible
-    finally:
-        eligibility.CERTIFIED_LEVEL_SOURCES.pop()
+    monkeypatch.setattr(issuing, "certified_levels", lambda u: {CertLevel.L1} if u.id == user.id else set())
+    assert eligibility.exam_eligibility(user, course).eligible
 
 
 def test_progress_costs_a_constant_number_of_queries(app, synced) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -18,8 +19,12 @@ from certplatform.models.types import utcnow
 from certplatform.services import audit, sessions
 
 RESET_SALT = "password-reset"
-# A hash computed once so that a login with an unknown email costs as much as one with a known email.
-_DUMMY_HASH = generate_password_hash("certplatform-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash made on the first login with an unknown email, so that one costs as much as a login with a known one."""
+    return generate_password_hash("certplatform-timing-equaliser")
 
 
 class AccountError(ValueError):
@@ -138,7 +143,7 @@ def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None. Costs the same for unknown emails."""
     user = find_by_email(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.active:
         return None

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from certplatform.models import Course, User
+from certplatform.services import issuing
 from certplatform.services.learning import course_progress
-
-# Where certified levels come from. The certificates feature registers its source here; each returns the
-# levels ("L1", ...) that `user` holds a valid certificate for.
-CERTIFIED_LEVEL_SOURCES: list[Callable[[User], set[str]]] = []
 
 
 def certified_levels(user: User) -> frozenset[str]:
-    levels: set[str] = set()
-    for source in CERTIFIED_LEVEL_SOURCES:
-        levels |= source(user)
-    return frozenset(levels)
+    """The levels ("L1", ...) `user` holds a valid certificate for."""
+    return frozenset(level.value for level in issuing.certified_levels(user))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Certificate, CertLevel, ExamAttempt, User
 from certplatform.models.types import utcnow
 from certplatform.services import audit
-from certplatform.services.eligibility import CERTIFIED_LEVEL_SOURCES
 from certplatform.urls import public_url
 
 # The title each level certifies, as printed on certificates and in credentials.
@@ -75,8 +74,6 @@ def valid_certificate(user: User, level: CertLevel) -> Certificate | None:
 def certified_levels(user: User) -> set[str]:
     return {cert.level for cert in _held(user)}
 
-
-CERTIFIED_LEVEL_SOURCES.append(lambda user: {level.value for level in certified_levels(user)})
 
 
 def snapshot_for(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import os
 import secrets
 import sys
@@ -143,6 +142,3 @@ def _load_spec(tests_dir: Path):
             raise HarnessError(f"{path} does not define {name}")
     return module
 
-
-def load_json(path: Path) -> dict:
-    return json.loads(path.read_text())
