@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 
 import jsonschema
+import pytest
 
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Role
@@ -13,6 +14,7 @@ from certplatform.models.types import utcnow
 from certplatform.services import issuing
 from tests.conftest import csrf_token, post_form
 from tests.factories import make_user
+from tests.openapi_checks import validate
 
 
 def _upload(client, data: bytes, name: str = "certificate.pdf"):
@@ -43,12 +45,15 @@ def test_unknown_ids_reveal_nothing(client, cert) -> None:
 def test_the_api_matches_its_openapi_document(client, cert) -> None:
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.1") and "/api/v1/certificates/{certificate_id}" in spec["paths"]
-    schemas = spec["components"]["schemas"]
     record = client.get(f"/api/v1/certificates/{cert.id}").json
-    jsonschema.validate(record, schemas["Certificate"])
+    validate(record, spec, "Certificate")
     assert record["status"] == "valid" and record["holder_name"] == cert.snapshot["holder"]["name_latin"]
     missing = client.get("/api/v1/certificates/FLAGOS-L1-0000-0000").json
-    jsonschema.validate(missing, schemas["Error"])
+    validate(missing, spec, "Error")
+    with pytest.raises(jsonschema.ValidationError):  # the document is strict: an unknown field is not a Certificate
+        validate({**record, "extra": 1}, spec, "Certificate")
+    with pytest.raises(jsonschema.ValidationError):
+        validate({**record, "integrity": {"intact": True, "problems": ["no_such_problem"]}}, spec, "Certificate")
 
 
 def test_revoked_and_expired_show_as_such_everywhere(app, client, auth, cert, exam, candidate, mentor, keys) -> None:

@@ -367,29 +367,3 @@ def republish_status_list() -> int:
     store = keystore()
     return len(StatusListStore(store.directory).revoked(store))
 
-
-# -- what verification shows -------------------------------------------------------------------------------------
-
-
-def _moment(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value is not None else None
-
-
-def public_record(found: Assessment) -> dict[str, Any]:
-    """The HTTP contract's certificate object (GET /api/v1/certificates/<id>, bulk verification).
-
-    The holder and dates come from the signed snapshot only; when its signature fails they are null.
-    """
-    facts, revocation = found.facts, found.revocation
-    return {
-        "certificate_id": found.certificate_id,
-        "status": found.status,
-        "holder_name": facts.holder_name_latin if facts else None,
-        "level": facts.level if facts else None,
-        "title": facts.title_en if facts else None,
-        "issued_at": _moment(facts.issued_at) if facts else None,
-        "expires_at": _moment(facts.expires_at) if facts else None,
-        "revoked_at": _moment(revocation.revoked_at) if revocation else None,
-        "revocation_reason": revocation.reason if revocation else None,
-        "integrity": {"intact": found.intact, "problems": list(found.problems)},
-    }

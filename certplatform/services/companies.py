@@ -17,7 +17,7 @@ from certplatform.authz import managed_organizations
 from certplatform.extensions import db
 from certplatform.models import ApiKey, CompanyTier, Organization, OrganizationKind, User, VerificationCall
 from certplatform.models.types import utcnow
-from certplatform.services import audit, certificate_status, issuing
+from certplatform.services import api_bodies, audit, certificate_status, issuing
 
 KEY_PREFIX = "fcv"  # FlagOS certificate verification
 
@@ -136,12 +136,11 @@ def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:
     found = certificate_status.assess_many(cert for cert in certs if cert is not None)
     for raw, cert in zip(ids, certs, strict=True):
         if cert is None:
-            results.append({"certificate_id": raw[:64], "found": False, "error": "not_found"})
+            results.append(api_bodies.not_found(raw))
             summary["not_found"] = summary.get("not_found", 0) + 1
         else:
-            record = certificate_status.public_record(found[cert.id])
-            results.append({"found": True, **record})
-            summary[record["status"]] = summary.get(record["status"], 0) + 1
+            results.append(api_bodies.found(found[cert.id]))
+            summary[found[cert.id].status] = summary.get(found[cert.id].status, 0) + 1
     key.last_used_at = utcnow()
     db.session.add(VerificationCall(api_key_id=key.id, ids=[r[:64] for r in ids], summary=summary))
     db.session.commit()

@@ -11,7 +11,7 @@ from certplatform.certificates.ids import TYPO, id_problem
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
 from certplatform.models import ApiKey
-from certplatform.services import certificate_status, companies, issuing, verification
+from certplatform.services import api_bodies, certificate_status, companies, issuing, verification
 from certplatform.verify import api_bp, verify_rate_limit
 from certplatform.verify.openapi import openapi_document
 
@@ -28,7 +28,7 @@ def certificate(cert_id: str):
         if id_problem(cert_id) == TYPO:  # the contract's error code stays; the message says what is wrong
             return render_error(404, _("This ID contains a typo: its check character does not match."))
         return render_error(404, _("No certificate has this ID."))
-    return jsonify(certificate_status.public_record(found[1]))
+    return jsonify(api_bodies.certificate(found[1]).model_dump())
 
 
 @api_bp.get("/certificates/status-list")

@@ -1,4 +1,5 @@
-"""The OpenAPI document of the public API, kept next to the routes it describes."""
+"""The OpenAPI document of the public API, kept next to the routes it describes; its schemas are generated from the
+models that build the responses (services/api_bodies.py)."""
 
 from __future__ import annotations
 
@@ -6,101 +7,7 @@ from typing import Any
 
 from flask import current_app
 
-from certplatform.services.certificate_status import PROBLEMS
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_MOMENT = {"type": ["string", "null"], "format": "date-time"}
-CERTIFICATE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": [
-        "certificate_id",
-        "status",
-        "holder_name",
-        "level",
-        "title",
-        "issued_at",
-        "expires_at",
-        "revoked_at",
-        "revocation_reason",
-        "integrity",
-    ],
-    "properties": {
-        "certificate_id": {
-            "type": "string",
-            "pattern": "^FLAGOS-L[123]-[0-9A-Z]{4}-[0-9A-Z*~$=]{4}$",
-            "description": "New IDs hold only letters and digits; IDs issued first may end in one of * ~ $ =",
-        },
-        "status": {
-            "type": "string",
-            "enum": ["valid", "revoked", "expired", "invalid"],
-            "description": (
-                "Computed only from signed data: expiry from the signed snapshot, revocation from a signed "
-                "revocation record and the signed status list. `invalid`: the record failed its integrity check "
-                "(see `integrity`); treat it as not valid."
-            ),
-        },
-        "holder_name": {**_NULLABLE_STRING, "description": "From the signed snapshot; null when it fails to verify"},
-        "level": {"type": ["string", "null"], "enum": ["L1", "L2", "L3", None]},
-        "title": _NULLABLE_STRING,
-        "issued_at": _NULLABLE_MOMENT,
-        "expires_at": _NULLABLE_MOMENT,
-        "revoked_at": _NULLABLE_MOMENT,
-        "revocation_reason": _NULLABLE_STRING,
-        "integrity": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["intact", "problems"],
-            "description": (
-                "Whether the platform's stored record matches what it signed. record_signature: the snapshot "
-                "does not verify; record_mismatch: a stored column disagrees with the signed snapshot; "
-                "revocation_signature: a revocation record was altered or copied from another certificate; "
-                "revocation_missing: the signed status list marks the certificate revoked but its record is "
-                "gone; status_list: the signed status list cannot be verified."
-            ),
-            "properties": {
-                "intact": {"type": "boolean"},
-                "problems": {"type": "array", "items": {"type": "string", "enum": list(PROBLEMS)}},
-            },
-        },
-    },
-}
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-}
-
-
-BULK_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["results"],
-    "properties": {
-        "results": {
-            "type": "array",
-            "items": {
-                "oneOf": [
-                    {
-                        **CERTIFICATE_SCHEMA,
-                        "required": [*CERTIFICATE_SCHEMA["required"], "found"],
-                        "properties": {**CERTIFICATE_SCHEMA["properties"], "found": {"const": True}},
-                    },
-                    {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["certificate_id", "found", "error"],
-                        "properties": {
-                            "certificate_id": {"type": "string"},
-                            "found": {"const": False},
-                            "error": {"const": "not_found"},
-                        },
-                    },
-                ]
-            },
-        }
-    },
-}
-
+from certplatform.services.api_bodies import component_schemas
 
 STATUS_LIST_DESCRIPTION = (
     "A W3C Bitstring Status List v1.0 credential secured as a JWT signed with EdDSA, in the same form as the Open "
@@ -152,23 +59,7 @@ def openapi_document() -> dict[str, Any]:
                     "security": [{"apiKey": []}],
                     "requestBody": {
                         "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["ids"],
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "ids": {
-                                            "type": "array",
-                                            "minItems": 1,
-                                            "maxItems": 100,
-                                            "items": {"type": "string"},
-                                        }
-                                    },
-                                }
-                            }
-                        },
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkRequest"}}},
                     },
                     "responses": {
                         "200": {
@@ -212,7 +103,7 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": {"Certificate": CERTIFICATE_SCHEMA, "Error": ERROR_SCHEMA, "BulkResult": BULK_SCHEMA},
+            "schemas": component_schemas(),
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",
