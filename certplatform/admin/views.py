@@ -39,13 +39,6 @@ from certplatform.services import companies
 admin_only = role_required(Role.ADMIN)
 
 
-def _get_or_404(model, ident: int):
-    obj = db.session.get(model, ident)
-    if obj is None:
-        abort(404)
-    return obj
-
-
 def _parse_role(value: str | None) -> Role | None:
     try:
         return Role(value) if value else None
@@ -85,7 +78,7 @@ def users():
 @admin_only
 def user_detail(user_id: int):
     """One account: its roles, status, organizations and audit trail."""
-    user = _get_or_404(User, user_id)
+    user = db.get_or_404(User, user_id)
     events = db.session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.target_type == "user", AuditEvent.target_id == str(user.id))
@@ -106,7 +99,7 @@ def user_detail(user_id: int):
 @admin_only
 def grant_role(user_id: int):
     """Grant a role."""
-    user = _get_or_404(User, user_id)
+    user = db.get_or_404(User, user_id)
     form = RoleForm()
     if form.validate_on_submit():
         _apply(lambda: admin_service.grant_role(current_user, user, Role(form.role.data)), _("Role granted."))
@@ -119,7 +112,7 @@ def grant_role(user_id: int):
 @admin_only
 def revoke_role(user_id: int, role: str):
     """Revoke a role."""
-    user = _get_or_404(User, user_id)
+    user = db.get_or_404(User, user_id)
     parsed = _parse_role(role)
     if parsed is None:
         abort(404)
@@ -132,7 +125,7 @@ def revoke_role(user_id: int, role: str):
 @admin_only
 def set_active(user_id: int):
     """Activate or deactivate an account."""
-    user = _get_or_404(User, user_id)
+    user = db.get_or_404(User, user_id)
     form = ActiveForm()
     if form.validate_on_submit() and form.active.data in {"0", "1"}:
         active = form.active.data == "1"
@@ -166,7 +159,7 @@ def organizations():
 @admin_only
 def organization_detail(org_id: int):
     """One organization and its members."""
-    org = _get_or_404(Organization, org_id)
+    org = db.get_or_404(Organization, org_id)
     keys = companies.keys_of(org) if org.kind == OrganizationKind.COMPANY else []
     return render_template(
         "admin/organization_detail.html",
@@ -183,7 +176,7 @@ def organization_detail(org_id: int):
 @admin_only
 def add_member(org_id: int):
     """Add an existing account to an organization."""
-    org = _get_or_404(Organization, org_id)
+    org = db.get_or_404(Organization, org_id)
     form = MemberForm()
     if form.validate_on_submit():
         _apply(
@@ -199,8 +192,8 @@ def add_member(org_id: int):
 @admin_only
 def set_manages(org_id: int, user_id: int):
     """Let a member manage the organization (or stop them); their platform role alone does not."""
-    org = _get_or_404(Organization, org_id)
-    user = _get_or_404(User, user_id)
+    org = db.get_or_404(Organization, org_id)
+    user = db.get_or_404(User, user_id)
     form = ManagesForm()
     if form.validate_on_submit() and form.manages.data in {"0", "1"}:
         manages = form.manages.data == "1"
@@ -216,8 +209,8 @@ def set_manages(org_id: int, user_id: int):
 @admin_only
 def remove_member(org_id: int, user_id: int):
     """Remove a member from an organization."""
-    org = _get_or_404(Organization, org_id)
-    user = _get_or_404(User, user_id)
+    org = db.get_or_404(Organization, org_id)
+    user = db.get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
         _apply(lambda: admin_service.remove_member(current_user, org, user), _("Member removed."))
     return redirect(url_for("admin.organization_detail", org_id=org.id))
