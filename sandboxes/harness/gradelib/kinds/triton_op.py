@@ -85,6 +85,7 @@ class TritonOpKind:
             identity=ctx.identity,
             limits=ctx.limits,
             runtime=ctx.runtime,
+            functions=tuple(getattr(spec, "FUNCTIONS", ())),
         )
         results: list[TestResult] = []
         stop: _Stop | None = None
