@@ -16,6 +16,7 @@ from gradelib.runner import plain_data
 from .conftest import REPO
 
 TUNED_MM = REPO / "exams" / "l2-cross-chip" / "tasks" / "tuned_mm"
+DASH = "\N{EN DASH}"  # the prompts' range tables write "8\N{EN DASH}64 KiB"
 
 TOY_CASES = """
 import torch
@@ -101,7 +102,8 @@ def test_launches_are_compared_with_what_the_config_function_returned(grade_sour
 def test_a_config_function_that_returns_no_plain_data_fails_its_cases(grade_source, toy_task):
     result = grade_source(_solution(config="    return {'BLOCK': torch.empty(1)}"), tests_dir=toy_task)
     assert result.status == FAILED and not any(t.passed for t in result.tests), result
-    assert all("double_config(300, float32): returned a value that is not plain data" in t.message for t in result.tests)
+    expected = "double_config(300, float32): returned a value that is not plain data"
+    assert all(expected in t.message for t in result.tests)
 
 
 def test_a_config_function_that_raises_fails_its_cases(grade_source, toy_task):
@@ -111,13 +113,14 @@ def test_a_config_function_that_raises_fails_its_cases(grade_source, toy_task):
 
 
 def test_a_submission_without_the_second_function_is_rejected(grade_source, toy_task):
-    source = _solution().replace("def double_config(", "def other_config(").replace("= double_config(", "= other_config(")
+    source = _solution().replace("double_config(", "other_config(")
     result = grade_source(source, tests_dir=toy_task)
     assert result.status == REJECTED and "no top-level function named 'double_config'" in result.message, result
 
 
 def test_plain_data_copies_only_exact_builtin_types():
-    assert plain_data({"META": {"BLOCK_M": 16}, "w": (4, None, 1.5, True)}) == {"META": {"BLOCK_M": 16}, "w": [4, None, 1.5, True]}
+    config = {"META": {"BLOCK_M": 16}, "w": (4, None, 1.5, True)}
+    assert plain_data(config) == {"META": {"BLOCK_M": 16}, "w": [4, None, 1.5, True]}
 
     class Sneaky(int):
         pass
@@ -157,8 +160,8 @@ def _tuned_mm_cases():
 
 def _range_text(field: str, how: str, low: int, high: int) -> str:
     if field == "onchip_bytes":
-        return f"onchip_bytes {low >> 10}–{high >> 10} KiB"
-    return f"{field} {low}–{high}"
+        return f"onchip_bytes {low >> 10}{DASH}{high >> 10} KiB"
+    return f"{field} {low}{DASH}{high}"
 
 
 def test_tuned_mm_draws_within_its_published_ranges_and_always_holds_the_dot_minimum_tile():

@@ -157,11 +157,13 @@ def config_problem(config, M: int, N: int, K: int, dtype: torch.dtype, profile) 
     if problem is None:
         problem = legality_problem(cfg, M, N, _elem(dtype), profile)
     if problem is None and M <= SMALL_M and cfg[0] != profile.dot_min[0]:
-        problem = (
-            f"small-M bucket: M={M} <= {SMALL_M} needs BLOCK_M = dot_min[0] = {profile.dot_min[0]}, "
-            f"got {cfg[0]}"
-        )
-    if problem is None and M >= LARGE_M and cfg[0] == profile.dot_min[0] and taller_tile_exists(M, N, _elem(dtype), profile):
+        problem = f"small-M bucket: M={M} <= {SMALL_M} needs BLOCK_M = dot_min[0] = {profile.dot_min[0]}, got {cfg[0]}"
+    if (
+        problem is None
+        and M >= LARGE_M
+        and cfg[0] == profile.dot_min[0]
+        and taller_tile_exists(M, N, _elem(dtype), profile)
+    ):
         problem = (
             f"large-M bucket: M={M} >= {LARGE_M} keeps BLOCK_M = dot_min[0] = {cfg[0]}, though a legal config with a "
             "taller tile exists"
@@ -229,14 +231,12 @@ def launches_judge(M: int, N: int, K: int, dtype: torch.dtype, profile):
             if warps is not None and options.get("num_warps", 4) != warps:
                 return f"{where}: num_warps={options.get('num_warps', 4)}, but mm_config returned num_warps={warps}"
             if options.get("num_stages", 1) != stages:
-                return (
-                    f"{where}: num_stages={options.get('num_stages', 1)}, but mm_config returned "
-                    f"num_stages={stages}"
-                )
+                return f"{where}: num_stages={options.get('num_stages', 1)}, but mm_config returned num_stages={stages}"
             grid = launch.get("grid") or [0, 0, 0]
             programs = grid[0] * grid[1] * grid[2]
-            if programs != cdiv(M, bm) * cdiv(N, bn):
-                return f"{where}: {programs} programs, expected cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = {cdiv(M, bm) * cdiv(N, bn)}"
+            expected = cdiv(M, bm) * cdiv(N, bn)
+            if programs != expected:
+                return f"{where}: {programs} programs, expected cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = {expected}"
         return None
 
     return judge
@@ -275,7 +275,11 @@ def cases(gen: torch.Generator):
         for j in range(PER_PROFILE_CONFIGS):
             M, N, K, dtype = CONFIG_SHAPES[(i * PER_PROFILE_CONFIGS + j) % len(CONFIG_SHAPES)]
             call = Call("mm_config", (M, N, K, dtype), {"profile": profile})
-            out.append(DataCase(f"{label(profile)}: {call.describe()}", (call,), config_judge(M, N, K, dtype, profile), profile))
+            out.append(
+                DataCase(
+                    f"{label(profile)}: {call.describe()}", (call,), config_judge(M, N, K, dtype, profile), profile
+                )
+            )
         small, large, N, K, dtype = BUCKET_PAIRS[i % len(BUCKET_PAIRS)]
         calls = tuple(Call("mm_config", (m, N, K, dtype), {"profile": profile}) for m in (small, large))
         name = f"{label(profile)}: buckets M={small} and M={large} (N={N}, K={K}, {_short(dtype)})"
