@@ -13,7 +13,6 @@ be defined at top level, and its cases may call them and judge the plain data th
 from __future__ import annotations
 
 import ast
-import time
 from dataclasses import replace
 
 from ..chips import check_log, judge_output
@@ -23,7 +22,7 @@ from ..results import ERROR, REJECTED, GradeResult, TestResult
 from ..static_scan import SubmissionSyntaxError, scan
 from ..triton_cases import encode_call
 from . import register
-from .triton_op import MAX_SOURCE_BYTES, TritonOpKind, _in, _Stop
+from .triton_op import MAX_SOURCE_BYTES, TritonOpKind
 
 PUBLIC_MODULE = "chipprofile"
 
@@ -114,18 +113,8 @@ class ChipProfileKind(TritonOpKind):
         """(the plain data `call` returned, None) or (None, why the case fails); rule breaks stop grading."""
         header, blobs = encode_call(call.args, call.kwargs)
         header.update(function=call.function, returns="data")
-        deadline = min(ctx.deadline, time.monotonic() + call_seconds)
-        what = msg("where.test", name=repr(case.name))
-        reply, out_blobs = self._receive(proc, header, blobs, deadline, what)
-        if reply.get("type") != "result":
-            raise _Stop(ERROR, msg("grade.protocol", what=what))
-        if reply.get("violations"):
-            raise _Stop(REJECTED, *(_in(case, v) for v in from_channel(reply["violations"])))
-        if list(out_blobs[: len(blobs)]) != list(blobs):
-            raise _Stop(REJECTED, _in(case, msg("rule.modified_input")))
+        reply, _ = self._exchange(proc, header, blobs, case, ctx, call_seconds)
         if reply.get("error"):
-            if reply.get("resource"):
-                raise _Stop(ERROR, _in(case, msg("grade.resource", error=str(reply["error"]))))
             return None, f"{call.describe()} raised {reply['error']}"
         if reply.get("output_problem"):
             return None, f"{call.describe()}: {text_of(from_channel([reply['output_problem']]))}"
