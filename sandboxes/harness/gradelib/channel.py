@@ -117,6 +117,14 @@ def dtype_name(dtype) -> str:
     raise ProtocolError(f"unsupported dtype {dtype}")
 
 
+def dtype_of(name: str):
+    """The torch dtype named by dtype_name (a dtype sent as an argument)."""
+    dtypes = _dtypes()
+    if name not in dtypes:
+        raise ProtocolError(f"unsupported dtype {name!r}")
+    return dtypes[name]
+
+
 def tensor_bytes(t) -> bytes:
     """The raw bytes of t's elements in row-major order (any dtype, any layout)."""
     import torch

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from chipprofile import PUBLIC_PROFILES, ChipProfile, dtype_key
 
+from .data_cases import Call
 from .triton_cases import Case, compare
 
 DEFAULT_NUM_WARPS = 4  # what Triton uses when a launch does not pass num_warps
@@ -63,10 +64,12 @@ def _draw(gen: torch.Generator, how: str, low: int, high: int) -> int:
 _HIDDEN_FAMILY: dict[str, str] = {}
 
 
-def hidden_profiles(gen: torch.Generator) -> list[ChipProfile]:
-    """One hidden profile per family, drawn within HIDDEN_RANGES, named by a random label."""
+def hidden_profiles(gen: torch.Generator, ranges_by_family: dict | None = None) -> list[ChipProfile]:
+    """One hidden profile per family, drawn within HIDDEN_RANGES (or a task's own published ranges, given as
+    family -> the fields it draws differently), named by a random label."""
     out = []
-    for family, ranges in HIDDEN_RANGES.items():
+    for family, defaults in HIDDEN_RANGES.items():
+        ranges = {**defaults, **(ranges_by_family or {}).get(family, {})}
         values = {name: _draw(gen, *spec) for name, spec in ranges.items()}
         name = f"chip-{int(torch.randint(0, 1 << 24, (1,), generator=gen)):06x}"
         _HIDDEN_FAMILY[name] = family
@@ -74,9 +77,9 @@ def hidden_profiles(gen: torch.Generator) -> list[ChipProfile]:
     return out
 
 
-def run_profiles(gen: torch.Generator) -> list[ChipProfile]:
+def run_profiles(gen: torch.Generator, ranges_by_family: dict | None = None) -> list[ChipProfile]:
     """The public profiles, then this run's hidden ones."""
-    return [*PUBLIC_PROFILES.values(), *hidden_profiles(gen)]
+    return [*PUBLIC_PROFILES.values(), *hidden_profiles(gen, ranges_by_family)]
 
 
 def without(profile: ChipProfile, *dtypes: str) -> ChipProfile:
@@ -125,8 +128,23 @@ def tile_footprint(launch: dict, elem: int | None = None) -> int:
     return blocks * elem * (2 + launch.get("options", {}).get("num_stages", DEFAULT_NUM_STAGES))
 
 
-def check_launch(launch: dict, profile: ChipProfile, footprint: Callable[[dict], int] | None) -> str | None:
-    """The first limit of `profile` this launch breaks, as a sentence, or None."""
+def block_product(launch: dict) -> dict[str, int]:
+    """The default tile rule: the product of all BLOCK* constexprs is one tile, named by its factors."""
+    blocks = block_constexprs(launch)
+    product = 1
+    for value in blocks.values():
+        product *= value
+    return {"·".join(blocks): product}
+
+
+def check_launch(
+    launch: dict,
+    profile: ChipProfile,
+    footprint: Callable[[dict], int] | None,
+    tiles: Callable[[dict], dict[str, int]] | None = None,
+) -> str | None:
+    """The first limit of `profile` this launch breaks, as a sentence, or None. `tiles` names the tiles whose
+    element counts max_block_numel limits (default: the product of every BLOCK* constexpr)."""
     options = launch.get("options", {})
     if profile.warps_ignored:
         if "num_warps" in options:
@@ -144,17 +162,14 @@ def check_launch(launch: dict, profile: ChipProfile, footprint: Callable[[dict],
     stages = options.get("num_stages", DEFAULT_NUM_STAGES)
     if stages > profile.num_stages_max:
         return f"num_stages={stages} > num_stages_max {profile.num_stages_max}"
-    blocks = block_constexprs(launch)
-    product = 1
-    for name, value in blocks.items():
+    for name, value in block_constexprs(launch).items():
         if not is_pow2(value):
             return f"{name}={value} is not a power of two"
         if value > profile.max_block_numel:
             return f"{name}={value} > max_block_numel {profile.max_block_numel}"
-        product *= value
-    if product > profile.max_block_numel:
-        dims = "·".join(f"{k}" for k in blocks)
-        return f"block {dims} = {product} elements > max_block_numel {profile.max_block_numel}"
+    for dims, numel in (tiles or block_product)(launch).items():
+        if numel > profile.max_block_numel:
+            return f"block {dims} = {numel} elements > max_block_numel {profile.max_block_numel}"
     if footprint is not None:
         used = int(footprint(launch))
         if used > profile.onchip_bytes:
@@ -178,14 +193,14 @@ def check_launch(launch: dict, profile: ChipProfile, footprint: Callable[[dict],
     return None
 
 
-def check_log(log: dict | None, profile: ChipProfile, footprint) -> str | None:
+def check_log(log: dict | None, profile: ChipProfile, footprint, tiles=None) -> str | None:
     """The first violating launch of one call, named by its number and kernel."""
     if not log:
         return None
     if log.get("dropped"):
         return f"more than {len(log.get('launches', []))} kernel launches in one call"
     for i, launch in enumerate(log.get("launches", []), start=1):
-        problem = check_launch(launch, profile, footprint)
+        problem = check_launch(launch, profile, footprint, tiles)
         if problem:
             return f"launch {i} ({launch.get('kernel', '?')}) on {label(profile)}: {problem}"
     return None
@@ -196,14 +211,19 @@ def check_log(log: dict | None, profile: ChipProfile, footprint) -> str | None:
 
 @dataclass(frozen=True)
 class ChipCase(Case):
-    """A triton_op Case plus the profile it runs on, the task's footprint formula, an optional own verdict on
-    the output (`judge(out, case) -> (passed, message)`) and an optional expected exception type name."""
+    """A triton_op Case plus the profile it runs on, the task's footprint formula (and tile rule, see
+    check_launch), an optional own verdict on the output (`judge(out, case) -> (passed, message)`), an optional
+    expected exception type name, and an optional companion call made just before it whose returned value
+    `judge_launches(launch_log, value) -> problem | None` compares the launches with."""
 
     profile: ChipProfile | None = None
     footprint: Callable[[dict], int] | None = field(default=None, compare=False, repr=False)
     judge: Callable | None = field(default=None, compare=False, repr=False)
     expect_error: str | None = None
     extra: dict = field(default_factory=dict, compare=False, repr=False)
+    tiles: Callable[[dict], dict[str, int]] | None = field(default=None, compare=False, repr=False)
+    companion: Call | None = None
+    judge_launches: Callable[[dict, object], str | None] | None = field(default=None, compare=False, repr=False)
 
 
 def chip_case(
@@ -220,12 +240,17 @@ def chip_case(
     expected: torch.Tensor | None = None,
     expect_error: str | None = None,
     extra: dict | None = None,
+    magnitude: Callable | None = None,
+    tiles=None,
+    companion: Call | None = None,
+    judge_launches=None,
 ) -> ChipCase:
     """A case whose expected value is `reference` on float64 copies of the tensor arguments (without the
-    profile), called as entry(*args, **kwargs, profile=profile)."""
+    profile), called as entry(*args, **kwargs, profile=profile). `magnitude` as in triton_cases.make_case (the
+    fp32 error bound of a dot product)."""
     kwargs = dict(kwargs or {})
+    upcast = tuple(a.double() if isinstance(a, torch.Tensor) else a for a in args)
     if expected is None and expect_error is None:
-        upcast = tuple(a.double() if isinstance(a, torch.Tensor) else a for a in args)
         expected = reference(*upcast, **kwargs).double()
     if expected is None:
         expected = torch.empty(0, dtype=torch.float64)
@@ -244,6 +269,10 @@ def chip_case(
         judge=judge,
         expect_error=expect_error,
         extra=dict(extra or {}),
+        magnitude=None if magnitude is None else magnitude(*upcast, **kwargs).double(),
+        tiles=tiles,
+        companion=companion,
+        judge_launches=judge_launches,
     )
 
 

@@ -126,6 +126,9 @@ TEMPLATES: dict[str, str] = {
     "test.output_type": N_("returned %(type)s, expected a torch.Tensor"),
     "test.output_device": N_("returned a %(layout)s tensor on %(device)s, expected a strided %(expected)s tensor"),
     "test.output_unsupported": N_("returned an unsupported tensor: %(error)s"),
+    "test.output_data": N_(
+        "returned a value that is not plain data (dicts with str keys, lists, str, int, float, bool, None): %(error)s"
+    ),
     "test.tf32_hint": N_(
         "note: fp32 tl.dot is graded as IEEE fp32 on this runtime (TRITON_F32_DEFAULT=ieee), so an explicit "
         "input_precision='tf32' or allow_tf32=True is not accurate enough"

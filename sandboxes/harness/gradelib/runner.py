@@ -19,7 +19,8 @@ MAX_ERROR_CHARS = 3_000
 
 
 def main(argv: list[str]) -> int:
-    fd, submission, entry = int(argv[0]), argv[1], argv[2]
+    # argv: socket fd, submission path, the entry, then any other functions of the task (a config function).
+    fd, submission, entry, others = int(argv[0]), argv[1], argv[2], argv[3:]
     sock = socket.socket(fileno=fd)
     device = os.environ.get("CERTPLATFORM_DEVICE", "cpu")
     if device == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
@@ -76,23 +77,28 @@ def main(argv: list[str]) -> int:
     if error is not None:
         channel.send(sock, {"type": "import_error", "error": error, "violations": violations})
         return 0
-    fn = getattr(module, entry, None)
-    if not callable(fn):
+    functions = {name: getattr(module, name, None) for name in (entry, *others)}
+    missing = [name for name, value in functions.items() if not callable(value)]
+    if missing:
         channel.send(
             sock,
             {
                 "type": "import_error",
                 "violations": violations,
-                "error": f"the submission defines no function named {entry!r}",
+                "error": f"the submission defines no function named {missing[0]!r}",
             },
         )
         return 0
+    fn = functions[entry]
     channel.send(sock, {"type": "ready", "violations": violations})
 
     while True:
         header, blobs = channel.recv(sock)
         if header.get("type") == "call":
-            reply, out_blobs = _call(fn, header, blobs, guard, before, submission, device)
+            called = functions.get(header.get("function", entry))
+            if called is None:
+                return 0
+            reply, out_blobs = _call(called, header, blobs, guard, before, submission, device)
         elif header.get("type") == "time" and clock is not None:
             reply, out_blobs = gpu_runner.time_call(fn, header, blobs, guard, clock, before, submission)
         else:
@@ -188,7 +194,7 @@ def _violations(record, before, guard_ok: bool, phase: str) -> list[dict]:
 def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
     import torch
 
-    from .channel import tensor_from_bytes
+    from .channel import dtype_of, tensor_from_bytes
 
     buffers = []
 
@@ -199,6 +205,8 @@ def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
             from chipprofile import ChipProfile
 
             return ChipProfile.from_wire(spec["value"])
+        if spec["kind"] == "dtype":
+            return dtype_of(spec["value"])
         buf = tensor_from_bytes(blobs[spec["blob"]], spec["dtype"], [spec["storage_numel"]])
         if device != "cpu":  # the whole padded buffer moves, so the NaN guards around the view come along
             buf = buf.to(device)
@@ -256,7 +264,12 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
         "canary_damage": 0,
     }
     out_blobs = [tensor_bytes(b) for b in buffers]
-    if error is None:
+    if error is None and header.get("returns") == "data":
+        try:
+            reply["value"] = plain_data(out)
+        except (TypeError, ValueError) as exc:
+            reply["output_problem"] = msg("test.output_data", error=str(exc)).to_dict()
+    elif error is None:
         if type(out) is not torch.Tensor:
             reply["output_problem"] = msg("test.output_type", type=type(out).__name__).to_dict()
         elif out.layout != torch.strided or out.device.type != device:
@@ -274,3 +287,30 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
             except Exception as exc:
                 reply["output_problem"] = msg("test.output_unsupported", error=str(exc)).to_dict()
     return reply, out_blobs
+
+
+MAX_DATA_ITEMS = 4096
+MAX_DATA_STR = 1000
+
+
+def plain_data(value, depth: int = 0, budget: list | None = None):
+    """A copy of a returned value made of exact dicts with str keys, lists, tuples, str, int, float, bool and None
+    (a config function's answer), so that only plain data crosses to the checker. Raises TypeError/ValueError."""
+    budget = [MAX_DATA_ITEMS] if budget is None else budget
+    budget[0] -= 1
+    if depth > 8 or budget[0] < 0:
+        raise ValueError("the value is nested too deeply or too large")
+    if type(value) is str and len(value) > MAX_DATA_STR:
+        raise ValueError(f"a string of {len(value)} characters (at most {MAX_DATA_STR})")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if type(value) is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise TypeError(f"a dict key is {type(key).__name__}, expected str")
+            out[key] = plain_data(item, depth + 1, budget)
+        return out
+    if type(value) in (list, tuple):
+        return [plain_data(item, depth + 1, budget) for item in value]
+    raise TypeError(f"it holds a {type(value).__name__}")

@@ -77,8 +77,10 @@ class CandidateProcess:
         limits: Limits,
         runtime: Runtime | None = None,
         runner: str = "run_candidate.py",
+        functions: tuple[str, ...] = (),
     ):
         self.submission, self.entry, self.scratch = submission, entry, scratch
+        self.functions = tuple(functions)  # the task's other functions the checker may call (a config function)
         self.runner = runner  # entry script at the top of the harness (plain kinds: run_plan_candidate.py)
         self.identity, self.limits = identity, limits
         self.runtime = runtime or Runtime()
@@ -129,6 +131,7 @@ class CandidateProcess:
                 str(child.fileno()),
                 str(self.submission),
                 self.entry,
+                *self.functions,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -154,11 +154,18 @@ def describe(t: torch.Tensor) -> str:
 def encode_args(case: Case) -> tuple[dict, list[bytes]]:
     """Copy every tensor argument into a fresh buffer with NaN canaries around it (and in the gaps of strided
     views), so the candidate never touches the checker's tensors and unmasked loads read NaN."""
+    return encode_call(case.args, case.kwargs)
+
+
+def encode_call(args: tuple, kwargs: dict) -> tuple[dict, list[bytes]]:
+    """The call message for these arguments (see encode_args); a torch dtype travels by name."""
     blobs: list[bytes] = []
 
     def encode(value):
         if hasattr(value, "to_wire"):  # a chip_profile task's ChipProfile, rebuilt by the candidate's runner
             return {"kind": "profile", "value": value.to_wire()}
+        if isinstance(value, torch.dtype):
+            return {"kind": "dtype", "value": dtype_name(value)}
         if not isinstance(value, torch.Tensor):
             if not (value is None or isinstance(value, (bool, int, float, str))):
                 raise TypeError(f"cannot send {type(value).__name__} to the candidate")
@@ -189,8 +196,8 @@ def encode_args(case: Case) -> tuple[dict, list[bytes]]:
 
     header = {
         "type": "call",
-        "args": [encode(a) for a in case.args],
-        "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
+        "args": [encode(a) for a in args],
+        "kwargs": {k: encode(v) for k, v in kwargs.items()},
     }
     return header, blobs
 

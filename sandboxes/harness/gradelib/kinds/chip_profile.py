@@ -4,6 +4,10 @@ Everything of `triton_op` applies (static scan, torch-compute ban, read-only inp
 references). In addition every call receives `profile=` (a chipprofile.ChipProfile, public or hidden), every
 launch of the call is checked against it (gradelib/chips.py), the submission may import the public
 `chipprofile` module, and it may not read a profile's name except to print it.
+
+A task may name other functions of the submission in `FUNCTIONS` (a config function beside the entry): they must
+be defined at top level, and its cases may call them and judge the plain data they return
+(gradelib/data_cases.py), alone or as the companion of a launching case.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import ast
 from dataclasses import replace
 
 from ..chips import check_log, judge_output
+from ..data_cases import Call, DataCase
+from ..messages import from_channel, msg, text_of
 from ..results import ERROR, REJECTED, GradeResult, TestResult
 from ..static_scan import SubmissionSyntaxError, scan
+from ..triton_cases import encode_call
 from . import register
 from .triton_op import MAX_SOURCE_BYTES, TritonOpKind
 
@@ -40,6 +47,12 @@ def profile_violations(source: str) -> tuple[set[int], list[str]]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_chip(node.value):
             problems.append(f"line {node.lineno}: the string {node.value!r} names a chip profile: do not branch on it")
     return import_lines, problems
+
+
+def missing_functions(source: str, names) -> list[str]:
+    """The task's other functions (FUNCTIONS) the source does not define at top level, as scan messages."""
+    defined = {n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return [f"line 1: {msg('scan.no_entry', entry=repr(name)).text}" for name in names if name not in defined]
 
 
 def _imports_public_module(node) -> bool:
@@ -71,7 +84,7 @@ class ChipProfileKind(TritonOpKind):
                 ]
             except (SubmissionSyntaxError, SyntaxError) as exc:
                 return GradeResult(ERROR, 0.0, message=f"the submission is not valid Python: {exc}")
-            violations += problems
+            violations += problems + missing_functions(source, getattr(ctx.spec, "FUNCTIONS", ()))
             if violations:
                 return GradeResult(
                     REJECTED, 0.0, message="the submission breaks the exam rules:\n" + "\n".join(violations[:20])
@@ -79,9 +92,40 @@ class ChipProfileKind(TritonOpKind):
             ctx = replace(ctx, static_scan=False)  # scanned above, with this kind's import allowance
         return super().grade(ctx)
 
+    def _run_case(self, proc, case, ctx, call_seconds: float) -> TestResult:
+        if isinstance(case, DataCase):
+            values = []
+            for call in case.calls:
+                value, problem = self._call_for_data(proc, call, case, ctx, call_seconds)
+                if problem:
+                    return TestResult(case.name, False, 0.0, problem)
+                values.append(value)
+            passed, message = case.judge(values)
+            return TestResult(case.name, passed, 1.0 if passed else 0.0, message)
+        if getattr(case, "companion", None) is not None:
+            value, problem = self._call_for_data(proc, case.companion, case, ctx, call_seconds)
+            if problem:
+                return TestResult(case.name, False, 0.0, problem)
+            case = replace(case, extra={**case.extra, "companion_value": value})
+        return super()._run_case(proc, case, ctx, call_seconds)
+
+    def _call_for_data(self, proc, call: Call, case, ctx, call_seconds: float):
+        """(the plain data `call` returned, None) or (None, why the case fails); rule breaks stop grading."""
+        header, blobs = encode_call(call.args, call.kwargs)
+        header.update(function=call.function, returns="data")
+        reply, _ = self._exchange(proc, header, blobs, case, ctx, call_seconds)
+        if reply.get("error"):
+            return None, f"{call.describe()} raised {reply['error']}"
+        if reply.get("output_problem"):
+            return None, f"{call.describe()}: {text_of(from_channel([reply['output_problem']]))}"
+        return reply.get("value"), None
+
     def _judge(self, out, case, reply: dict) -> tuple[bool, str]:
         # A launch the chip could not run fails the case first, whatever the interpreter computed.
-        problem = check_log(reply.get("launch_log"), case.profile, case.footprint)
+        log = reply.get("launch_log")
+        problem = check_log(log, case.profile, case.footprint, case.tiles)
+        if problem is None and case.judge_launches is not None:
+            problem = case.judge_launches(log or {}, case.extra.get("companion_value"))
         if problem:
             return False, problem
         return judge_output(out, case)
@@ -90,7 +134,7 @@ class ChipProfileKind(TritonOpKind):
         error = str(reply.get("error") or "")
         expected = getattr(case, "expect_error", None)
         if expected and error.startswith(f"{expected}:"):
-            problem = check_log(reply.get("launch_log"), case.profile, case.footprint)
+            problem = check_log(reply.get("launch_log"), case.profile, case.footprint, case.tiles)
             if problem:
                 return TestResult(case.name, False, 0.0, problem)
             return TestResult(case.name, True, 1.0, f"raised {expected} as required")

@@ -85,6 +85,7 @@ class TritonOpKind:
             identity=ctx.identity,
             limits=ctx.limits,
             runtime=ctx.runtime,
+            functions=tuple(getattr(spec, "FUNCTIONS", ())),
         )
         results: list[TestResult] = []
         stop: _Stop | None = None
@@ -153,8 +154,9 @@ class TritonOpKind:
         if header.get("type") != "ready":
             raise _Stop(ERROR, msg("grade.protocol", what=msg("phase.import")))
 
-    def _run_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float) -> TestResult:
-        header, blobs = encode_args(case)
+    def _exchange(self, proc: CandidateProcess, header: dict, blobs, case, ctx: GradeContext, call_seconds: float):
+        """One call of a case: the reply and the returned buffers, after the checks that stop grading (rule
+        breaks, modified inputs, resource limits)."""
         deadline = min(ctx.deadline, time.monotonic() + call_seconds)
         what = msg("where.test", name=repr(case.name))
         reply, out_blobs = self._receive(proc, header, blobs, deadline, what)
@@ -162,13 +164,18 @@ class TritonOpKind:
             raise _Stop(ERROR, msg("grade.protocol", what=what))
         if reply.get("violations"):
             raise _Stop(REJECTED, *(_in(case, v) for v in from_channel(reply["violations"])))
-        sent = blobs
-        returned = out_blobs[: len(sent)]
-        if len(returned) != len(sent) or any(a != b for a, b in zip(returned, sent, strict=True)):
+        returned = out_blobs[: len(blobs)]
+        if len(returned) != len(blobs) or any(a != b for a, b in zip(returned, blobs, strict=True)):
             raise _Stop(REJECTED, _in(case, msg("rule.modified_input")))
+        if reply.get("error") and reply.get("resource"):
+            raise _Stop(ERROR, _in(case, msg("grade.resource", error=str(reply["error"]))))
+        return reply, out_blobs
+
+    def _run_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float) -> TestResult:
+        header, blobs = encode_args(case)
+        reply, out_blobs = self._exchange(proc, header, blobs, case, ctx, call_seconds)
+        what = msg("where.test", name=repr(case.name))
         if reply.get("error"):
-            if reply.get("resource"):
-                raise _Stop(ERROR, _in(case, msg("grade.resource", error=str(reply["error"]))))
             return self._raised(case, reply)
         if reply.get("output_problem"):
             return _test(case.name, False, *from_channel([reply["output_problem"]]))
