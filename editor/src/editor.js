@@ -19,7 +19,7 @@ function extensions(textarea, onChange) {
     drawSelection(),
     history(),
     bracketMatching(),
-    python(),
+    textarea.getAttribute("data-language") === "python" ? python() : [],
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
     indentUnit.of(INDENT),
     EditorState.tabSize.of(4),
