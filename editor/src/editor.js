@@ -10,6 +10,24 @@ import { python } from "@codemirror/lang-python";
 
 const INDENT = "    ";
 
+// CodeMirror writes its styles into a <style> element, which the Content-Security-Policy (style-src 'self') blocks,
+// except inside a shadow root, where it uses a constructed style sheet instead: so the editor lives in one.
+const theme = EditorView.theme({
+  "&": { fontSize: "0.88rem", backgroundColor: "#fff" },
+  "&.cm-focused": { outline: "none" },
+  ".cm-scroller": {
+    fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace",
+    lineHeight: "1.45",
+    minHeight: "20rem",
+    maxHeight: "70vh",
+    overflow: "auto",
+  },
+  // CodeMirror also sets tab-size in a style attribute, which the policy refuses (a console report, no harm):
+  // the same rule comes from here.
+  ".cm-content": { tabSize: "4" },
+  ".cm-gutters": { backgroundColor: "#f4f5f8", color: "#5b6270", borderRight: "1px solid #dde1e7" },
+});
+
 function extensions(textarea, onChange) {
   const label = textarea.labels && textarea.labels[0] ? textarea.labels[0].textContent : "";
   return [
@@ -23,6 +41,7 @@ function extensions(textarea, onChange) {
     syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
     indentUnit.of(INDENT),
     EditorState.tabSize.of(4),
+    theme,
     keymap.of([indentWithTab, ...defaultKeymap, ...historyKeymap]),
     EditorView.contentAttributes.of({ "aria-label": label, spellcheck: "false", autocapitalize: "off" }),
     EditorView.updateListener.of((update) => { if (update.docChanged) { onChange(update.state.doc.toString()); } }),
@@ -68,16 +87,19 @@ function mount(textarea) {
   } else if (saved !== null) {
     store.clear();
   }
+  const host = document.createElement("div");
+  host.className = "code-editor-host";
+  const shadow = host.attachShadow({ mode: "open" });
   const view = new EditorView({
+    root: shadow,
     state: EditorState.create({
       doc: textarea.value,
       extensions: extensions(textarea, (code) => { textarea.value = code; store.save(code); }),
     }),
   });
-  textarea.insertAdjacentElement("afterend", view.dom);
+  shadow.appendChild(view.dom);
+  textarea.insertAdjacentElement("afterend", host);
   textarea.hidden = true;
-  textarea.setAttribute("data-editor-ready", "");
-  view.dom.classList.add("code-editor-view");
 
   const reset = document.querySelector("[data-reset-starter]");
   if (reset) {

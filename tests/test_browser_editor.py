@@ -1,0 +1,231 @@
+"""In a real browser: the exam editor (CodeMirror) with its autosaved draft, reset to starter, submission and the
+read-only code after hand-in; the hand-in question; the header for every role at 1280 px and folded on a phone;
+and screenshots of the main pages in both languages at 1280 and 390 px.
+
+Screenshots go to $SCREENSHOT_DIR when set (to look at them), else to the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from certplatform import create_app
+from certplatform.content.sync import sync_content
+from certplatform.extensions import db
+from certplatform.models import AttemptStatus, Exam, Role
+from certplatform.models.types import utcnow
+from tests.conftest import serving
+from tests.exam_fixtures import complete_course, source, write_exam_root
+from tests.factories import PASSWORD, make_user
+from tests.review_fixtures import passed_attempt
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser_certificates import _fits, _screenshot_dir, _visitors
+
+pytestmark = pytest.mark.browser
+ROLES = {  # e-mail -> roles
+    "candidate@example.com": (),
+    "mentor@example.com": (Role.MENTOR,),
+    "admin@example.com": (Role.ADMIN,),
+    "company@example.com": (Role.COMPANY_MEMBER,),
+    "university@example.com": (Role.UNIVERSITY_ADMIN,),
+}
+
+
+@pytest.fixture
+def editor_server(tmp_path: Path):
+    root = write_exam_root(tmp_path / "content")
+    app = create_app(
+        {
+            "ENV_NAME": "test",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
+            "RATELIMIT_ENABLED": False,
+            "CONTENT_ROOT": str(root),
+            "CERT_KEYS_DIR": str(tmp_path / "keys"),
+            # Submissions wait in an in-memory queue: this test is about the page, not the grading.
+            "CELERY": {"broker_url": "memory://", "task_always_eager": False},
+        }
+    )
+    with serving(app) as base, app.app_context():
+        app.config["PUBLIC_BASE_URL"] = base
+        db.create_all()
+        sync_content(root)
+        from certplatform.services import issuing
+
+        issuing.keystore().init()
+        for email, roles in ROLES.items():
+            make_user(*roles, email=email, name=email.split("@")[0].title())
+        complete_course(_user("candidate@example.com"))
+        holder = make_user(email="holder@example.com", name="Li Wei", name_zh="李伟")
+        attempt = passed_attempt(holder, db.session.scalar(sa.select(Exam)))
+        attempt.status = AttemptStatus.APPROVED
+        cert = issuing.issue(attempt, issued_at=utcnow())
+        db.session.commit()
+        yield base, cert.id
+
+
+def _user(email: str):
+    from certplatform.models import User
+
+    return db.session.scalar(sa.select(User).where(User.email == email))
+
+
+def _log_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{base}/dashboard")
+
+
+def _editor_text(page) -> str:
+    """The editor's document, as the hidden textarea that is submitted holds it."""
+    return page.input_value("textarea.code-editor")
+
+
+def test_a_candidate_writes_in_the_editor_keeps_a_draft_resets_submits_and_hands_in(editor_server, tmp_path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _cert = editor_server
+    shots = _screenshot_dir(tmp_path)
+    starter = source("vector_add", "starter.py")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text[:60]} {m.location}") if m.type == "error" else None)
+        _log_in(page, base, "candidate@example.com")
+        page.goto(f"{base}/exams/l1-exam/")
+        page.click("text=Start the exam")
+        attempt_url = page.url
+        page.goto(f"{attempt_url}vector_add/")
+        expect(page.locator(".cm-editor")).to_be_visible()
+        expect(page.locator("textarea.code-editor")).to_be_hidden()
+        assert "def " in _editor_text(page) and _editor_text(page).split()[:3] == starter.split()[:3]
+        assert page.locator(".cm-lineNumbers").count() == 1
+        # CodeMirror's own styles apply under the Content-Security-Policy (constructed style sheets, no <style>).
+        assert page.evaluate("getComputedStyle(document.querySelector('.code-editor-host').shadowRoot.querySelector('.cm-content')).whiteSpace").startswith("pre")
+        keyword = page.locator(".cm-line span", has_text="import").first  # Python is highlighted
+        assert keyword.evaluate("e => getComputedStyle(e).color") != page.locator(".cm-line").first.evaluate("e => getComputedStyle(e).color")
+
+        # Typing: Tab indents four spaces; the draft survives a reload.
+        page.click(".cm-content")
+        page.keyboard.press("Control+End")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Home")
+        page.keyboard.type("# my draft line")
+        page.keyboard.press("Home")
+        page.keyboard.press("Tab")
+        assert "    # my draft line" in _editor_text(page)
+        page.reload()
+        expect(page.locator(".cm-content")).to_contain_text("my draft line")
+        expect(page.locator("#editor-note")).to_contain_text("unsaved draft")
+
+        # Reset to starter asks first: declining keeps the draft, accepting brings the starter back.
+        page.once("dialog", lambda d: d.dismiss())
+        page.click("[data-reset-starter]")
+        expect(page.locator(".cm-content")).to_contain_text("my draft line")
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+        page.click("[data-reset-starter]")
+        expect(page.locator(".cm-content")).not_to_contain_text("my draft line")
+        assert "starter" in asked[0]
+        page.reload()
+        expect(page.locator(".cm-content")).not_to_contain_text("my draft line")
+        page.screenshot(path=str(shots / "exam-task-en-1280.png"), full_page=True)
+
+        # The solution, typed in and submitted: the page shows it and the draft is gone.
+        page.click(".cm-content")
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(source("vector_add"))
+        page.click("text=Submit for grading")
+        page.wait_for_url(f"{attempt_url}vector_add/#s*")
+        expect(page.locator(".submission")).to_have_count(1)
+        expect(page.locator(".cm-content")).to_contain_text("tl.load")
+        keys = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('certplatform:draft:'))")
+        assert keys == [], keys
+
+        # Handing in names the tasks still without a submission; declining stays in the attempt.
+        page.goto(attempt_url)
+        questions: list[str] = []
+        page.once("dialog", lambda d: (questions.append(d.message), d.dismiss()))
+        page.click("text=Hand in now")
+        expect(page.locator("#attempt-status")).to_have_text("in progress")
+        assert "No submission yet for:" in questions[0] and "GELU" in questions[0] and "Vector" not in questions[0]
+        page.once("dialog", lambda d: d.accept())
+        page.click("text=Hand in now")
+        expect(page.locator(".flash-success")).to_be_visible()
+
+        page.goto(f"{attempt_url}vector_add/")
+        expect(page.locator(".cm-editor")).to_have_count(0)
+        expect(page.locator("#submitted-code")).to_contain_text("tl.load")
+        page.screenshot(path=str(shots / "exam-task-closed-en-1280.png"), full_page=True)
+        # The one report allowed: CodeMirror's tab-size style attribute, refused by the policy (its theme sets it).
+        assert [e for e in errors if "Applying inline style" not in e] == [], errors
+        assert len(errors) <= 6, errors
+        browser.close()
+
+
+def test_the_header_fits_for_every_role_and_folds_on_a_phone(editor_server, tmp_path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, _cert = editor_server
+    shots = _screenshot_dir(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for locale in ("en-US", "zh-CN"):
+            for email in ROLES:
+                context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+                page = context.new_page()
+                _log_in(page, base, email)
+                overflowing = page.evaluate(
+                    """() => [...document.querySelectorAll('.site-header, .site-header *')]
+                        .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).display !== 'inline' && !e.matches('.visually-hidden'))
+                        .map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth)"""
+                )
+                assert overflowing == [], (locale, email, overflowing)
+                expect(page.locator(".menu-toggle")).to_be_hidden()
+                rows = page.evaluate("document.querySelector('.header-row').getBoundingClientRect().height")
+                assert rows < 80, f"{locale} {email}: the header takes {rows}px, more than one row"
+                page.screenshot(path=str(shots / f"header-{email.split('@')[0]}-{locale[:2]}-1280.png"))
+                context.close()
+        context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        _log_in(page, base, "admin@example.com")
+        expect(page.locator(".site-nav")).to_be_hidden()
+        page.click(".menu-toggle")
+        expect(page.locator(".site-nav")).to_be_visible()
+        expect(page.locator(".menu-toggle")).to_have_attribute("aria-expanded", "true")
+        _fits(page, 390, "menu open")
+        page.screenshot(path=str(shots / "header-menu-open-en-390.png"), full_page=True)
+        # The language menu switches on change; its button is only there for browsers without JS.
+        expect(page.locator("#language-switcher button")).to_have_count(0)
+        page.select_option("#locale-select", "zh_CN")
+        page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+        context.close()
+        browser.close()
+
+
+def test_screenshots_of_the_main_pages(editor_server, tmp_path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, cert_id = editor_server
+    shots = _screenshot_dir(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for lang, width, page in _visitors(browser):
+            pages = {"home": "/", "verify": f"/verify/{cert_id}"}
+            for name, path in pages.items():
+                page.goto(base + path)
+                page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
+                _fits(page, width, f"{name}-{lang}-{width}")
+            _log_in(page, base, "holder@example.com")
+            for name, path in {"dashboard": "/dashboard", "certificate": "/certificates/"}.items():
+                page.goto(base + path)
+                page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
+                _fits(page, width, f"{name}-{lang}-{width}")
+            page.goto(f"{base}/exams/l1-exam/")
+            page.screenshot(path=str(shots / f"exam-{lang}-{width}.png"), full_page=True)
+        browser.close()
