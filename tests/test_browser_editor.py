@@ -180,6 +180,7 @@ def test_the_header_fits_for_every_role_and_folds_on_a_phone(editor_server, tmp_
                 context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
                 page = context.new_page()
                 _log_in(page, base, email)
+                page.screenshot(path=str(shots / f"header-{email.split('@')[0]}-{locale[:2]}-1280.png"))
                 overflowing = page.evaluate(
                     """() => [...document.querySelectorAll('.site-header, .site-header *')]
                         .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).display !== 'inline' && !e.matches('.visually-hidden'))
@@ -189,7 +190,6 @@ def test_the_header_fits_for_every_role_and_folds_on_a_phone(editor_server, tmp_
                 expect(page.locator(".menu-toggle")).to_be_hidden()
                 rows = page.evaluate("document.querySelector('.header-row').getBoundingClientRect().height")
                 assert rows < 80, f"{locale} {email}: the header takes {rows}px, more than one row"
-                page.screenshot(path=str(shots / f"header-{email.split('@')[0]}-{locale[:2]}-1280.png"))
                 context.close()
         context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
         page = context.new_page()
