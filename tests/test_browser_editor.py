@@ -95,7 +95,7 @@ def test_a_candidate_writes_in_the_editor_keeps_a_draft_resets_submits_and_hands
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}).new_page()
         errors: list[str] = []
-        page.on("console", lambda m: errors.append(f"{page.url}: {m.text[:60]} {m.location}") if m.type == "error" else None)
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text[:80]}") if m.type == "error" else None)
         _log_in(page, base, "candidate@example.com")
         page.goto(f"{base}/exams/l1-exam/")
         page.click("text=Start the exam")
@@ -106,9 +106,11 @@ def test_a_candidate_writes_in_the_editor_keeps_a_draft_resets_submits_and_hands
         assert "def " in _editor_text(page) and _editor_text(page).split()[:3] == starter.split()[:3]
         assert page.locator(".cm-lineNumbers").count() == 1
         # CodeMirror's own styles apply under the Content-Security-Policy (constructed style sheets, no <style>).
-        assert page.evaluate("getComputedStyle(document.querySelector('.code-editor-host').shadowRoot.querySelector('.cm-content')).whiteSpace").startswith("pre")
+        content = "document.querySelector('.code-editor-host').shadowRoot.querySelector('.cm-content')"
+        assert page.evaluate(f"getComputedStyle({content}).whiteSpace").startswith("pre")
+        colour = "e => getComputedStyle(e).color"
         keyword = page.locator(".cm-line span", has_text="import").first  # Python is highlighted
-        assert keyword.evaluate("e => getComputedStyle(e).color") != page.locator(".cm-line").first.evaluate("e => getComputedStyle(e).color")
+        assert keyword.evaluate(colour) != page.locator(".cm-line").first.evaluate(colour)
 
         # Typing: Tab indents four spaces; the draft survives a reload.
         page.click(".cm-content")
@@ -183,7 +185,8 @@ def test_the_header_fits_for_every_role_and_folds_on_a_phone(editor_server, tmp_
                 page.screenshot(path=str(shots / f"header-{email.split('@')[0]}-{locale[:2]}-1280.png"))
                 overflowing = page.evaluate(
                     """() => [...document.querySelectorAll('.site-header, .site-header *')]
-                        .filter(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).display !== 'inline' && !e.matches('.visually-hidden'))
+                        .filter(e => e.scrollWidth > e.clientWidth + 1 && !e.matches('.visually-hidden')
+                                     && getComputedStyle(e).display !== 'inline')
                         .map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth)"""
                 )
                 assert overflowing == [], (locale, email, overflowing)
@@ -215,17 +218,29 @@ def test_screenshots_of_the_main_pages(editor_server, tmp_path) -> None:
     shots = _screenshot_dir(tmp_path)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        attempt_url = None
         for lang, width, page in _visitors(browser):
-            pages = {"home": "/", "verify": f"/verify/{cert_id}"}
-            for name, path in pages.items():
+            for name, path in {"home": "/", "verify": f"/verify/{cert_id}"}.items():
                 page.goto(base + path)
-                page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
-                _fits(page, width, f"{name}-{lang}-{width}")
+                _shoot(page, shots, f"{name}-{lang}-{width}", width)
+            _log_in(page, base, "candidate@example.com")
+            if attempt_url is None:
+                page.goto(f"{base}/exams/l1-exam/")
+                page.locator("main form[action$='/start'] button").click()
+                attempt_url = page.url
+            page.goto(attempt_url)
+            _shoot(page, shots, f"attempt-{lang}-{width}", width)
+            page.goto(f"{attempt_url}softmax/")
+            page.locator(".code-editor-host").wait_for()
+            _shoot(page, shots, f"exam-task-{lang}-{width}", width)
+            page.context.clear_cookies()
             _log_in(page, base, "holder@example.com")
             for name, path in {"dashboard": "/dashboard", "certificate": "/certificates/"}.items():
                 page.goto(base + path)
-                page.screenshot(path=str(shots / f"{name}-{lang}-{width}.png"), full_page=True)
-                _fits(page, width, f"{name}-{lang}-{width}")
-            page.goto(f"{base}/exams/l1-exam/")
-            page.screenshot(path=str(shots / f"exam-{lang}-{width}.png"), full_page=True)
+                _shoot(page, shots, f"{name}-{lang}-{width}", width)
         browser.close()
+
+
+def _shoot(page, shots: Path, name: str, width: int) -> None:
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    _fits(page, width, name)
