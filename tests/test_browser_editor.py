@@ -18,6 +18,7 @@ from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Exam, Role
 from certplatform.models.types import utcnow
 from tests.conftest import serving
+from tests.editor_page import fill_editor
 from tests.exam_fixtures import complete_course, source, write_exam_root
 from tests.factories import PASSWORD, make_user
 from tests.review_fixtures import passed_attempt
@@ -139,9 +140,7 @@ def test_a_candidate_writes_in_the_editor_keeps_a_draft_resets_submits_and_hands
         page.screenshot(path=str(shots / "exam-task-en-1280.png"), full_page=True)
 
         # The solution, typed in and submitted: the page shows it and the draft is gone.
-        page.click(".cm-content")
-        page.keyboard.press("Control+A")
-        page.keyboard.insert_text(source("vector_add"))
+        fill_editor(page, source("vector_add"))
         page.click("text=Submit for grading")
         page.wait_for_url(f"{attempt_url}vector_add/#s*")
         expect(page.locator(".submission")).to_have_count(1)
@@ -244,3 +243,50 @@ def test_screenshots_of_the_main_pages(editor_server, tmp_path) -> None:
 def _shoot(page, shots: Path, name: str, width: int) -> None:
     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
     _fits(page, width, name)
+
+
+WARNINGS = {
+    "en-US": ("10 minutes left", "1 minute left", "handed in as it stands"),
+    "zh-CN": ("还剩 10 分钟", "还剩 1 分钟", "按当前状态交卷"),
+}
+
+
+def test_the_clock_warns_at_ten_and_one_minute_and_the_attempt_closes_at_the_end(editor_server, tmp_path) -> None:
+    from datetime import timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from certplatform.models import ExamAttempt
+
+    base, _cert = editor_server
+    shots = _screenshot_dir(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for locale, (ten, one, end) in WARNINGS.items():
+            email = f"clock-{locale.lower()}@example.com"  # one candidate per language: a closed attempt has a cooldown
+            complete_course(make_user(email=email))
+            db.session.commit()
+            page = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}).new_page()
+            _log_in(page, base, email)
+            page.goto(f"{base}/exams/l1-exam/")
+            page.locator("main form[action$='/start'] button").click()
+            attempt_url = page.url
+            attempt = db.session.scalar(sa.select(ExamAttempt).order_by(ExamAttempt.id.desc()))
+            warning = page.locator(".timer-warning[role=alert]")
+            for left, text in ((timedelta(minutes=9, seconds=30), ten), (timedelta(seconds=50), one)):
+                attempt.deadline_at = utcnow() + left
+                db.session.commit()
+                page.goto(f"{attempt_url}gelu/")
+                expect(warning).to_be_visible()
+                expect(warning).to_contain_text(text)
+            page.screenshot(path=str(shots / f"timer-warning-{locale[:2]}-390.png"), full_page=True)
+            attempt.deadline_at = utcnow() + timedelta(seconds=2)
+            db.session.commit()
+            page.goto(attempt_url)
+            expect(warning).to_contain_text(end)
+            # The page reloads itself and the server has handed the attempt in: no sweeper ran.
+            expect(page.locator(".hand-in")).to_have_count(0, timeout=10_000)
+            db.session.refresh(attempt)
+            assert attempt.status is not AttemptStatus.IN_PROGRESS
+            page.context.close()
+        browser.close()
