@@ -298,3 +298,27 @@ def test_the_clock_warns_at_ten_and_one_minute_and_the_attempt_closes_at_the_end
         db.session.refresh(attempt)
         assert attempt.status is not AttemptStatus.IN_PROGRESS
         page.context.close()
+
+
+def test_without_javascript_the_plain_textarea_submits_and_the_language_button_shows(editor_server, chromium) -> None:
+    from playwright.sync_api import expect
+
+    base, _cert = editor_server
+    context = chromium.new_context(locale="en-US", java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _log_in(page, base, "candidate@example.com")
+    expect(page.locator(".site-nav")).to_be_visible()  # not folded: there is no script to unfold it
+    expect(page.locator("#language-switcher button")).to_be_visible()
+    page.goto(f"{base}/exams/l1-exam/")
+    page.locator("main form[action$='/start'] button").click()
+    attempt_url = page.url
+    page.goto(f"{attempt_url}gelu/")
+    expect(page.locator(".code-editor-host")).to_have_count(0)
+    page.fill("textarea.code-editor", source("gelu"))
+    page.click("text=Submit for grading")
+    expect(page.locator(".submission")).to_have_count(1)
+    expect(page.locator("textarea.code-editor")).to_have_value(source("gelu"))
+    page.locator("#language-switcher select").select_option("zh_CN")
+    page.click("#language-switcher button")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    context.close()
