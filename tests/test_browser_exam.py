@@ -85,6 +85,7 @@ def test_a_candidate_takes_the_exam_and_watches_the_grading(exam_server: str, tm
             expect(page.locator(".submission").first.locator("tr.test-pass").first).to_be_visible()
         page.goto(attempt_url)
         page.screenshot(path=str(tmp_path / "attempt-before-hand-in.png"), full_page=True)
+        page.once("dialog", lambda d: d.accept())  # the "Hand in now?" question
         page.click("text=Hand in now")
         expect(page.locator("#attempt-status")).to_have_text("passed: awaiting mentor review")
         expect(page.locator(".stat-value")).to_have_text("100.0%")

@@ -108,6 +108,7 @@ def test_an_l1_holder_takes_the_l2_exam_in_the_browser(l2_server: str, tmp_path:
         page.goto(f"{attempt_url}portable_softmax/")
         page.screenshot(path=str(shots / "l2-task-graded-en.png"), full_page=True)
         page.goto(attempt_url)
+        page.once("dialog", lambda d: d.accept())  # the "Hand in now?" question
         page.click("text=Hand in now")
         expect(page.locator("#attempt-status")).to_have_text("passed: awaiting mentor review")
         expect(page.locator(".stat-value")).to_have_text("100.0%")

@@ -118,6 +118,7 @@ def test_an_l2_holder_becomes_an_l3_architect(l3_server, tmp_path: Path) -> None
             expect(status).to_have_text("passed", timeout=180_000)
             page.screenshot(path=str(shots / f"task-{task}.png"), full_page=True)
         page.goto(attempt_url)
+        page.once("dialog", lambda d: d.accept())  # the "Hand in now?" question
         page.click("text=Hand in now")
         expect(page.locator("#attempt-status")).to_have_text("passed: awaiting mentor review")
         expect(page.locator(".stat-value")).to_have_text("100.0%")
