@@ -109,9 +109,8 @@ def submission_json(submission: Submission) -> dict[str, object]:
     }
 
 
-def hand_in_question(attempt_row: ExamAttempt) -> str:
+def hand_in_question(missing: list[str]) -> str:
     """What the browser asks before handing in, naming the tasks that have no submission yet."""
-    missing = [task_title(t) for t in attempts.unsubmitted_tasks(attempt_row)]
     question = _("Hand in now? You cannot submit anything afterwards.")
     if missing:
         question += "\n" + _("No submission yet for: %(tasks)s", tasks=", ".join(missing))
@@ -165,6 +164,7 @@ def attempt(slug: str, attempt_id: int):
     exam_row = _exam_or_404(slug)
     attempt_row = attempts.close_if_expired(_own_attempt_or_404(exam_row, attempt_id))
     tasks = attempts.live_tasks(exam_row)
+    missing = [task_title(t) for t in attempts.unsubmitted_tasks(attempt_row)]
     return render_template(
         "exams/attempt.html",
         exam=exam_row,
@@ -177,7 +177,8 @@ def attempt(slug: str, attempt_id: int):
         certificate=db.session.scalar(db.select(Certificate).where(Certificate.attempt_id == attempt_row.id)),
         now=utcnow(),
         form=ActionForm(),
-        hand_in_question=hand_in_question(attempt_row),
+        hand_in_question=hand_in_question(missing),
+        unsubmitted=missing,
     )
 
 
