@@ -188,7 +188,8 @@ def finish(slug: str, attempt_id: int):
     """Hand in: no more submissions; the score follows when every grade is in."""
     exam_row = _exam_or_404(slug)
     attempt_row = _own_attempt_or_404(exam_row, attempt_id)
-    if ActionForm().validate_on_submit() and attempts.close_if_expired(attempt_row).status.value == "in_progress":
+    if ActionForm().validate_on_submit():
+        attempts.close_if_expired(attempt_row)  # past the deadline it was the clock that handed it in
         attempts.finish(attempt_row, actor=current_user)
         flash(_("Your attempt is handed in."), "success")
     return redirect(url_for("exams.attempt", slug=slug, attempt_id=attempt_id))
