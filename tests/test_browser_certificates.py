@@ -123,7 +123,7 @@ def test_verification_pages_in_both_languages_and_widths(certificate_server, tmp
                 page.fill("#password", PASSWORD)
                 page.click("main button[type=submit]")
                 page.goto(f"{base}/certificates/")
-                expect(page.locator("article.certificate .tag").first).to_have_text(STATUS_TAGS[lang][kind])
+                expect(page.locator("article.certificate .badge").first).to_have_text(STATUS_TAGS[lang][kind])
                 page.screenshot(path=str(shots / f"holder-{name}.png"), full_page=True)
                 _fits(page, width, name)
                 page.context.clear_cookies()  # signed out again for the next holder

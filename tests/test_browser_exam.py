@@ -14,6 +14,7 @@ from certplatform.content.sync import sync_content
 from certplatform.extensions import db
 from tests import services
 from tests.conftest import serving
+from tests.editor_page import fill_editor
 from tests.exam_fixtures import REPO, complete_course, source, write_exam_root
 from tests.factories import PASSWORD, make_user
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
@@ -76,7 +77,7 @@ def test_a_candidate_takes_the_exam_and_watches_the_grading(exam_server: str, tm
         attempt_url = page.url
         for task in TASKS:
             page.goto(f"{attempt_url}{task}/")
-            page.fill("textarea.code-editor", source(task))
+            fill_editor(page, source(task))
             page.click("text=Submit for grading")
             status = page.locator(".submission").first.locator('[data-field="status"]')
             # The page shows the live status, updated by polling until the container's grade arrives.
@@ -84,6 +85,7 @@ def test_a_candidate_takes_the_exam_and_watches_the_grading(exam_server: str, tm
             expect(page.locator(".submission").first.locator("tr.test-pass").first).to_be_visible()
         page.goto(attempt_url)
         page.screenshot(path=str(tmp_path / "attempt-before-hand-in.png"), full_page=True)
+        page.once("dialog", lambda d: d.accept())  # the "Hand in now?" question
         page.click("text=Hand in now")
         expect(page.locator("#attempt-status")).to_have_text("passed: awaiting mentor review")
         expect(page.locator(".stat-value")).to_have_text("100.0%")

@@ -20,6 +20,7 @@ from certplatform.models import CertLevel, Course, ReviewDecision, Role
 from certplatform.services import attempts, issuing, review
 from tests import services
 from tests.conftest import serving
+from tests.editor_page import fill_editor
 from tests.exam_fixtures import REPO, complete_course
 from tests.factories import PASSWORD, make_user
 from tests.review_fixtures import full_scores, passed_attempt
@@ -99,7 +100,7 @@ def test_an_l1_holder_takes_the_l2_exam_in_the_browser(l2_server: str, tmp_path:
         for task in TASKS:
             page.goto(f"{attempt_url}{task}/")
             expect(page.locator("main")).to_contain_text("The launch rules")
-            page.fill("textarea.code-editor", (EXAM / "tasks" / task / "solution.py").read_text())
+            fill_editor(page, (EXAM / "tasks" / task / "solution.py").read_text())
             page.click("text=Submit for grading")
             submission = page.locator(".submission").first
             expect(submission.locator('[data-field="status"]')).to_have_text("passed", timeout=240_000)
@@ -107,6 +108,7 @@ def test_an_l1_holder_takes_the_l2_exam_in_the_browser(l2_server: str, tmp_path:
         page.goto(f"{attempt_url}portable_softmax/")
         page.screenshot(path=str(shots / "l2-task-graded-en.png"), full_page=True)
         page.goto(attempt_url)
+        page.once("dialog", lambda d: d.accept())  # the "Hand in now?" question
         page.click("text=Hand in now")
         expect(page.locator("#attempt-status")).to_have_text("passed: awaiting mentor review")
         expect(page.locator(".stat-value")).to_have_text("100.0%")

@@ -17,6 +17,7 @@ from certplatform.extensions import db
 from certplatform.models import Role
 from tests import services
 from tests.conftest import serving
+from tests.editor_page import fill_editor
 from tests.exam_fixtures import REPO
 from tests.factories import PASSWORD, make_user
 from tests.l3_fixtures import l3_candidate, sync_l3, task_source, write_l3_root
@@ -111,12 +112,13 @@ def test_an_l2_holder_becomes_an_l3_architect(l3_server, tmp_path: Path) -> None
             ("design_doc", task_source("design_doc", "solution.md")),
         ):
             page.goto(f"{attempt_url}{task}/")
-            page.fill("textarea.code-editor", text)
+            fill_editor(page, text)
             page.click("text=Submit for grading")
             status = page.locator(".submission").first.locator('[data-field="status"]')
             expect(status).to_have_text("passed", timeout=180_000)
             page.screenshot(path=str(shots / f"task-{task}.png"), full_page=True)
         page.goto(attempt_url)
+        page.once("dialog", lambda d: d.accept())  # the "Hand in now?" question
         page.click("text=Hand in now")
         expect(page.locator("#attempt-status")).to_have_text("passed: awaiting mentor review")
         expect(page.locator(".stat-value")).to_have_text("100.0%")

@@ -109,7 +109,7 @@ def _assert_not_valid(channels: Channels, problem: str) -> None:
         assert record["integrity"]["intact"] is False and problem in record["integrity"]["problems"], record
         assert record["holder_name"] != FORGED
     assert "Genuine and valid" not in channels.pdf and "integrity check" in channels.pdf
-    assert "not valid" in channels.holder_page and "tag-ok" not in channels.holder_page
+    assert "not valid" in channels.holder_page and "badge-valid" not in channels.holder_page
 
 
 def test_an_untouched_record_is_valid_in_every_channel(client, auth, world) -> None:
@@ -118,7 +118,7 @@ def test_an_untouched_record_is_valid_in_every_channel(client, auth, world) -> N
     for record in (channels.api, channels.bulk):
         assert record["status"] == "valid" and record["integrity"] == {"intact": True, "problems": []}
     assert "Genuine and valid" in channels.pdf
-    assert "tag-ok" in channels.holder_page
+    assert "badge-valid" in channels.holder_page
     revoked = _channels(client, auth, world, world.revoked.id)
     assert revoked.api["status"] == revoked.bulk["status"] == "revoked" and revoked.api["integrity"]["intact"]
     assert revoked.api["revocation_reason"] == "Plagiarism found after issue" and revoked.api["revoked_at"]

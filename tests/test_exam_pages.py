@@ -168,3 +168,45 @@ def test_handing_in_scores_the_attempt(client, signed_in, exam) -> None:
     closed = post_form(client, attempt_url + "gelu/", {"code": source("gelu")})
     assert closed.status_code == 422 and "The attempt is closed" in closed.get_data(as_text=True)
     assert attempts.live_exam("l1-exam") is not None
+
+
+def test_an_attempt_whose_time_ran_out_is_handed_in_as_it_stands(client, signed_in, exam) -> None:
+    from datetime import timedelta
+
+    from certplatform.models import AuditEvent
+
+    attempt_url = _start(client)
+    post_form(client, attempt_url + "vector_add/", {"code": source("vector_add")})
+    attempt = db.session.scalar(sa.select(ExamAttempt))
+    attempt.deadline_at = attempt.started_at + timedelta(seconds=1)
+    db.session.commit()
+    # No sweeper has run: opening any page of the attempt hands it in, with the submission it holds.
+    html = client.get(attempt_url + "gelu/").get_data(as_text=True)
+    assert "The attempt is closed" in html and "code-editor" not in html
+    db.session.refresh(attempt)
+    assert attempt.status is AttemptStatus.FAILED and attempt.task_scores["vector_add"] == 1.0
+    late = post_form(client, attempt_url + "gelu/", {"code": source("gelu")})
+    assert late.status_code == 422 and "The attempt is closed" in late.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Submission.id))) == 1
+    reasons = [e.details.get("reason") for e in db.session.scalars(sa.select(AuditEvent)) if e.action == "exam.finish"]
+    assert reasons == ["deadline"]
+
+
+def test_the_task_page_carries_the_editor_draft_key_and_the_hand_in_question_names_open_tasks(
+    client, signed_in, exam
+) -> None:
+    attempt_url = _start(client)
+    attempt = db.session.scalar(sa.select(ExamAttempt))
+    page = client.get(attempt_url + "vector_add/").get_data(as_text=True)
+    assert f'data-draft-key="certplatform:draft:{attempt.id}:vector_add"' in page and 'data-draft-base=""' in page
+    assert "editor/editor.js" in page and "<noscript>" in page  # the language button for browsers without JS
+    post_form(client, attempt_url + "vector_add/", {"code": source("vector_add")})
+    submission = db.session.scalar(sa.select(Submission))
+    assert f'data-draft-base="{submission.id}"' in client.get(attempt_url + "vector_add/").get_data(as_text=True)
+    html = client.get(attempt_url).get_data(as_text=True)
+    question = html.split('class="hand-in" data-confirm="')[1].split('"')[0]
+    assert question.startswith("Hand in now?") and "No submission yet for: gelu" in question
+    assert "vector_add" not in question and "matmul" in question
+    post_form(client, attempt_url + "finish")
+    closed = client.get(attempt_url + "vector_add/").get_data(as_text=True)
+    assert 'id="submitted-code"' in closed and "editor/editor.js" not in closed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 from certplatform.services.markdown import pygments_css
@@ -15,3 +17,18 @@ def test_pygments_css_is_what_the_highlighter_needs() -> None:
     assert (STATIC / "css" / "pygments.css").read_text(encoding="utf-8").strip() == made.strip(), (
         "static/css/pygments.css is out of date: write the header line and pygments_css() into it"
     )
+
+
+def test_the_editor_bundle_was_built_from_the_committed_lock() -> None:
+    editor = Path(__file__).resolve().parents[1] / "editor"
+    lock = hashlib.sha256((editor / "package-lock.json").read_bytes()).hexdigest()
+    bundle = (STATIC / "editor" / "editor.js").read_text(encoding="utf-8")
+    assert f"package-lock.json sha256 {lock}" in bundle.splitlines()[0], (
+        "static/editor/editor.js is older than editor/package-lock.json: cd editor && npm ci && npm run build"
+    )
+    locked = json.loads((editor / "package-lock.json").read_text(encoding="utf-8"))["packages"]
+    manifest = json.loads((editor / "package.json").read_text(encoding="utf-8"))
+    for name, version in manifest["devDependencies"].items():
+        assert locked[f"node_modules/{name}"]["version"] == version, name  # exact pins, as installed
+    licences = (STATIC / "editor" / "LICENSES.txt").read_text(encoding="utf-8")
+    assert "== @codemirror/view " in licences and "MIT" in licences

@@ -19,7 +19,7 @@ from certplatform.models.types import utcnow
 from certplatform.sandbox import grader_messages
 from certplatform.sandbox.kinds import source_suffix
 from certplatform.services import attempts, grading, review, sandbox_build
-from certplatform.services.markdown import render
+from certplatform.services.markdown import code_html, render
 
 
 def _exam_or_404(slug: str):
@@ -109,6 +109,14 @@ def submission_json(submission: Submission) -> dict[str, object]:
     }
 
 
+def hand_in_question(missing: list[str]) -> str:
+    """What the browser asks before handing in, naming the tasks that have no submission yet."""
+    question = _("Hand in now? You cannot submit anything afterwards.")
+    if missing:
+        question += "\n" + _("No submission yet for: %(tasks)s", tasks=", ".join(missing))
+    return question
+
+
 @bp.get("/")
 @public
 def index():
@@ -154,8 +162,9 @@ def start(slug: str):
 def attempt(slug: str, attempt_id: int):
     """The attempt: time left, every task's best result, and the score once graded."""
     exam_row = _exam_or_404(slug)
-    attempt_row = _own_attempt_or_404(exam_row, attempt_id)
+    attempt_row = attempts.close_if_expired(_own_attempt_or_404(exam_row, attempt_id))
     tasks = attempts.live_tasks(exam_row)
+    missing = [task_title(t) for t in attempts.unsubmitted_tasks(attempt_row)]
     return render_template(
         "exams/attempt.html",
         exam=exam_row,
@@ -168,6 +177,8 @@ def attempt(slug: str, attempt_id: int):
         certificate=db.session.scalar(db.select(Certificate).where(Certificate.attempt_id == attempt_row.id)),
         now=utcnow(),
         form=ActionForm(),
+        hand_in_question=hand_in_question(missing),
+        unsubmitted=missing,
     )
 
 
@@ -178,6 +189,7 @@ def finish(slug: str, attempt_id: int):
     exam_row = _exam_or_404(slug)
     attempt_row = _own_attempt_or_404(exam_row, attempt_id)
     if ActionForm().validate_on_submit():
+        attempts.close_if_expired(attempt_row)  # past the deadline it was the clock that handed it in
         attempts.finish(attempt_row, actor=current_user)
         flash(_("Your attempt is handed in."), "success")
     return redirect(url_for("exams.attempt", slug=slug, attempt_id=attempt_id))
@@ -189,9 +201,10 @@ def finish(slug: str, attempt_id: int):
 def task(slug: str, attempt_id: int, task: str):
     """One task: the prompt, an editor with the starter code, file upload, and the graded submissions."""
     exam_row = _exam_or_404(slug)
-    attempt_row = _own_attempt_or_404(exam_row, attempt_id)
+    attempt_row = attempts.close_if_expired(_own_attempt_or_404(exam_row, attempt_id))
     task_row = _task_or_404(exam_row, task)
-    form = DocumentForm() if source_suffix(task_row.kind) == ".md" else SubmissionForm()
+    document = source_suffix(task_row.kind) == ".md"
+    form = DocumentForm() if document else SubmissionForm()
     status = 200
     if form.validate_on_submit():
         code = form.code.data or ""
@@ -225,6 +238,10 @@ def task(slug: str, attempt_id: int, task: str):
         task=task_row,
         prompt=prompt_html(task_row),
         submissions=submissions,
+        submitted_code=code_html(submissions[0].code, "code") if submissions else None,
+        draft_key=f"certplatform:draft:{attempt_row.id}:{task_row.slug}",
+        language="markdown" if document else "python",
+        now=utcnow(),
         used=attempts.counted_submissions(attempt_row, task_row),
         cap=current_app.config["SUBMISSIONS_PER_TASK"],
         open=attempts.is_open(attempt_row),

@@ -243,6 +243,19 @@ def settle(attempt: ExamAttempt) -> ExamAttempt:
     return attempt
 
 
+def close_if_expired(attempt: ExamAttempt, now: datetime | None = None) -> ExamAttempt:
+    """Hand in an attempt whose time ran out, as it stands, when it is next looked at (the sweeper does it too)."""
+    if attempt.status == AttemptStatus.IN_PROGRESS and (now or utcnow()) >= attempt.deadline_at:
+        finish(attempt, reason="deadline")
+    return attempt
+
+
+def unsubmitted_tasks(attempt: ExamAttempt) -> list[ExamTask]:
+    """The exam's tasks the candidate has not submitted anything for yet (named before handing in)."""
+    done = {s.task_id for s in attempt.submissions}
+    return [t for t in live_tasks(attempt.exam) if t.id not in done]
+
+
 def close_expired(now: datetime | None = None) -> int:
     """Finish every attempt whose window has passed; returns how many."""
     now = now or utcnow()

@@ -1,4 +1,5 @@
-// Exam pages: live grading status (polling), the attempt's countdown, and Tab in the code editor.
+// Exam pages: live grading status (polling), the attempt's countdown and its warnings, the hand-in question,
+// and Tab in the plain code textarea (static/editor/editor.js replaces it with CodeMirror when it loads).
 (function () {
   "use strict";
   var names = document.getElementById("status-names");
@@ -67,12 +68,28 @@
   }
   if (banner) { setTimeout(watchSandbox, 3000); }
 
+  // The countdown; a warning is announced (role=alert) at 10 and at 1 minute left. At the end the page reloads:
+  // the server hands the attempt in as it stands, whatever this script does.
   var clock = document.querySelector(".countdown[data-deadline]");
+  var warning = document.querySelector(".timer-warning");
+  function warn(level) {
+    if (!warning || warning.getAttribute("data-shown") === level) { return; }
+    warning.setAttribute("data-shown", level);
+    warning.className = "timer-warning timer-warning-" + level;
+    warning.textContent = warning.getAttribute("data-warn-" + level);
+    warning.hidden = false;
+  }
   if (clock) {
     var deadline = Date.parse(clock.getAttribute("data-deadline") + (clock.getAttribute("data-deadline").match(/[zZ]|[+-]\d\d:?\d\d$/) ? "" : "Z"));
     var tick = function () {
       var left = Math.max(0, Math.floor((deadline - Date.now()) / 1000));
-      if (left === 0) { clock.textContent = clock.getAttribute("data-expired-label"); return; }
+      if (left === 0) {
+        clock.textContent = clock.getAttribute("data-expired-label");
+        warn("0");
+        setTimeout(function () { window.location.reload(); }, 3000);
+        return;
+      }
+      if (left <= 60) { warn("1"); } else if (left <= 600) { warn("10"); }
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
       clock.textContent = (h ? h + ":" : "") + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0");
       setTimeout(tick, 1000);
@@ -80,10 +97,17 @@
     tick();
   }
 
+  var handIn = document.querySelector("form.hand-in[data-confirm]");
+  if (handIn) {
+    handIn.addEventListener("submit", function (e) {
+      if (!window.confirm(handIn.getAttribute("data-confirm"))) { e.preventDefault(); }
+    });
+  }
+
   var editor = document.querySelector("textarea.code-editor");
   if (editor) {
     editor.addEventListener("keydown", function (e) {
-      if (e.key !== "Tab" || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey) { return; }
+      if (e.key !== "Tab" || editor.hidden || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey) { return; }
       e.preventDefault();
       var start = editor.selectionStart, end = editor.selectionEnd;
       editor.value = editor.value.slice(0, start) + "    " + editor.value.slice(end);
