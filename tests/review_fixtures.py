@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,14 +32,15 @@ def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
     db.session.add(attempt)
     db.session.flush()
     for task in attempts.live_tasks(exam):
+        code = source(task.slug)
         db.session.add(
             Submission(
                 attempt_id=attempt.id,
                 task_id=task.id,
                 status=SubmissionStatus.PASSED,
                 score=1.0,
-                code=source(task.slug),
-                code_sha256="0" * 64,
+                code=code,
+                code_sha256=hashlib.sha256(code.encode()).hexdigest(),
                 tests=[{"name": "fp32 (1000,)", "passed": True, "score": 1.0, "message": "ok"}],
             )
         )
