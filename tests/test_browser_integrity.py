@@ -8,53 +8,33 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from certplatform import create_app
-from certplatform.content.sync import sync_content
 from certplatform.extensions import db
-from certplatform.models import Exam, Review, Role
-from tests.conftest import serving
-from tests.exam_fixtures import write_exam_root
+from certplatform.models import Exam, Review
 from tests.factories import PASSWORD, make_user
 from tests.integrity_fixtures import renamed, solution, submit
 from tests.review_fixtures import passed_attempt
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_browser_review import review_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/integrity-shots")
 
 
 @pytest.fixture
-def server(tmp_path: Path):
-    root = write_exam_root(tmp_path / "content")
-    app = create_app(
-        {
-            "ENV_NAME": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "CONTENT_ROOT": str(root),
-            "CERT_KEYS_DIR": str(tmp_path / "keys"),
-        }
-    )
+def server(review_server):  # noqa: F811
+    """The review server (Li Wei's passed attempt, a mentor) with a second candidate who copied the softmax."""
+    base, app = review_server
     with app.app_context():
-        db.create_all()
-        sync_content(root)
-        from certplatform.services.issuing import keystore
-
-        keystore().init()
-        exam = db.session.scalar(sa.select(Exam))
-        passed_attempt(make_user(email="candidate@example.com", name="Li Wei"), exam)
-        other = passed_attempt(make_user(email="other@example.com", name="Zhang Min"), exam)
+        other = passed_attempt(
+            make_user(email="other@example.com", name="Zhang Min"), db.session.scalar(sa.select(Exam))
+        )
         submit(other, "softmax", renamed(solution("softmax")))
-        make_user(Role.MENTOR, email="mentor@example.com", name="Chen Jing")
-    with serving(app) as base:
-        yield base, app
+    return base, app
 
 
 def test_a_mentor_reads_the_report_comments_on_a_line_and_decides(server, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     base, app = server
-    SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for width, height in ((1280, 900), (390, 844)):
@@ -78,7 +58,7 @@ def test_a_mentor_reads_the_report_comments_on_a_line_and_decides(server, tmp_pa
             expect(match.locator(".compare-side")).to_have_count(2)
             expect(match.locator(".compare-side").nth(1).locator("mark").first).to_be_visible()
             match.scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / f"report-{width}.png"))
+            page.screenshot(path=str(tmp_path / f"report-{width}.png"))
 
             # Click line 8 of the softmax code that counts: a box opens under it; the comment lands in the form.
             code = page.locator("[data-line-comments=softmax] pre")
@@ -91,7 +71,7 @@ def test_a_mentor_reads_the_report_comments_on_a_line_and_decides(server, tmp_pa
             field = page.locator("textarea[name=line_comments]")
             expect(field).to_have_value(f"softmax:8: the row pointer, at {width}px\n")
             page.locator(".line-comment-note").scroll_into_view_if_needed()
-            page.screenshot(path=str(SHOTS / f"line-comment-{width}.png"))
+            page.screenshot(path=str(tmp_path / f"line-comment-{width}.png"))
             if width == 390:
                 break
             # Recording without a decision says so and keeps the comment.
