@@ -158,3 +158,23 @@ def test_marked_lines_cut_the_code_at_the_regions() -> None:
         [("c = 3", False)],
     ]
     assert [line.matched for line in lines] == [True, True, False]
+
+
+def test_an_exam_sets_its_own_threshold_in_exam_yaml(app, exam_root) -> None:
+    import yaml
+    from pydantic import ValidationError
+
+    from certplatform.content.schemas import ExamSpec
+    from certplatform.content.sync import sync_content
+    from certplatform.models import Exam
+
+    path = exam_root / "exams" / "l1-exam" / "exam.yaml"
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for wrong in (0, 1.5, "high"):
+        with pytest.raises(ValidationError, match="similarity_threshold"):
+            ExamSpec.model_validate({**spec, "review": {**spec["review"], "similarity_threshold": wrong}})
+    spec["review"]["similarity_threshold"] = 0.9
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    sync_content(exam_root)
+    exam = db.session.scalar(sa.select(Exam))
+    assert exam.similarity_threshold == 0.9 and integrity.threshold_for(exam) == 0.9
