@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
 
 from certplatform.extensions import db
-from certplatform.models import AttemptStatus, ExamAttempt, Submission, SubmissionStatus, User
-from certplatform.models.types import utcnow
+from certplatform.models import ExamAttempt, Submission, SubmissionStatus, User
+from tests import review_fixtures
 from tests.exam_fixtures import source
 
 # A softmax written independently of the reference: three passes instead of the online maximum, other names.
@@ -57,19 +56,9 @@ def renamed(code: str) -> str:
     return code.replace("    row = tl.program_id(axis=0)\n", "    row = tl.program_id(axis=0)  # my own kernel\n")
 
 
-def handed_in(user: User, exam, status: AttemptStatus = AttemptStatus.AWAITING_REVIEW) -> ExamAttempt:
-    now = utcnow()
-    attempt = ExamAttempt(
-        user_id=user.id,
-        exam_id=exam.id,
-        status=status,
-        started_at=now - timedelta(hours=2),
-        deadline_at=now + timedelta(hours=1),
-        finished_at=now - timedelta(hours=1),
-        score=0.9,
-        content_version=exam.content_version,
-    )
-    db.session.add(attempt)
+def handed_in(user: User, exam) -> ExamAttempt:
+    """An attempt waiting for review with no submission yet (the test submits what it compares)."""
+    attempt = review_fixtures.handed_in(user, exam, 0.9)
     db.session.commit()
     return attempt
 

@@ -16,8 +16,8 @@ from tests.exam_fixtures import source
 from tests.factories import make_org, make_user
 
 
-def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
-    """An attempt handed in and graded above the pass mark, with a graded submission per task."""
+def handed_in(user: User, exam, score: float = 0.95) -> ExamAttempt:
+    """An attempt handed in an hour ago and waiting for review, without submissions."""
     now = utcnow()
     attempt = ExamAttempt(
         user_id=user.id,
@@ -31,6 +31,12 @@ def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
     )
     db.session.add(attempt)
     db.session.flush()
+    return attempt
+
+
+def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
+    """An attempt handed in and graded above the pass mark, with a graded submission per task."""
+    attempt = handed_in(user, exam, score)
     for task in attempts.live_tasks(exam):
         code = source(task.slug)
         db.session.add(
