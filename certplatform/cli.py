@@ -28,6 +28,7 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
+    from certplatform import integrity_cli
     from certplatform.certs import cli as certs_cli
     from certplatform.content import cli as content_cli
     from certplatform.sandbox import cli as sandbox_cli
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
     content_cli.init_app(app)
     sandbox_cli.init_app(app)
     certs_cli.init_app(app)
+    integrity_cli.init_app(app)
 
 
 @click.command("create-admin")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -86,6 +87,12 @@ class BaseConfig:
     HEARTBEAT_STALE_S = 300  # /healthz calls grading broken when no worker reported for this long
 
     REVIEW_LEASE_MINUTES = 90  # a claimed review returns to the queue when its mentor does not decide by then
+    # Similarity between candidates' submissions of a task (copydetect's winnowed fingerprints): a pair is flagged
+    # to the mentors when this share of either submission's code, the task's starter left out, is found in the other
+    # (an exam may set its own in exam.yaml, review.similarity_threshold).
+    SIMILARITY_THRESHOLD = 0.75
+    SIMILARITY_KGRAM = 25  # characters of normalised code per fingerprint: shorter matches are noise
+    SIMILARITY_WINDOW = 1  # winnowing window: 1 keeps every fingerprint (the submissions are small)
     CERT_VALIDITY_DAYS = 730  # 24 months
     CERT_RENEWAL_DAYS = 90  # a holder may retake the exam this long before the certificate expires
     CERT_KEYS_DIR: str | None = None  # default: instance/keys; private keys live here, never in the database
@@ -194,6 +201,10 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         cfg["PUBLIC_BASE_URL"] = public_base_url(env["PUBLIC_BASE_URL"])
     if env.get("TRUSTED_PROXIES"):
         cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
+    for key in ("SIMILARITY_THRESHOLD", "SIMILARITY_KGRAM", "SIMILARITY_WINDOW"):
+        if env.get(key):
+            cfg[key] = env[key]
+    cfg.update(similarity_settings(cfg))  # a bad threshold stops the start, not a mentor's page
 
     # Rate limits must be shared by every web worker: in Redis when there is one (always in production).
     if cfg["REDIS_URL"]:
@@ -223,6 +234,26 @@ def public_base_url(value: str) -> str:
             "http://127.0.0.1:5077 (scheme, host, optional port and path; no query or fragment)."
         )
     return url
+
+
+def similarity_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """SIMILARITY_THRESHOLD (a share in (0, 1]), SIMILARITY_KGRAM and SIMILARITY_WINDOW (counts), checked, or
+    ConfigError; values from the environment arrive as text."""
+    checks = {
+        "SIMILARITY_THRESHOLD": (float, lambda v: 0 < v <= 1, "a share of the code between 0 and 1, e.g. 0.75"),
+        "SIMILARITY_KGRAM": (int, lambda v: 5 <= v <= 200, "a number of characters from 5 to 200"),
+        "SIMILARITY_WINDOW": (int, lambda v: 1 <= v <= 100, "a window from 1 to 100"),
+    }
+    clean: dict[str, Any] = {}
+    for key, (kind, valid, wanted) in checks.items():
+        try:
+            value = kind(cfg[key])
+        except (TypeError, ValueError):
+            value = None
+        if value is None or isinstance(cfg[key], bool) or not valid(value):
+            raise ConfigError(f"{key}={cfg[key]!r} is not valid: use {wanted}.")
+        clean[key] = value
+    return clean
 
 
 def normalise_database_url(url: str) -> str:

@@ -25,6 +25,14 @@ def grade_submission(submission_id: int) -> str | None:
     return submission.status.value if submission is not None else None
 
 
+@shared_task(name="certplatform.compare_submission", acks_late=True)
+def compare_submission(submission_id: int) -> int:
+    """Compare a graded submission with the other candidates' submissions of its task; stored results are reused."""
+    from certplatform.services import integrity
+
+    return integrity.compare_submission(submission_id)
+
+
 @shared_task(name="certplatform.sweep", bind=True)
 def sweep(self) -> dict[str, object]:
     """Periodic: report this worker's sandbox, re-queue gradings a dead worker left running, close expired attempts,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from tests.exam_fixtures import source
 from tests.factories import make_org, make_user
 
 
-def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
-    """An attempt handed in and graded above the pass mark, with a graded submission per task."""
+def handed_in(user: User, exam, score: float = 0.95) -> ExamAttempt:
+    """An attempt handed in an hour ago and waiting for review, without submissions."""
     now = utcnow()
     attempt = ExamAttempt(
         user_id=user.id,
@@ -30,15 +31,22 @@ def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
     )
     db.session.add(attempt)
     db.session.flush()
+    return attempt
+
+
+def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
+    """An attempt handed in and graded above the pass mark, with a graded submission per task."""
+    attempt = handed_in(user, exam, score)
     for task in attempts.live_tasks(exam):
+        code = source(task.slug)
         db.session.add(
             Submission(
                 attempt_id=attempt.id,
                 task_id=task.id,
                 status=SubmissionStatus.PASSED,
                 score=1.0,
-                code=source(task.slug),
-                code_sha256="0" * 64,
+                code=code,
+                code_sha256=hashlib.sha256(code.encode()).hexdigest(),
                 tests=[{"name": "fp32 (1000,)", "passed": True, "score": 1.0, "message": "ok"}],
             )
         )

@@ -91,7 +91,7 @@ def _review(page, base: str, comment: str, record: str) -> None:
     expect(page.locator(".code-review").first).to_contain_text("plan_training")
     for criterion in RUBRIC:
         page.locator(f"input[name=score-{criterion}]").last.check()
-    page.select_option("select#decision", "approve")
+    page.check("input[name=decision][value=approve]")
     page.fill("textarea#comment", comment)
     page.click(f"text={record}")
 

@@ -208,6 +208,13 @@ class RubricCriterion(Strict):
 class ReviewPolicy(Strict):
     approvals_required: int = Field(default=1, ge=1, le=3, description="Independent mentor approvals to certify")
     resubmit_days: int = Field(default=14, ge=1, le=90, description="Time to revise after changes are requested")
+    similarity_threshold: float | None = Field(
+        default=None,
+        ge=0.05,
+        le=1,
+        description="Share of matching code from which two candidates' submissions are flagged to the mentors "
+        "(default: the platform's SIMILARITY_THRESHOLD)",
+    )
 
 
 class ExamSpec(Strict):

@@ -217,6 +217,7 @@ def _apply_exam(upsert: _Upserter, exam: LoadedExam, version: str) -> None:
         rubric=[c.model_dump(mode="json") for c in e.rubric],
         approvals_required=e.review.approvals_required,
         resubmit_days=e.review.resubmit_days,
+        similarity_threshold=e.review.similarity_threshold,
         content_version=version,
     )
     db.session.flush()

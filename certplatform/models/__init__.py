@@ -4,6 +4,7 @@ from certplatform.models.audit import AppendOnlyError, AuditEvent
 from certplatform.models.cohorts import Cohort, CohortMember, CohortUpload, UploadStatus, cohort_instructors
 from certplatform.models.companies import ApiKey, ContactMessage, VerificationCall
 from certplatform.models.exams import AttemptStatus, Exam, ExamAttempt, ExamTask, Submission, SubmissionStatus
+from certplatform.models.integrity import SimilarityPair
 from certplatform.models.learning import (
     CertLevel,
     ContentSync,
@@ -73,6 +74,7 @@ __all__ = [
     "ReviewDecision",
     "ReviewState",
     "Role",
+    "SimilarityPair",
     "Submission",
     "SubmissionStatus",
     "SyncStatus",

@@ -68,6 +68,8 @@ class Exam(db.Model):
     rubric: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
     approvals_required: Mapped[int] = mapped_column(default=1)
     resubmit_days: Mapped[int] = mapped_column(default=14)
+    # exam.yaml's review.similarity_threshold; None: the configured SIMILARITY_THRESHOLD.
+    similarity_threshold: Mapped[float | None]
     content_version: Mapped[str] = mapped_column(sa.String(32))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

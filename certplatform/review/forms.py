@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, SelectField, TextAreaField
+from wtforms import EmailField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from certplatform.models import ReviewDecision
@@ -15,7 +15,8 @@ DECISIONS = [
 class DecisionForm(FlaskForm):
     """Scores come from radio buttons named score-<criterion>; the rest is here."""
 
-    decision = SelectField(_l("Decision"), choices=DECISIONS)
+    # No default: a mentor who forgets to choose is told so, rather than approving by accident.
+    decision = RadioField(_l("Decision"), choices=DECISIONS, invalid_choice_message=_l("Choose a decision."))
     comment = TextAreaField(_l("Comment to the candidate"), validators=[Optional(), Length(max=10_000)])
     line_comments = TextAreaField(
         _l("Line comments, one per line: task:line: text (e.g. softmax:12: mask the last block)"),

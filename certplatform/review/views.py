@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,17 +11,16 @@ from certplatform.authz import role_required
 from certplatform.extensions import db
 from certplatform.forms import ActionForm
 from certplatform.labels import DECISION_LABELS, REVIEW_STATE_LABELS
-from certplatform.models import CertLevel, ExamAttempt, Review, ReviewDecision, ReviewState, Role, SubmissionStatus
+from certplatform.models import CertLevel, ExamAttempt, Review, ReviewDecision, ReviewState, Role
 from certplatform.review import bp
 from certplatform.review.forms import DecisionForm, OverrideForm, ReassignForm
 from certplatform.sandbox.kinds import source_suffix
-from certplatform.services import accounts, attempts, review
+from certplatform.services import accounts, integrity, review
 from certplatform.services.issuing import IssuingError
 from certplatform.services.markdown import code_html, render
 
 mentors = role_required(Role.MENTOR, Role.ADMIN)
 admins = role_required(Role.ADMIN)
-LINE_COMMENT = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\d+)\s*:\s*(.+)$")
 
 
 # Globals, not a context processor: review/_rubric_result.html is imported without context by several pages.
@@ -39,40 +36,51 @@ def _attempt_or_404(attempt_id: int) -> ExamAttempt:
 
 
 def reviewed_code(attempt: ExamAttempt) -> list[dict[str, object]]:
-    """Per task, the submission that counts (the best graded one), highlighted with line anchors."""
+    """Per task, every submission with its code: the one that counts with line anchors for comments."""
     shown = []
-    for task in attempts.live_tasks(attempt.exam):
-        graded = [s for s in attempt.submissions if s.task_id == task.id and s.status.final and s.status.counts]
-        best = max(
-            graded, key=lambda s: ((s.score or 0) if s.status != SubmissionStatus.REJECTED else -1, s.id), default=None
-        )
+    for item in review.reviewed_submissions(attempt):
         shown.append(
             {
-                "task": task,
-                "submission": best,
-                "html": Markup(_submission_html(task, best.code)) if best else None,  # noqa: S704 - escaped or nh3-cleaned
+                "task": item.task,
+                "submission": item.counted,
+                "html": _submission_html(item.task, item.counted.code, item.task.slug) if item.counted else None,
+                "all": [
+                    {
+                        "submission": s,
+                        "html": None
+                        if s is item.counted
+                        else _submission_html(item.task, s.code, f"{item.task.slug}-s{s.id}"),
+                    }
+                    for s in item.submissions
+                ],
             }
         )
     return shown
 
 
-def _submission_html(task, code: str) -> str:
+def _submission_html(task, code: str, anchor: str) -> Markup:
     """Code highlighted by Pygments; a Markdown document (kinds with source_suffix .md) rendered and sanitised."""
     if source_suffix(task.kind) == ".md":
-        return render(code)
-    return code_html(code, f"{task.slug}-L")
+        return Markup(render(code))  # noqa: S704 - cleaned by nh3
+    return Markup(code_html(code, f"{anchor}-L"))  # noqa: S704 - escaped by Pygments
 
 
-def parse_line_comments(text: str) -> list[dict[str, object]]:
-    comments = []
-    for raw in (text or "").splitlines():
-        if not raw.strip():
-            continue
-        match = LINE_COMMENT.match(raw)
-        if not match:
-            raise review.ReviewError(_("Write each line comment as task:line: text."))
-        comments.append({"task": match.group(1), "line": int(match.group(2)), "text": match.group(3)})
-    return comments
+def similarity_report(attempt: ExamAttempt) -> dict[str, object]:
+    """The integrity report of the attempt, with both sides of each flagged pair cut at the matching regions."""
+    report = integrity.attempt_report(attempt)
+    tasks = []
+    for item in report.tasks:
+        matches = [
+            {
+                "match": m,
+                "other": integrity.other_candidate(current_user, m.other.attempt),
+                "mine": integrity.marked_lines(m.submission.code, m.outcome.a.regions),
+                "theirs": integrity.marked_lines(m.other.code, m.outcome.b.regions),
+            }
+            for m in item.matches
+        ]
+        tasks.append({"task": item.task, "compared": item.compared, "matches": matches})
+    return {"threshold": report.threshold, "flagged": report.flagged, "tasks": tasks}
 
 
 @bp.get("/")
@@ -121,23 +129,27 @@ def detail(review_id: int):
     attempt = lease.attempt
     form = DecisionForm()
     status = 200
-    if form.validate_on_submit() and lease.state == ReviewState.CLAIMED:
-        scores = {key[len("score-") :]: value for key, value in request.form.items() if key.startswith("score-")}
-        try:
-            review.decide(
-                current_user,
-                lease,
-                ReviewDecision(form.decision.data),
-                scores,
-                form.comment.data,
-                parse_line_comments(form.line_comments.data),
-            )
-        except (review.ReviewError, IssuingError) as exc:
-            flash(str(exc), "error")
+    if request.method == "POST" and lease.state == ReviewState.CLAIMED:
+        if not form.validate_on_submit():
+            # Rendered again with everything the mentor typed and chose; the fields say what is missing.
+            flash(_("The decision is not recorded yet: see the form below."), "error")
             status = 422
         else:
-            flash(_("Your decision is recorded."), "success")
-            return redirect(url_for("review.index"))
+            try:
+                review.decide(
+                    current_user,
+                    lease,
+                    ReviewDecision(form.decision.data),
+                    review.form_scores(request.form),
+                    form.comment.data,
+                    review.parse_line_comments(form.line_comments.data),
+                )
+            except (review.ReviewError, IssuingError) as exc:
+                flash(str(exc), "error")
+                status = 422
+            else:
+                flash(_("Your decision is recorded."), "success")
+                return redirect(url_for("review.index"))
     return render_template(
         "review/detail.html",
         lease=lease,
@@ -147,7 +159,8 @@ def detail(review_id: int):
         candidate=attempt.user,
         form=form,
         previous=review.reviews_of(attempt),
-        chosen={k[len("score-") :]: v for k, v in request.form.items() if k.startswith("score-")},
+        chosen=review.form_scores(request.form),
+        similarity=similarity_report(attempt),
     ), status
 
 
@@ -188,4 +201,5 @@ def manage(attempt_id: int):
         override_form=override_form,
         reassign_form=reassign_form,
         candidate=attempt.user,
+        similarity=similarity_report(attempt),
     )

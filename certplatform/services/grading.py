@@ -129,7 +129,9 @@ def grade(submission_id: int) -> Submission | None:
             result = backend().grade(request_for(submission))
     except (BackendUnavailable, kinds.UnknownTaskKind, OSError) as exc:
         result = not_gradable(str(exc))
-    return store(submission, result)
+    store(submission, result)
+    outbox.flush()
+    return submission
 
 
 def store(submission: Submission, result: GradeResult) -> Submission:
@@ -151,6 +153,8 @@ def store(submission: Submission, result: GradeResult) -> Submission:
     submission.duration_s = result.duration_s
     submission.backend = result.backend or None
     submission.finished_at = utcnow()
+    # The integrity report's comparisons, made once now rather than on a mentor's page view.
+    outbox.stage("certplatform.compare_submission", [submission.id], ref=f"similarity:{submission.id}")
     db.session.commit()
     attempts.settle(submission.attempt)
     return submission

@@ -7,7 +7,9 @@ reason; every decision is audited.
 
 from __future__ import annotations
 
+import re
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,11 +24,14 @@ from certplatform.models import (
     CertLevel,
     Exam,
     ExamAttempt,
+    ExamTask,
     OrganizationMembership,
     Review,
     ReviewDecision,
     ReviewState,
     Role,
+    Submission,
+    SubmissionStatus,
     User,
 )
 from certplatform.models.types import utcnow
@@ -183,6 +188,28 @@ def check_scores(exam: Exam, scores: dict[str, Any]) -> dict[str, int]:
             raise ReviewError(_("Score every criterion of the rubric."))
         clean[criterion["id"]] = value
     return clean
+
+
+SCORE_FIELD = "score-"
+LINE_COMMENT = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\d+)\s*:\s*(.+)$")
+
+
+def form_scores(form: Mapping[str, str]) -> dict[str, str]:
+    """The rubric answers of a decision form: criterion id -> the points chosen, from its score-<criterion> radios."""
+    return {key[len(SCORE_FIELD) :]: value for key, value in form.items() if key.startswith(SCORE_FIELD)}
+
+
+def parse_line_comments(text: str | None) -> list[dict[str, Any]]:
+    """Line comments written one per line as `task:line: text` (clicking a line of code writes the same)."""
+    comments = []
+    for raw in (text or "").splitlines():
+        if not raw.strip():
+            continue
+        match = LINE_COMMENT.match(raw)
+        if not match:
+            raise ReviewError(_("Write each line comment as task:line: text."))
+        comments.append({"task": match.group(1), "line": int(match.group(2)), "text": match.group(3)})
+    return comments
 
 
 def check_line_comments(exam: Exam, comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -345,6 +372,33 @@ def stats(mentor: User, queue_length: int | None = None) -> MentorStats:
     waits = [(decided - finished).total_seconds() / 3600 for decided, finished in rows if decided and finished]
     length = len(queue(mentor)) if queue_length is None else queue_length
     return MentorStats(length, len(rows), round(statistics.median(waits), 1) if waits else None)
+
+
+@dataclass(frozen=True)
+class TaskSubmissions:
+    """A task of the attempt as the mentor reviews it: the submission that counts and every one made."""
+
+    task: ExamTask
+    counted: Submission | None  # the best graded one: what the score and the line comments are about
+    submissions: tuple[Submission, ...]  # all of them, newest first, rejected and ungraded ones included
+
+
+def counted_submission(submissions: list[Submission]) -> Submission | None:
+    """The best graded submission (a rejected one only when nothing else was graded; the latest among equals)."""
+    graded = [s for s in submissions if s.status.final and s.status.counts]
+    return max(
+        graded,
+        key=lambda s: ((s.score or 0) if s.status != SubmissionStatus.REJECTED else -1, s.id),
+        default=None,
+    )
+
+
+def reviewed_submissions(attempt: ExamAttempt) -> list[TaskSubmissions]:
+    shown = []
+    for task in (t for t in attempt.exam.tasks if t.live):
+        made = [s for s in attempt.submissions if s.task_id == task.id]
+        shown.append(TaskSubmissions(task, counted_submission(made), tuple(reversed(made))))
+    return shown
 
 
 def reviews_of(attempt: ExamAttempt) -> list[Review]:
