@@ -29,6 +29,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "postgresql":
         services.need(services.postgres_problem())
         url = services.POSTGRES_URL
+        services.create_database(url)  # again after a teardown: pytest may set a parametrized session fixture up twice
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
     app = create_app({"ENV_NAME": "test", "SQLALCHEMY_DATABASE_URI": url})
