@@ -23,6 +23,15 @@ BACKENDS = ["sqlite", "postgresql"]
 pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`, scripts/test) each test file runs in one worker, and every test that
+    grades as the machine's candidate user runs in the same worker: two such gradings at once would each see the
+    other's processes as their own."""
+    for item in items:
+        host = item.get_closest_marker("host_candidate") or item.nodeid.startswith("tests/harness/")
+        item.add_marker(pytest.mark.xdist_group("host-candidate" if host else item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One database per backend for the whole run, its schema built from the models."""

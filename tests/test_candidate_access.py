@@ -23,7 +23,10 @@ from certplatform.services.grading import record_heartbeat
 from tests.conftest import post_form
 from tests.exam_fixtures import REPO, source
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the harness drops privileges only when run as root")
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="the harness drops privileges only when run as root"),
+    pytest.mark.host_candidate,
+]
 HARNESS = REPO / "sandboxes/harness/grade.py"
 SYSTEM_PYTHON = Path(os.path.realpath(sys.executable))
 

@@ -15,6 +15,8 @@ from tests.conftest import csrf_token, post_form
 from tests.exam_fixtures import REAL_EXAM, source
 from tests.factories import make_user
 
+pytestmark = pytest.mark.host_candidate
+
 
 @pytest.fixture
 def app_config() -> dict[str, object]:

@@ -24,7 +24,7 @@ from tests.content.minimal_tree import edit
 from tests.exam_fixtures import REPO, complete_course, source, write_exam_root
 from tests.factories import make_user
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.host_candidate]
 WALL = 12  # a short wall limit for vector_add here, so a stuck run is noticed quickly
 
 

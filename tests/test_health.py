@@ -2,6 +2,8 @@ import pytest
 
 from tests import services
 
+pytestmark = pytest.mark.host_candidate
+
 
 def test_healthz_reports_database_and_broker(client) -> None:
     response = client.get("/healthz")

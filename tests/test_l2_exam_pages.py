@@ -29,6 +29,8 @@ from tests.exam_fixtures import REPO, complete_course
 from tests.factories import PASSWORD, make_user
 from tests.review_fixtures import full_scores, keys, passed_attempt  # noqa: F401  (keys is a fixture)
 
+pytestmark = pytest.mark.host_candidate
+
 L2 = REPO / "exams" / "l2-cross-chip"
 L2_TASKS = ("portable_softmax", "gather_rows", "rms_norm_bf16", "tuned_mm")
 ENTRIES = {"tuned_mm": "mm"}  # tasks whose function is not named after the task

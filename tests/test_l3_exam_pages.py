@@ -17,6 +17,8 @@ from tests.factories import PASSWORD, make_user
 from tests.l3_fixtures import L3_TASK_DIR, l3_candidate, sync_l3, task_source, write_l3_root
 from tests.review_fixtures import full_scores
 
+pytestmark = pytest.mark.host_candidate
+
 HOSTILE = "\n<script>alert('x')</script>\n\n[a link](javascript:alert(1))\n"
 TEXT = {
     "en": {"start": "Start the exam", "doc": "Your document (Markdown)", "md": "Markdown file (.md)", "prereq": "L2"},
