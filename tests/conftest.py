@@ -25,10 +25,14 @@ pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`, scripts/test) each test file runs in one worker, and every test that
-    grades as the machine's candidate user runs in the same worker: two such gradings at once would each see the
-    other's processes as their own."""
+    grades as the machine's candidate user (uid 10001, in a container too) runs in the same worker: two such gradings
+    at once would each see the other's processes as their own."""
     for item in items:
-        host = item.get_closest_marker("host_candidate") or item.nodeid.startswith("tests/harness/")
+        host = (
+            item.get_closest_marker("host_candidate")
+            or item.get_closest_marker("docker")  # a container's candidate is the same uid, seen from the host
+            or item.nodeid.startswith("tests/harness/")
+        )
         item.add_marker(pytest.mark.xdist_group("host-candidate" if host else item.nodeid.split("::")[0]))
 
 
