@@ -13,6 +13,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from certplatform.services.cjk_emphasis import cjk_emphasis_plugin
+
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 ALLOWED_TAGS = {
@@ -64,6 +66,7 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
 
 
 _MD = MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable("table").enable("strikethrough")
+_MD.use(cjk_emphasis_plugin)
 
 # Resolves a link found in a lesson: (normalised content path) -> URL, or None when it is not ours to serve.
 Resolver = Callable[[str], str | None]
