@@ -221,6 +221,8 @@ def test_the_header_fits_for_every_role_and_folds_on_a_phone(editor_server, chro
     context.close()
 
 
+# The live server may drop a static file a page stopped loading (the next goto): its unclosed handle is no test failure.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_screenshots_of_the_main_pages(editor_server, chromium, tmp_path) -> None:
 
     base, cert_id = editor_server
