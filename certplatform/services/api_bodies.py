@@ -93,27 +93,31 @@ def _moment(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
 
-def certificate(found: Assessment) -> Certificate:
-    """The body for one assessed certificate: holder and dates from the signed snapshot only (null when its signature
-    fails)."""
+def _fields(found: Assessment) -> dict[str, Any]:
+    """A certificate body's fields: holder and dates from the signed snapshot only (null when its signature fails)."""
     facts, revocation = found.facts, found.revocation
-    return Certificate(
-        certificate_id=found.certificate_id,
-        status=found.status,
-        holder_name=facts.holder_name_latin if facts else None,
-        level=facts.level if facts else None,
-        title=facts.title_en if facts else None,
-        issued_at=_moment(facts.issued_at) if facts else None,
-        expires_at=_moment(facts.expires_at) if facts else None,
-        revoked_at=_moment(revocation.revoked_at) if revocation else None,
-        revocation_reason=revocation.reason if revocation else None,
-        integrity=Integrity(intact=found.intact, problems=list(found.problems)),
-    )
+    return {
+        "certificate_id": found.certificate_id,
+        "status": found.status,
+        "holder_name": facts.holder_name_latin if facts else None,
+        "level": facts.level if facts else None,
+        "title": facts.title_en if facts else None,
+        "issued_at": _moment(facts.issued_at) if facts else None,
+        "expires_at": _moment(facts.expires_at) if facts else None,
+        "revoked_at": _moment(revocation.revoked_at) if revocation else None,
+        "revocation_reason": revocation.reason if revocation else None,
+        "integrity": Integrity(intact=found.intact, problems=list(found.problems)),
+    }
+
+
+def certificate(found: Assessment) -> Certificate:
+    """The body for one assessed certificate (GET /api/v1/certificates/<id>)."""
+    return Certificate(**_fields(found))
 
 
 def found(assessment: Assessment) -> dict[str, Any]:
     """A bulk result for an ID that names a certificate."""
-    return FoundCertificate(**certificate(assessment).model_dump(), found=True).model_dump()
+    return FoundCertificate(**_fields(assessment), found=True).model_dump()
 
 
 def not_found(raw_id: str) -> dict[str, Any]:

@@ -139,8 +139,9 @@ def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:
             results.append(api_bodies.not_found(raw))
             summary["not_found"] = summary.get("not_found", 0) + 1
         else:
-            results.append(api_bodies.found(found[cert.id]))
-            summary[found[cert.id].status] = summary.get(found[cert.id].status, 0) + 1
+            assessment = found[cert.id]
+            results.append(api_bodies.found(assessment))
+            summary[assessment.status] = summary.get(assessment.status, 0) + 1
     key.last_used_at = utcnow()
     db.session.add(VerificationCall(api_key_id=key.id, ids=[r[:64] for r in ids], summary=summary))
     db.session.commit()
