@@ -145,6 +145,18 @@ def outbox(app: Flask) -> list:
     return getattr(app.extensions["mailman"], "outbox", [])
 
 
+def live_config(tmp_path, content_root, **extra: object) -> dict[str, object]:
+    """The configuration of an app a real browser visits: its own SQLite file, content and keys, no rate limits."""
+    return {
+        "ENV_NAME": "test",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
+        "RATELIMIT_ENABLED": False,
+        "CONTENT_ROOT": str(content_root),
+        "CERT_KEYS_DIR": str(tmp_path / "keys"),
+        **extra,
+    }
+
+
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
     """Serve `app` on a free loopback port in a thread, for a real browser; yields the base URL."""

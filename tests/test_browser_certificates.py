@@ -20,7 +20,7 @@ from certplatform.content.sync import sync_content
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Exam, Role
 from certplatform.models.types import utcnow
-from tests.conftest import serving
+from tests.conftest import live_config, serving
 from tests.exam_fixtures import write_exam_root
 from tests.factories import PASSWORD, make_user
 from tests.review_fixtures import passed_attempt
@@ -52,15 +52,7 @@ STATUS_TAGS = {
 @pytest.fixture
 def certificate_server(tmp_path: Path):
     root = write_exam_root(tmp_path / "content")
-    app = create_app(
-        {
-            "ENV_NAME": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
-            "RATELIMIT_ENABLED": False,
-            "CONTENT_ROOT": str(root),
-            "CERT_KEYS_DIR": str(tmp_path / "keys"),
-        }
-    )
+    app = create_app(live_config(tmp_path, root))
     with serving(app) as base, app.app_context():
         app.config["PUBLIC_BASE_URL"] = base  # the platform's own address, on the port it really listens on
         db.create_all()

@@ -17,7 +17,7 @@ from certplatform.content.sync import sync_content
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Exam, Role
 from certplatform.models.types import utcnow
-from tests.conftest import serving
+from tests.conftest import live_config, serving
 from tests.editor_page import fill_editor
 from tests.exam_fixtures import complete_course, source, write_exam_root
 from tests.factories import PASSWORD, make_user
@@ -38,17 +38,8 @@ ROLES = {  # e-mail -> roles
 @pytest.fixture
 def editor_server(tmp_path: Path):
     root = write_exam_root(tmp_path / "content")
-    app = create_app(
-        {
-            "ENV_NAME": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'live.sqlite'}",
-            "RATELIMIT_ENABLED": False,
-            "CONTENT_ROOT": str(root),
-            "CERT_KEYS_DIR": str(tmp_path / "keys"),
-            # Submissions wait in an in-memory queue: this test is about the page, not the grading.
-            "CELERY": {"broker_url": "memory://", "task_always_eager": False},
-        }
-    )
+    # Submissions wait in an in-memory queue: this test is about the page, not the grading.
+    app = create_app(live_config(tmp_path, root, CELERY={"broker_url": "memory://", "task_always_eager": False}))
     with serving(app) as base, app.app_context():
         app.config["PUBLIC_BASE_URL"] = base
         db.create_all()
