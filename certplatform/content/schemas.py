@@ -7,6 +7,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from certplatform.i18n import locale_for_tag
+from certplatform.models import Locale
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
 Level = Literal["L1", "L2", "L3"]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -24,7 +27,7 @@ class Text(Strict):
     en: NonEmpty = Field(description="English")
 
     def get(self, locale: str) -> str:
-        return self.zh if locale.startswith("zh") else self.en
+        return self.zh if locale_for_tag(locale) is Locale.ZH_CN else self.en
 
 
 Skill = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
