@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,15 +28,7 @@ class RunResult:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[DockerClient]:
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        # CI must run these for real (scripts/test starts the engine); a laptop without one skips them.
-        message = f"no Docker engine answers ({exc}); run scripts/lib/docker-engine.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    client = docker.from_env()  # the tests are marked `docker`: the engine answered (tests/services.py)
     yield client
     client.close()
 
