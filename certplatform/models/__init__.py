@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from certplatform.models.audit import AppendOnlyError, AuditEvent
+from certplatform.models.certificates import Certificate, CertificateRevocation, ImmutableCertificateError
 from certplatform.models.cohorts import Cohort, CohortMember, CohortUpload, UploadStatus, cohort_instructors
 from certplatform.models.companies import ApiKey, ContactMessage, VerificationCall
 from certplatform.models.exams import AttemptStatus, Exam, ExamAttempt, ExamTask, Submission, SubmissionStatus
@@ -27,14 +28,7 @@ from certplatform.models.organization import (
     OrganizationMembership,
 )
 from certplatform.models.outbox import OutboxMessage
-from certplatform.models.review import (
-    Certificate,
-    CertificateRevocation,
-    ImmutableCertificateError,
-    Review,
-    ReviewDecision,
-    ReviewState,
-)
+from certplatform.models.review import Review, ReviewDecision, ReviewState
 from certplatform.models.user import Locale, Role, User, UserRole, UserSession
 
 __all__ = [
