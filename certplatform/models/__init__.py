@@ -6,6 +6,7 @@ from certplatform.models.companies import ApiKey, ContactMessage, VerificationCa
 from certplatform.models.exams import AttemptStatus, Exam, ExamAttempt, ExamTask, Submission, SubmissionStatus
 from certplatform.models.integrity import SimilarityPair
 from certplatform.models.learning import (
+    AnswerReveal,
     CertLevel,
     ContentSync,
     Course,
@@ -16,6 +17,7 @@ from certplatform.models.learning import (
     QuestionKind,
     Quiz,
     QuizAttempt,
+    QuizDraw,
     QuizQuestion,
     SyncStatus,
 )
@@ -38,6 +40,7 @@ from certplatform.models.review import (
 from certplatform.models.user import Locale, Role, User, UserRole, UserSession
 
 __all__ = [
+    "AnswerReveal",
     "ApiKey",
     "AppendOnlyError",
     "AttemptStatus",
@@ -68,6 +71,7 @@ __all__ = [
     "QuestionKind",
     "Quiz",
     "QuizAttempt",
+    "QuizDraw",
     "QuizQuestion",
     "RateLimitCounter",
     "Review",

@@ -70,6 +70,7 @@ class ModuleProgress:
     viewed: frozenset[int]
     best_score: float | None
     has_quiz: bool
+    gates: bool = False  # its quiz must be passed before later modules open
 
     @property
     def quiz_passed(self) -> bool:
@@ -153,12 +154,25 @@ def course_progress(user: User, course: Course) -> CourseProgress:
                 viewed=frozenset(lesson.id for lesson in lessons_by_module[m.id] if lesson.id in viewed),
                 best_score=best.get(quizzes[m.id].id) if quizzes[m.id] else None,
                 has_quiz=quizzes[m.id] is not None,
+                gates=bool(quizzes[m.id] and quizzes[m.id].gates),
             )
             for m in modules
         ],
         last_viewed=lesson_by_id.get(last.lesson_id) if last else None,
         last_viewed_at=last.last_viewed_at if last else None,
     )
+
+
+def module_locks(progress: CourseProgress) -> dict[int, CourseModule]:
+    """Module id -> the earlier module whose gating quiz is not passed yet, for every module still locked."""
+    locks: dict[int, CourseModule] = {}
+    gate: CourseModule | None = None
+    for mp in progress.modules:
+        if gate is not None:
+            locks[mp.module.id] = gate
+        elif mp.gates and not mp.quiz_passed:
+            gate = mp.module
+    return locks
 
 
 def my_learning(user: User) -> list[CourseProgress]:
