@@ -147,6 +147,20 @@ def test_answers_stay_on_the_server_until_the_module_is_passed(client, learner) 
     assert EXPLAINED in client.get(failed.location).get_data(as_text=True)
 
 
+def test_a_quiz_may_reveal_after_every_attempt(app, client, learner, tmp_path) -> None:
+    root = Path(app.config["CONTENT_ROOT"])
+    edit(root, QUIZ, "gate: true\n", "gate: true\nreveal: after_each_attempt\n")
+    sync_content(root)
+    failed = hand_in(client, URL, _quiz(), right=0)
+    shown = client.get(failed.location).get_data(as_text=True)
+    assert "0%" in shown and EXPLAINED in shown and "opt-correct" in shown
+    # The result shows exactly the questions drawn for that attempt.
+    drawn_uuids = db.session.get(QuizDraw, db.session.get(QuizAttempt, 1).draw_id).question_uuids
+    assert shown.count('class="panel question') == 4
+    for question in quizzes.draw_questions(_quiz(), drawn_uuids):
+        assert question.prompt["en"] in shown
+
+
 def test_attempts_run_out_then_a_cooldown_with_its_end_time(client, learner) -> None:
     quiz = _quiz()
     first = hand_in(client, URL, quiz, right=0).location

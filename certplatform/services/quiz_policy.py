@@ -57,25 +57,26 @@ def standing(user: User, quiz: Quiz, now: datetime | None = None) -> Standing:
     history = list(reversed(newest_first))
     passed = any(a.passed for a in history)
     limit = quiz.max_attempts
-    if limit is None or passed:
-        used, locked_until, full = (0 if limit is None else len(history) % limit), None, history if passed else []
-    else:
-        in_full_rounds = len(history) - len(history) % limit
-        full = history[:in_full_rounds]
-        locked_until = None
-        if history and len(history) % limit == 0:
+    used, locked_until = 0, None
+    if limit is not None:
+        used = len(history) % limit
+        if not passed and history and used == 0:  # the last round is full
             until = history[-1].submitted_at + timedelta(minutes=quiz.cooldown_minutes or 0)
-            locked_until = until if now < until else None
-        used = limit if locked_until else len(history) % limit
-    if quiz.reveal == AnswerReveal.AFTER_EACH_ATTEMPT:
-        full = history
+            if now < until:
+                used, locked_until = limit, until
+    if passed or quiz.reveal == AnswerReveal.AFTER_EACH_ATTEMPT:
+        revealed = history
+    elif limit is not None:
+        revealed = history[: len(history) - len(history) % limit]  # the attempts of full rounds
+    else:
+        revealed = []
     return Standing(
         attempts=newest_first,
         passed=passed,
         max_attempts=limit,
         used=used,
         locked_until=locked_until,
-        revealed=frozenset(a.id for a in full),
+        revealed=frozenset(a.id for a in revealed),
     )
 
 
@@ -102,17 +103,17 @@ def open_draw(user: User, quiz: Quiz) -> QuizDraw:
             return draw
         draw.open_key = None  # the pool changed under it: draw again
     picked = _rng.sample(sorted(live), size)
-    db.session.add(QuizDraw(user_id=user.id, quiz_id=quiz.id, question_uuids=picked, open_key=_open_key(user, quiz)))
+    draw = QuizDraw(user_id=user.id, quiz_id=quiz.id, question_uuids=picked, open_key=_open_key(user, quiz))
+    db.session.add(draw)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:  # another request of the same learner drew at the same moment: use its draw
         db.session.rollback()
         existing = _find_open(user, quiz)
-        assert existing is not None
+        if existing is None:
+            raise
         return existing
-    found = _find_open(user, quiz)
-    assert found is not None
-    return found
+    return draw
 
 
 def questions(quiz: Quiz, draw: QuizDraw) -> list[QuizQuestion]:
