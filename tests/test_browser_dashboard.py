@@ -25,6 +25,7 @@ from tests.review_fixtures import passed_attempt
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
+FIELD_NAMES = "els => els.map(e => e.name)"  # the answer fields shown, in order: the same draw after a refusal
 
 STEPS = {  # user -> (e-mail, the next-step card's state, what it says in en and zh)
     "new": ("new@example.com", "enrol", {"en": "See the course and enrol", "zh": "查看课程并报名"}),
@@ -178,12 +179,12 @@ def test_quiz_pages_in_both_languages_and_widths(quiz_server, tmp_path: Path) ->
                     else:
                         shown = page.locator("fieldset.question legend").all_inner_texts()
                         assert len(shown) == 4
-                        names = page.eval_on_selector_all("fieldset.question input", "els => els.map(e => e.name)")
+                        names = page.eval_on_selector_all("fieldset.question input", FIELD_NAMES)
                         page.locator("fieldset.question input[type=radio]").first.check()
                         page.click("form.quiz button[type=submit]")
                         expect(page.locator("#quiz-error")).to_contain_text(errors[lang])
                         expect(page.locator("fieldset.question input[type=radio]").first).to_be_checked()
-                        assert page.eval_on_selector_all("fieldset.question input", "els => els.map(e => e.name)") == names
+                        assert page.eval_on_selector_all("fieldset.question input", FIELD_NAMES) == names
                         name = f"quiz-missing-answers-{lang}-{width}"
                     page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
                     scroll = page.evaluate("document.documentElement.scrollWidth")

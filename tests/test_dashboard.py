@@ -37,15 +37,15 @@ def _section(html: str, section_id: str) -> str:
     return html[start : html.index("</section>", start)]
 
 
-def _failed_attempt(user, exam, score: float = 0.42) -> ExamAttempt:
-    now = utcnow()
+def _failed_attempt(user, exam, score: float = 0.42, days_ago: float = 3) -> ExamAttempt:
+    finished = utcnow() - timedelta(days=days_ago)
     attempt = ExamAttempt(
         user_id=user.id,
         exam_id=exam.id,
         status=AttemptStatus.FAILED,
-        started_at=now - timedelta(days=3, hours=2),
-        deadline_at=now - timedelta(days=3),
-        finished_at=now - timedelta(days=3),
+        started_at=finished - timedelta(hours=2),
+        deadline_at=finished,
+        finished_at=finished,
         score=score,
         content_version=exam.content_version,
     )
@@ -92,6 +92,15 @@ def test_a_graded_exam_shows_its_result_and_the_way_back_to_the_exam(client, aut
     assert _step(html) == "exam" and "did not pass" in html and f'href="/exams/{exam.slug}/"' in html
     assert 'class="path-done">Course' in html and 'class="path-now">Exam' in html
     assert "未通过" in _section(_page(client, ZH), "exam-results")
+
+
+def test_a_fresh_failure_says_when_the_exam_opens_again(client, auth, candidate, exam) -> None:
+    attempt = _failed_attempt(candidate, exam, days_ago=0)  # handed in just now: the cooldown runs
+    auth.login(candidate.email)
+    waiting = _section(_page(client), "next-step")
+    retake_at = (attempt.finished_at + timedelta(hours=exam.cooldown_hours)).strftime("%Y-%m-%d %H:%M")
+    assert "once the waiting time has passed" in waiting and f"Next attempt from {retake_at} UTC." in waiting
+    assert f"下次可于 {retake_at} UTC 起参加。" in _section(_page(client, ZH), "next-step")
 
 
 def test_an_exam_under_review_says_so(client, auth, awaiting, exam) -> None:

@@ -198,9 +198,18 @@ def test_a_gating_quiz_locks_the_next_module_until_it_is_passed(client, learner)
     assert "Opens once you pass the knowledge check of “Module”." in syllabus and NEXT_LESSON not in syllabus
     assert client.get("/courses/l1/02-next/quiz").status_code == 302
     assert "通过“模块”的知识测验后开放" in client.get("/courses/l1/", headers=ZH).get_data(as_text=True)
+    # Every lesson before the gate read: the next step is the gating quiz, not the locked lesson.
+    client.get("/courses/l1/01-basics/01-first/")
+    client.get("/courses/l1/01-basics/02-second/")
+    syllabus = client.get("/courses/l1/").get_data(as_text=True)
+    assert f'href="{URL}">Take the knowledge check: Module' in syllabus and NEXT_LESSON not in syllabus
+    home = client.get("/dashboard").get_data(as_text=True)
+    assert f'href="{URL}">Take the knowledge check: Module' in home and NEXT_LESSON not in home
+    assert "参加知识测验：模块" in client.get("/dashboard", headers=ZH).get_data(as_text=True)
     hand_in(client, URL, _quiz(), right=3)  # 75% < 80%: still locked
     assert client.get(NEXT_LESSON).status_code == 302
     hand_in(client, URL, _quiz())
+    assert f'href="{NEXT_LESSON}"' in client.get("/dashboard").get_data(as_text=True)
     assert client.get(NEXT_LESSON).status_code == 200
     assert NEXT_LESSON in client.get("/courses/l1/").get_data(as_text=True)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Certificate, ContactMessage, Course, Exam, ExamAttempt, User
-from certplatform.services import certificate_status, eligibility, learning
+from certplatform.services import attempts, certificate_status, eligibility, learning
 from certplatform.services.certificate_status import Assessment
 from certplatform.services.learning import CourseProgress
 
@@ -39,6 +40,8 @@ class NextStep:
     exam: Exam | None = None
     attempt: ExamAttempt | None = None  # the open or the latest finished attempt at the level's exam
     missing: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()  # EXAM: why the exam cannot be started right now
+    next_allowed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,16 @@ def next_step(user: User, held: frozenset[str]) -> NextStep:
     missing = tuple(level for level in course.prerequisites if level not in held)
     if missing:
         return NextStep(Step.PREREQUISITE, course=course, progress=progress, exam=exam, missing=missing)
-    return NextStep(Step.EXAM, course=course, progress=progress, exam=exam, attempt=attempt)
+    decision = attempts.can_start(user, exam) if exam else None
+    return NextStep(
+        Step.EXAM,
+        course=course,
+        progress=progress,
+        exam=exam,
+        attempt=attempt,
+        waiting=decision.reasons if decision else (),
+        next_allowed_at=decision.next_allowed_at if decision else None,
+    )
 
 
 def exam_results(user: User) -> list[ExamAttempt]:

@@ -106,12 +106,24 @@ class CourseProgress:
         return bool(self.modules) and all(m.complete for m in self.modules)
 
     @property
+    def blocking_gate(self) -> ModuleProgress | None:
+        """The read module whose gating quiz must be passed before the next unread lesson opens."""
+        for m in self.modules:
+            if any(lesson.id not in m.viewed for lesson in m.lessons):
+                return None
+            if m.gates and not m.quiz_passed:
+                return m
+        return None
+
+    @property
     def next_lesson(self) -> Lesson | None:
-        """Where to continue: the first lesson not read yet, else the last one read."""
+        """Where to continue: the first lesson not read yet (before a gate not passed), else the last one read."""
         for m in self.modules:
             for lesson in m.lessons:
                 if lesson.id not in m.viewed:
                     return lesson
+            if m.gates and not m.quiz_passed:
+                break
         return self.last_viewed
 
 
