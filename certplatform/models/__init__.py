@@ -7,6 +7,7 @@ from certplatform.models.companies import ApiKey, ContactMessage, VerificationCa
 from certplatform.models.exams import AttemptStatus, Exam, ExamAttempt, ExamTask, Submission, SubmissionStatus
 from certplatform.models.integrity import SimilarityPair
 from certplatform.models.learning import (
+    AnswerReveal,
     CertLevel,
     ContentSync,
     Course,
@@ -17,6 +18,7 @@ from certplatform.models.learning import (
     QuestionKind,
     Quiz,
     QuizAttempt,
+    QuizDraw,
     QuizQuestion,
     SyncStatus,
 )
@@ -32,6 +34,7 @@ from certplatform.models.review import Review, ReviewDecision, ReviewState
 from certplatform.models.user import Locale, Role, User, UserRole, UserSession
 
 __all__ = [
+    "AnswerReveal",
     "ApiKey",
     "AppendOnlyError",
     "AttemptStatus",
@@ -62,6 +65,7 @@ __all__ = [
     "QuestionKind",
     "Quiz",
     "QuizAttempt",
+    "QuizDraw",
     "QuizQuestion",
     "RateLimitCounter",
     "Review",
