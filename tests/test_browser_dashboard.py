@@ -1,7 +1,7 @@
 """In a real browser, in both languages, on a desktop and a phone: the dashboard of a new user, of a candidate whose
 exam is under review (with a failed attempt before it and an unread message) and of a certificate holder.
 
-Screenshots go to $SCREENSHOT_DIR when set (to look at them), else to the test's temporary directory.
+Screenshots go to $CERTPLATFORM_SCREENSHOTS when set (to look at them), else to the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_dashboards_in_both_languages_and_widths(dashboard_server, tmp_path: Pat
     from playwright.sync_api import expect, sync_playwright
 
     base = dashboard_server
-    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    shots = Path(os.environ.get("CERTPLATFORM_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -156,7 +156,7 @@ def test_quiz_pages_in_both_languages_and_widths(quiz_server, tmp_path: Path) ->
 
     base = quiz_server
     url = f"{base}/courses/l1/01-basics/quiz"
-    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    shots = Path(os.environ.get("CERTPLATFORM_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     errors = {"en": "Nothing was graded yet", "zh": "尚未评分"}
     waits = {"en": "You can try again from", "zh": "起可以再次作答"}
