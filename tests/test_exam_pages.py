@@ -159,10 +159,27 @@ def test_other_candidates_cannot_see_an_attempt(client, auth, signed_in, exam) -
         assert client.get(url).status_code == 404, url
 
 
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_without_javascript_the_server_asks_the_hand_in_question(client, signed_in, exam, locale) -> None:
+    attempt_url = _start(client)
+    post_form(client, attempt_url + "vector_add/", {"code": source("vector_add")})
+    headers = {"Accept-Language": locale}
+    page = post_form(client, attempt_url + "finish", headers=headers)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and ('value="yes"' in html) and "gelu" in html and "vector_add" not in html
+    assert ("交卷后不能再提交任何内容" if locale != "en" else "You cannot submit anything afterwards.") in html
+    attempt = db.session.scalar(sa.select(ExamAttempt))
+    assert attempt.status is AttemptStatus.IN_PROGRESS, "asking is not handing in"
+    post_form(client, attempt_url + "finish", {"confirmed": "yes"})
+    assert db.session.scalar(sa.select(ExamAttempt)).status is AttemptStatus.FAILED
+    again = post_form(client, attempt_url + "finish", {"confirmed": ""})
+    assert again.status_code == 302, "a closed attempt is not asked about again"
+
+
 def test_handing_in_scores_the_attempt(client, signed_in, exam) -> None:
     attempt_url = _start(client)
     post_form(client, attempt_url + "vector_add/", {"code": source("vector_add")})
-    post_form(client, attempt_url + "finish")
+    post_form(client, attempt_url + "finish", {"confirmed": "yes"})
     attempt = db.session.scalar(sa.select(ExamAttempt))
     assert attempt.status is AttemptStatus.FAILED  # one task of five is below the 70% pass mark
     html = client.get(attempt_url).get_data(as_text=True)
@@ -209,6 +226,6 @@ def test_the_task_page_carries_the_editor_draft_key_and_the_hand_in_question_nam
     question = html.split('class="hand-in" data-confirm="')[1].split('"')[0]
     assert question.startswith("Hand in now?") and "No submission yet for: gelu" in question
     assert "vector_add" not in question and "matmul" in question
-    post_form(client, attempt_url + "finish")
+    post_form(client, attempt_url + "finish", {"confirmed": "yes"})
     closed = client.get(attempt_url + "vector_add/").get_data(as_text=True)
     assert 'id="submitted-code"' in closed and "editor/editor.js" not in closed

@@ -145,7 +145,7 @@ def test_an_l1_holder_takes_the_l2_exam_and_a_mentor_approves_it(client, auth, a
     last = db.session.scalars(mine.order_by(Submission.id.desc())).first()
     assert last.status is SubmissionStatus.FAILED and "> on-chip" in str(last.tests)
 
-    post_form(client, attempt_url + "finish")
+    post_form(client, attempt_url + "finish", {"confirmed": "yes"})
     db.session.refresh(attempt)
     assert attempt.status is AttemptStatus.AWAITING_REVIEW and attempt.score == 1.0
 

@@ -104,7 +104,7 @@ def test_an_l2_holder_takes_l3_and_two_mentors_certify(app, l3, language) -> Non
     graded = [s for s in graded if s.attempt.exam_id == l3_exam.id]
     assert [(s.status, s.score) for s in graded] == [(SubmissionStatus.PASSED, 1.0)] * 4, [s.message for s in graded]
 
-    post_form(client, attempt_url + "finish")
+    post_form(client, attempt_url + "finish", {"confirmed": "yes"})
     attempt = db.session.scalar(sa.select(ExamAttempt).where(ExamAttempt.exam_id == l3_exam.id))
     assert attempt.status is AttemptStatus.AWAITING_REVIEW and attempt.score == pytest.approx(1.0)
 
@@ -161,7 +161,7 @@ def test_changes_requested_a_revised_document_two_approvals_and_a_revocation(app
         post_form(client, attempt_url + f"{task}/", {"code": task_source(task, "solution.py")})
     first_doc = task_source("design_doc", "solution.md")
     post_form(client, attempt_url + "design_doc/", {"code": first_doc})
-    post_form(client, attempt_url + "finish")
+    post_form(client, attempt_url + "finish", {"confirmed": "yes"})
     attempt = db.session.scalar(sa.select(ExamAttempt).where(ExamAttempt.exam_id == l3_exam.id))
     assert attempt.status is AttemptStatus.AWAITING_REVIEW
 
@@ -195,7 +195,7 @@ def test_changes_requested_a_revised_document_two_approvals_and_a_revocation(app
 
     revised = first_doc.replace("## Cost", "## Cost\n\nCheckpoints every 500 iterations bound a lost node's cost.\n", 1)
     assert post_form(client, attempt_url + "design_doc/", {"code": revised}).status_code == 302
-    post_form(client, attempt_url + "finish")
+    post_form(client, attempt_url + "finish", {"confirmed": "yes"})
     db.session.refresh(attempt)
     assert attempt.status is AttemptStatus.AWAITING_REVIEW
     leases = [(first, lease)]

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileSize
-from wtforms import TextAreaField
+from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Optional
 
 MAX_UPLOAD = 64 * 1024
@@ -31,3 +31,10 @@ class DocumentForm(SubmissionForm):
             FileSize(max_size=MAX_UPLOAD, message=_l("The file is larger than 64 KB.")),
         ],
     )
+
+
+class HandInForm(FlaskForm):
+    """Hand in now. `confirmed` is "yes" once the candidate answered the hand-in question: in the browser's dialog,
+    or, without JavaScript, on the page the server shows in its place."""
+
+    confirmed = HiddenField()

@@ -9,12 +9,12 @@ from markupsafe import Markup
 
 from certplatform.authz import login_required, public
 from certplatform.exams import bp
-from certplatform.exams.forms import DocumentForm, SubmissionForm
+from certplatform.exams.forms import DocumentForm, HandInForm, SubmissionForm
 from certplatform.forms import ActionForm
 from certplatform.extensions import db, limiter
 from certplatform.i18n import pick
 from certplatform.labels import STATUS_LABELS
-from certplatform.models import Certificate, ExamAttempt, Submission
+from certplatform.models import AttemptStatus, Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
 from certplatform.sandbox import grader_messages
 from certplatform.sandbox.kinds import source_suffix
@@ -62,7 +62,9 @@ bp.add_app_template_global(STATUS_LABELS, "status_names")
 
 def waiting_note() -> str:
     """What a queued submission says while the grading image is being built."""
-    return _("Received: waiting for the grading sandbox, which is being prepared. Grading starts as soon as it is ready.")
+    return _(
+        "Received: waiting for the grading sandbox, which is being prepared. Grading starts as soon as it is ready."
+    )
 
 
 bp.add_app_template_global(waiting_note)
@@ -175,7 +177,7 @@ def attempt(slug: str, attempt_id: int):
         reviews=review.reviews_of(attempt_row),
         certificate=db.session.scalar(db.select(Certificate).where(Certificate.attempt_id == attempt_row.id)),
         now=utcnow(),
-        form=ActionForm(),
+        form=HandInForm(),
         hand_in_question=hand_in_question(missing),
         unsubmitted=missing,
     )
@@ -186,9 +188,16 @@ def attempt(slug: str, attempt_id: int):
 def finish(slug: str, attempt_id: int):
     """Hand in: no more submissions; the score follows when every grade is in."""
     exam_row = _exam_or_404(slug)
-    attempt_row = _own_attempt_or_404(exam_row, attempt_id)
-    if ActionForm().validate_on_submit():
-        attempts.close_if_expired(attempt_row)  # past the deadline it was the clock that handed it in
+    attempt_row = attempts.close_if_expired(
+        _own_attempt_or_404(exam_row, attempt_id)
+    )  # the clock may have handed it in
+    form = HandInForm()
+    if form.validate_on_submit() and attempt_row.status is AttemptStatus.IN_PROGRESS:
+        if form.confirmed.data != "yes":  # no answer to the question yet (a browser without JavaScript)
+            missing = [task_title(t) for t in attempts.unsubmitted_tasks(attempt_row)]
+            return render_template(
+                "exams/hand_in.html", exam=exam_row, attempt=attempt_row, unsubmitted=missing, form=form
+            )
         attempts.finish(attempt_row, actor=current_user)
         flash(_("Your attempt is handed in."), "success")
     return redirect(url_for("exams.attempt", slug=slug, attempt_id=attempt_id))
@@ -223,7 +232,9 @@ def task(slug: str, attempt_id: int, task: str):
                     flash(_("Your submission is received. Grading will start shortly."), "info")
                 elif _sandbox_preparing() is not None:  # it waits in the queue for the image
                     flash(_("Your submission is received. Grading starts as soon as the sandbox is ready."), "info")
-                return redirect(url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}")
+                return redirect(
+                    url_for("exams.task", slug=slug, attempt_id=attempt_id, task=task) + f"#s{submission.id}"
+                )
         status = 422
     elif form.errors:
         status = 422

@@ -100,7 +100,8 @@
   var handIn = document.querySelector("form.hand-in[data-confirm]");
   if (handIn) {
     handIn.addEventListener("submit", function (e) {
-      if (!window.confirm(handIn.getAttribute("data-confirm"))) { e.preventDefault(); }
+      if (!window.confirm(handIn.getAttribute("data-confirm"))) { e.preventDefault(); return; }
+      handIn.elements.confirmed.value = "yes";  // answered here: the server need not ask again
     });
   }
 
