@@ -22,7 +22,7 @@ from certplatform.sandbox import grader_messages, kinds
 from certplatform.sandbox.backends import BackendUnavailable, GradeRequest, get_backend
 from certplatform.sandbox.limits import Limits
 from certplatform.sandbox.results import GradeResult, not_gradable
-from certplatform.services import attempts, outbox
+from certplatform.services import attempts, grading_queue, outbox
 from certplatform.services.mailer import recipient_locale
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,11 @@ def _ref(submission_id: int) -> str:
 def stage(submission: Submission) -> None:
     """Write the grading message in the transaction that stores the submission (sent after its commit).
 
-    Celery's time limits are a backstop above the sandbox's own.
+    Celery's time limits are a backstop above the sandbox's own. Only grading_queue decides when a new submission's
+    first message is written (its candidate's in-flight limit); a message written again later keeps its place.
     """
+    if submission.dispatched_at is None:
+        submission.dispatched_at = utcnow()
     kill_after = Limits.from_mapping(submission.task.limits).kill_after_s
     outbox.stage(
         "certplatform.grade_submission",
@@ -69,8 +72,11 @@ def stage(submission: Submission) -> None:
 def enqueue(submission: Submission) -> bool:
     """Queue a stored submission's grading: its message is written if none is waiting, then handed to the broker.
 
-    False when the broker is unavailable: the message stays in the outbox and the sweeper sends it later.
+    False when the broker is unavailable: the message stays in the outbox and the sweeper sends it later. A
+    submission still waiting in its candidate's line has no message yet: the end of an earlier grading sends it.
     """
+    if submission.status == SubmissionStatus.QUEUED and submission.dispatched_at is None:
+        return True
     if not outbox.pending(_ref(submission.id)):
         stage(submission)
         db.session.commit()
@@ -156,6 +162,9 @@ def store(submission: Submission, result: GradeResult) -> Submission:
     # The integrity report's comparisons, made once now rather than on a mentor's page view.
     outbox.stage("certplatform.compare_submission", [submission.id], ref=f"similarity:{submission.id}")
     db.session.commit()
+    # The slot this grading held goes to the next submission in its candidate's line.
+    grading_queue.release(submission.attempt.user_id)
+    db.session.commit()
     attempts.settle(submission.attempt)
     return submission
 
@@ -176,12 +185,14 @@ def record_heartbeat(worker: str) -> WorkerHeartbeat:
     return beat
 
 
-def _unsent_queued(created_before) -> list[int]:
-    """Queued submissions (created before `created_before`, if given) with no grading message in the outbox."""
+def _unsent_queued(sent_before) -> list[int]:
+    """Queued submissions whose grading message left the outbox (before `sent_before`, if given)."""
     waiting = set(db.session.scalars(sa.select(OutboxMessage.ref).where(OutboxMessage.ref.like("submission:%"))))
-    query = sa.select(Submission.id).where(Submission.status == SubmissionStatus.QUEUED)
-    if created_before is not None:
-        query = query.where(Submission.created_at < created_before)
+    query = sa.select(Submission.id).where(
+        Submission.status == SubmissionStatus.QUEUED, Submission.dispatched_at.is_not(None)
+    )
+    if sent_before is not None:
+        query = query.where(Submission.dispatched_at < sent_before)
     return [submission_id for submission_id in db.session.scalars(query) if _ref(submission_id) not in waiting]
 
 
@@ -230,6 +241,7 @@ def sweep() -> SweepReport:
     review.release_expired(now)
     for submission_id in sorted({*requeued, *stale}):
         stage(db.session.get(Submission, submission_id))
+    grading_queue.release_all()
     db.session.commit()
     outbox.flush()
     return SweepReport(tuple(requeued), tuple(abandoned), closed)
