@@ -84,6 +84,12 @@ class BaseConfig:
     SANDBOX_BUILD_STATUS_FILE: str | None = None
     GRADING_STUCK_GRACE_S = 120  # a running submission older than its wall limit plus this is re-queued
     GRADING_MAX_RUNS = 3  # grading runs before a submission is given up as not_gradable
+    # A running grading holds a lease its worker renews; one not renewed for GRADING_LEASE_S is taken back by the
+    # sweeper that every worker runs, one worker at a time, every GRADING_SWEEP_INTERVAL_S.
+    GRADING_LEASE_S = 8
+    GRADING_LEASE_RENEW_S = 2
+    GRADING_SWEEP_INTERVAL_S = 2
+    GRADING_PERIODIC_SWEEP_S = 60  # the rest of the sweep (outbox, expired attempts, sessions), once for all workers
     # Fair grading: at most this many of one candidate's submissions are queued at the broker or being graded; the
     # rest wait in the candidate's own line, so a flood from one candidate never pushes another's back by more
     # than a slot. Set it to the number of grading slots (workers x concurrency) for a lone candidate's burst to
@@ -210,6 +216,10 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         "GRADING_INFLIGHT_PER_CANDIDATE",
         "GRADING_STUCK_GRACE_S",
         "GRADING_MAX_RUNS",
+        "GRADING_LEASE_S",
+        "GRADING_LEASE_RENEW_S",
+        "GRADING_SWEEP_INTERVAL_S",
+        "GRADING_PERIODIC_SWEEP_S",
     ):
         if env.get(key):
             cfg[key] = float(env[key]) if key.endswith("_S") else int(env[key])

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from certplatform import create_app
 from certplatform.content.sync import sync_content
 from certplatform.extensions import db
-from certplatform.models import Exam, Submission, SubmissionStatus
+from certplatform.models import AuditEvent, Exam, Submission, SubmissionStatus
+from certplatform.models.types import utcnow
 from certplatform.services import attempts, grading
 from tests import services, workers
 from tests.conftest import _empty_tables, _test_config
@@ -175,3 +176,43 @@ def test_a_single_submission_waits_at_most_one_grading_behind_a_flood(pipeline) 
         if s.started_at is not None and graded.created_at < s.started_at < graded.started_at
     ]
     assert len(started_between) <= 1, started_between
+
+
+def test_a_killed_workers_grading_is_taken_back_when_its_lease_expires(pipeline, capsys) -> None:
+    # The workers wait an hour past the wall limit before the old rule (a run judged by its age) could act: only
+    # an expired lease can bring this submission back within the wait below.
+    old_rule_off = {"GRADING_STUCK_GRACE_S": "3600"}
+    first = pipeline.start_worker(**old_rule_off)
+    submission = _submit("vector_add", source("vector_add"))
+    _wait_for(lambda: db.session.get(Submission, submission.id).status is SubmissionStatus.RUNNING, 120, "running")
+    started = db.session.get(Submission, submission.id)
+    lease = started.lease_expires_at
+    assert lease is not None and lease > started.started_at
+    _wait_for(lambda: db.session.get(Submission, submission.id).lease_expires_at > lease, 30, "a renewed lease")
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and the grading process it started die together
+    first.wait(timeout=10)
+    killed, killed_at = time.monotonic(), utcnow()
+    pipeline.start_worker(**old_rule_off)
+    _wait_for(lambda: db.session.get(Submission, submission.id).status.final, 240, "the second run")
+    kill_to_final = time.monotonic() - killed
+    recovered = db.session.get(Submission, submission.id)
+    assert recovered.runs == 2 and recovered.status is not SubmissionStatus.NOT_GRADABLE
+    assert recovered.lease_expires_at is None
+    taken_back = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "grading.lease_expired")).all()
+    assert [(e.target_id, e.details["runs"]) for e in taken_back] == [(str(submission.id), 1)]
+    detected = (taken_back[0].created_at - killed_at).total_seconds()
+    with capsys.disabled():
+        print(f"\nkill-to-final {kill_to_final:.1f} s, lease found expired after {detected:.1f} s (wall limit {WALL} s)")
+
+
+def test_a_run_whose_lease_expires_after_its_last_try_is_given_up(pipeline) -> None:
+    submission = _submit("vector_add", source("vector_add"))
+    assert grading.claim(submission.id)
+    row = db.session.get(Submission, submission.id)
+    row.runs = pipeline.config["GRADING_MAX_RUNS"]
+    row.lease_expires_at = row.started_at  # its worker died right after claiming it
+    db.session.commit()
+    report = grading.expire_leases()
+    assert report.abandoned == (submission.id,) and report.requeued == ()
+    given_up = db.session.get(Submission, submission.id)
+    assert given_up.status is SubmissionStatus.NOT_GRADABLE and given_up.lease_expires_at is None

@@ -148,6 +148,8 @@ class Submission(db.Model):
     # When its grading message was written. A queued submission without one waits in its candidate's own line
     # until one of the candidate's gradings in flight ends (services/grading_queue.py).
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # While running: until when its worker's lease holds (renewed every few seconds; services/leases.py).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     code: Mapped[str] = mapped_column(sa.Text)
     code_sha256: Mapped[str] = mapped_column(sa.String(64))
     backend: Mapped[str | None] = mapped_column(sa.String(20))
