@@ -202,7 +202,7 @@ def test_a_killed_workers_grading_is_taken_back_when_its_lease_expires(pipeline,
     assert [(e.target_id, e.details["runs"]) for e in taken_back] == [(str(submission.id), 1)]
     detected = (taken_back[0].created_at - killed_at).total_seconds()
     with capsys.disabled():
-        print(f"\nkill-to-final {kill_to_final:.1f} s, lease found expired after {detected:.1f} s (wall limit {WALL} s)")
+        print(f"\nkill-to-final {kill_to_final:.1f} s, lease expired after {detected:.1f} s (wall limit {WALL} s)")
 
 
 def test_a_run_whose_lease_expires_after_its_last_try_is_given_up(pipeline) -> None:
