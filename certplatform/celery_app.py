@@ -1,6 +1,6 @@
 """Entry point for the Celery worker: `celery -A certplatform.celery_app worker`."""
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from certplatform import create_app
 from certplatform.sweeper import Sweeper
@@ -9,6 +9,15 @@ flask_app = create_app()
 celery = flask_app.extensions["celery"]
 
 import certplatform.tasks  # noqa: E402, F401  (registers the tasks with the worker)
+
+
+@worker_process_init.connect
+def _own_connections(**_kwargs) -> None:
+    """A forked pool process opens database connections of its own rather than share its parent's sockets."""
+    from certplatform.extensions import db
+
+    with flask_app.app_context():
+        db.engine.dispose(close=False)
 
 
 @worker_ready.connect
