@@ -86,6 +86,19 @@ class BaseConfig:
     SANDBOX_BUILD_STATUS_FILE: str | None = None
     GRADING_STUCK_GRACE_S = 120  # a running submission older than its wall limit plus this is re-queued
     GRADING_MAX_RUNS = 3  # grading runs before a submission is given up as not_gradable
+    # A running grading holds a lease its worker renews; one not renewed for GRADING_LEASE_S is taken back by the
+    # sweeper that every worker runs, one worker at a time, every GRADING_SWEEP_INTERVAL_S.
+    GRADING_LEASE_S = 8
+    GRADING_LEASE_RENEW_S = 2
+    GRADING_SWEEP_INTERVAL_S = 2
+    GRADING_PERIODIC_SWEEP_S = 60  # the rest of the sweep (outbox, expired attempts, sessions), once for all workers
+    # Fair grading: at most this many of one candidate's submissions are queued at the broker or being graded; the
+    # rest wait in the candidate's own line, so a flood from one candidate never pushes another's back by more
+    # than a slot. Set it to the number of grading slots (workers x concurrency) for a lone candidate's burst to
+    # use them all.
+    GRADING_INFLIGHT_PER_CANDIDATE = 2
+    # Submissions per candidate (counted in the shared rate-limit store), whatever address they come from.
+    CANDIDATE_SUBMIT_RATE_LIMIT = "10 per minute;120 per hour"
     HEARTBEAT_STALE_S = 300  # /healthz calls grading broken when no worker reported for this long
 
     REVIEW_LEASE_MINUTES = 90  # a claimed review returns to the queue when its mentor does not decide by then
@@ -201,6 +214,19 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         )
     if env.get("PUBLIC_BASE_URL") and name != "test":  # tests build links for the test client's host
         cfg["PUBLIC_BASE_URL"] = public_base_url(env["PUBLIC_BASE_URL"])
+    for key in (
+        "GRADING_INFLIGHT_PER_CANDIDATE",
+        "GRADING_STUCK_GRACE_S",
+        "GRADING_MAX_RUNS",
+        "GRADING_LEASE_S",
+        "GRADING_LEASE_RENEW_S",
+        "GRADING_SWEEP_INTERVAL_S",
+        "GRADING_PERIODIC_SWEEP_S",
+    ):
+        if env.get(key):
+            cfg[key] = float(env[key]) if key.endswith("_S") else int(env[key])
+    if env.get("CANDIDATE_SUBMIT_RATE_LIMIT"):
+        cfg["CANDIDATE_SUBMIT_RATE_LIMIT"] = env["CANDIDATE_SUBMIT_RATE_LIMIT"]
     if env.get("TRUSTED_PROXIES"):
         cfg["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     for key in ("SIMILARITY_THRESHOLD", "SIMILARITY_KGRAM", "SIMILARITY_WINDOW"):
@@ -217,6 +243,8 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         cfg["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
 
     cfg["CELERY"].update(_celery_config(name, cfg["REDIS_URL"], instance_path))
+    if env.get("CELERY_DEFAULT_QUEUE"):  # platforms sharing one broker keep their messages apart
+        cfg["CELERY"]["task_default_queue"] = env["CELERY_DEFAULT_QUEUE"]
     return cfg
 
 

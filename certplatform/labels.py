@@ -42,6 +42,7 @@ STATUS_LABELS = {
     "timeout": _l("time limit"),
     "error": _l("error"),
     "not_gradable": _l("not gradable (not counted)"),
+    "superseded": _l("replaced by a newer submission"),
     "in_progress": _l("in progress"),
     "grading": _l("being graded"),
     "awaiting_review": _l("passed: awaiting mentor review"),

@@ -35,24 +35,13 @@ def compare_submission(submission_id: int) -> int:
 
 @shared_task(name="certplatform.sweep", bind=True)
 def sweep(self) -> dict[str, object]:
-    """Periodic: report this worker's sandbox, re-queue gradings a dead worker left running, close expired attempts,
-    send what the outbox still holds (messages written while the broker was down), and forget long-ended sessions
-    and rate-limit windows that have passed."""
-    from certplatform import rate_limits
-    from certplatform.extensions import db
-    from certplatform.services import grading, outbox, sessions
+    """Report this worker's sandbox and run the periodic sweep (certplatform.sweeper.periodic). Every worker runs
+    it by itself; celery beat may still send this, and running it twice is harmless."""
+    from certplatform import sweeper
+    from certplatform.services import grading
 
     grading.record_heartbeat(self.request.hostname or socket.gethostname())
-    report = grading.sweep()
-    sessions.purge()
-    with db.engine.begin() as connection:
-        rate_limits.purge(connection)
-    return {
-        "requeued": list(report.requeued),
-        "abandoned": list(report.abandoned),
-        "closed": report.closed_attempts,
-        "sent": outbox.drain(),
-    }
+    return sweeper.periodic()
 
 
 @shared_task(name="certplatform.ping")

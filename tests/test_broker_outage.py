@@ -22,7 +22,7 @@ from celery.contrib.testing.worker import start_worker
 from certplatform.extensions import db
 from certplatform.models import ContactMessage, OrganizationKind, OutboxMessage, Role, Submission, SubmissionStatus
 from certplatform.services import attempts, directory, grading, outbox
-from tests import services
+from tests import services, workers
 from tests.conftest import outbox as sent_mail
 from tests.conftest import post_form
 from tests.exam_fixtures import complete_course, source
@@ -154,3 +154,43 @@ def test_nothing_is_lost_while_the_broker_is_down(app, broker, exam, cert) -> No
         (cert.user.email, "Reset your FlagOS Certification password"),
     ]
     assert outbox.waiting() == 0
+
+
+def test_a_broker_restarted_mid_grading_loses_no_grading(app, database_url, broker, exam) -> None:
+    """The broker's Redis restarts empty while one submission is graded and another waits in its queue: the
+    first finishes on its lease, the second's lost message is sent again by the sweeper, which notices the restart."""
+    worker = workers.start(
+        {
+            "CERTPLATFORM_ENV": "development",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": broker.url,
+            "CONTENT_ROOT": app.config["CONTENT_ROOT"],
+            "SANDBOX_BACKEND": "process",
+            "SANDBOX_PYTHON": sys.executable,
+            "GRADING_STUCK_GRACE_S": "3600",  # the old rule (a queued message lost for minutes) cannot act here
+        },
+        QUEUE,
+    )
+    try:
+        submitted = []
+        for email in ("li.wei@example.com", "wang.fang@example.com"):
+            candidate = make_user(email=email)
+            complete_course(candidate)
+            attempt = attempts.start(candidate, exam)
+            submission = attempts.submit(candidate, attempt, attempts.live_tasks(exam)[0], source("vector_add"))
+            assert grading.enqueue(submission)
+            submitted.append(submission.id)
+        first, second = submitted
+        _wait_for(lambda: db.session.get(Submission, first).status is SubmissionStatus.RUNNING, "the first grading")
+        assert db.session.get(Submission, second).status is SubmissionStatus.QUEUED  # its message waits at the broker
+        redis.Redis.from_url(broker.url).set("outage-test:before-restart", "1")
+        broker.stop()
+        broker.start()
+        # The broker came back empty: what it held before, the second submission's message included, is gone.
+        assert redis.Redis.from_url(broker.url).get("outage-test:before-restart") is None
+        _wait_for(lambda: all(db.session.get(Submission, i).status.final for i in submitted), "both grades", 300)
+        for submission_id in submitted:
+            graded = db.session.get(Submission, submission_id)
+            assert graded.runs == 1 and graded.status is not SubmissionStatus.NOT_GRADABLE, graded.status
+    finally:
+        workers.stop(worker)

@@ -89,6 +89,7 @@ def test_a_reference_solution_is_graded_passed_and_shown_live(client, signed_in,
         "stderr",
         "duration_s",
         "created_at",
+        "queue",
     }
     page = client.get(attempt_url + "vector_add/").get_data(as_text=True)
     assert "passed" in page and "100%" in page

@@ -14,11 +14,11 @@ from certplatform.forms import ActionForm
 from certplatform.extensions import db, limiter
 from certplatform.i18n import pick
 from certplatform.labels import STATUS_LABELS
-from certplatform.models import AttemptStatus, Certificate, ExamAttempt, Submission
+from certplatform.models import AttemptStatus, Certificate, ExamAttempt, Submission, SubmissionStatus
 from certplatform.models.types import utcnow
 from certplatform.sandbox import grader_messages
 from certplatform.sandbox.kinds import source_suffix
-from certplatform.services import attempts, grading, review, sandbox_build
+from certplatform.services import attempts, grading, grading_queue, review, sandbox_build
 from certplatform.services.markdown import code_html, render
 
 
@@ -107,7 +107,31 @@ def submission_json(submission: Submission) -> dict[str, object]:
         "stderr": submission.stderr or "",
         "duration_s": submission.duration_s,
         "created_at": submission.created_at.isoformat(),
+        "queue": queue_note(submission),
     }
+
+
+def queue_note(submission: Submission) -> str:
+    """Where a queued submission stands and about when its result comes; empty once grading started."""
+    if submission.status == SubmissionStatus.SUPERSEDED:
+        return _("A newer submission of this task replaced this one before its grading started.")
+    spot = grading_queue.place(submission)
+    if spot is None:
+        return ""
+    if spot.estimate_s is None:
+        return _("Position %(n)d in the grading queue.", n=spot.position)
+    if spot.estimate_s < 90:
+        return _(
+            "Position %(n)d in the grading queue: result in about %(s)d s.", n=spot.position, s=round(spot.estimate_s)
+        )
+    return _(
+        "Position %(n)d in the grading queue: result in about %(m)d min.",
+        n=spot.position,
+        m=round(spot.estimate_s / 60),
+    )
+
+
+bp.add_app_template_global(queue_note)
 
 
 def hand_in_question(missing: list[str]) -> str:

@@ -38,6 +38,7 @@ class SubmissionStatus(enum.StrEnum):
     TIMEOUT = "timeout"
     ERROR = "error"
     NOT_GRADABLE = "not_gradable"
+    SUPERSEDED = "superseded"  # a newer submission of the same task replaced it before its grading started
 
     @property
     def final(self) -> bool:
@@ -45,7 +46,12 @@ class SubmissionStatus(enum.StrEnum):
 
     @property
     def counts(self) -> bool:
-        """Whether the submission used one of the task's allowed submissions (infrastructure failures do not)."""
+        """Whether its grade counts for the candidate (infrastructure failures and superseded ones were not graded)."""
+        return self not in {SubmissionStatus.NOT_GRADABLE, SubmissionStatus.SUPERSEDED}
+
+    @property
+    def uses_a_submission(self) -> bool:
+        """Whether it used one of the task's allowed submissions (infrastructure failures do not)."""
         return self != SubmissionStatus.NOT_GRADABLE
 
 
@@ -139,6 +145,11 @@ class Submission(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     runs: Mapped[int] = mapped_column(default=0)  # grading runs started, for the sweeper's retry limit
+    # When its grading message was written. A queued submission without one waits in its candidate's own line
+    # until one of the candidate's gradings in flight ends (services/grading_queue.py).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # While running: until when its worker's lease holds (renewed every few seconds; services/leases.py).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     code: Mapped[str] = mapped_column(sa.Text)
     code_sha256: Mapped[str] = mapped_column(sa.String(64))
     backend: Mapped[str | None] = mapped_column(sa.String(20))

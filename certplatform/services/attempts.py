@@ -22,7 +22,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import audit, issuing
+from certplatform.services import audit, grading_queue, issuing
 from certplatform.services.eligibility import exam_eligibility
 
 COUNTED = (
@@ -156,12 +156,13 @@ def latest_submission(attempt: ExamAttempt, task: ExamTask) -> Submission | None
 
 
 def counted_submissions(attempt: ExamAttempt, task: ExamTask) -> int:
-    return sum(1 for s in attempt.submissions if s.task_id == task.id and s.status.counts)
+    return sum(1 for s in attempt.submissions if s.task_id == task.id and s.status.uses_a_submission)
 
 
 def submit(user: User, attempt: ExamAttempt, task: ExamTask, code: str) -> Submission:
-    """Store a submission and, in the same transaction, its grading message; the caller then calls
-    `grading.enqueue` to hand it to the broker. Checks the window, the size and the limit."""
+    """Store a submission and, in the same transaction, its grading message when its candidate's line has room
+    (grading_queue); the caller then calls `grading.enqueue` to hand it to the broker. Checks the window, the size,
+    the limit and the candidate's submission rate; supersedes the task's older submission that has not started."""
     if attempt.user_id != user.id:
         raise AttemptError(_("This is not your attempt."))
     if not is_open(attempt):
@@ -179,6 +180,10 @@ def submit(user: User, attempt: ExamAttempt, task: ExamTask, code: str) -> Submi
     cap = current_app.config["SUBMISSIONS_PER_TASK"]
     if counted_submissions(attempt, task) >= cap:
         raise AttemptError(_("You have used all %(n)d submissions for this task.", n=cap))
+    try:
+        grading_queue.check_rate(user)
+    except grading_queue.SubmitTooOften as exc:
+        raise AttemptError(str(exc)) from exc
     submission = Submission(
         attempt_id=attempt.id,
         task_id=task.id,
@@ -188,9 +193,7 @@ def submit(user: User, attempt: ExamAttempt, task: ExamTask, code: str) -> Submi
     )
     db.session.add(submission)
     db.session.flush()
-    from certplatform.services import grading  # grading settles attempts: imported here, not at the top
-
-    grading.stage(submission)
+    grading_queue.admit(submission)
     db.session.commit()
     return submission
 

@@ -1,7 +1,8 @@
 """From a stored submission to a stored grade: claim it once, grade it in the sandbox, record the result.
 
 Tasks call these with primary keys. A submission is claimed by one atomic UPDATE (queued -> running), so a
-message delivered twice grades once; the sweeper re-queues runs whose worker died and gives up after a few.
+message delivered twice grades once; while it grades, its worker renews its lease (services/leases.py), and the
+sweeper re-queues runs whose lease expired (their worker died) and gives up after a few.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from certplatform.sandbox import grader_messages, kinds
 from certplatform.sandbox.backends import BackendUnavailable, GradeRequest, get_backend
 from certplatform.sandbox.limits import Limits
 from certplatform.sandbox.results import GradeResult, not_gradable
-from certplatform.services import attempts, outbox
+from certplatform.services import attempts, audit, grading_queue, leases, outbox
 from certplatform.services.mailer import recipient_locale
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,11 @@ def _ref(submission_id: int) -> str:
 def stage(submission: Submission) -> None:
     """Write the grading message in the transaction that stores the submission (sent after its commit).
 
-    Celery's time limits are a backstop above the sandbox's own.
+    Celery's time limits are a backstop above the sandbox's own. Only grading_queue decides when a new submission's
+    first message is written (its candidate's in-flight limit); a message written again later keeps its place.
     """
+    if submission.dispatched_at is None:
+        submission.dispatched_at = utcnow()
     kill_after = Limits.from_mapping(submission.task.limits).kill_after_s
     outbox.stage(
         "certplatform.grade_submission",
@@ -69,8 +73,11 @@ def stage(submission: Submission) -> None:
 def enqueue(submission: Submission) -> bool:
     """Queue a stored submission's grading: its message is written if none is waiting, then handed to the broker.
 
-    False when the broker is unavailable: the message stays in the outbox and the sweeper sends it later.
+    False when the broker is unavailable: the message stays in the outbox and the sweeper sends it later. A
+    submission still waiting in its candidate's line has no message yet: the end of an earlier grading sends it.
     """
+    if submission.status == SubmissionStatus.QUEUED and submission.dispatched_at is None:
+        return True
     if not outbox.pending(_ref(submission.id)):
         stage(submission)
         db.session.commit()
@@ -82,7 +89,12 @@ def claim(submission_id: int) -> bool:
     result = db.session.execute(
         sa.update(Submission)
         .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
-        .values(status=SubmissionStatus.RUNNING, started_at=utcnow(), runs=Submission.runs + 1)
+        .values(
+            status=SubmissionStatus.RUNNING,
+            started_at=utcnow(),
+            runs=Submission.runs + 1,
+            lease_expires_at=leases.expiry(),
+        )
     )
     db.session.commit()
     return result.rowcount == 1
@@ -125,7 +137,7 @@ def grade(submission_id: int) -> Submission | None:
     submission = db.session.get(Submission, submission_id)
     try:
         # In the candidate's language: what the sandbox itself says (a problem found before grading) is for them.
-        with force_locale(recipient_locale(submission.attempt.user)):
+        with force_locale(recipient_locale(submission.attempt.user)), leases.kept(submission.id, submission.runs):
             result = backend().grade(request_for(submission))
     except (BackendUnavailable, kinds.UnknownTaskKind, OSError) as exc:
         result = not_gradable(str(exc))
@@ -153,8 +165,12 @@ def store(submission: Submission, result: GradeResult) -> Submission:
     submission.duration_s = result.duration_s
     submission.backend = result.backend or None
     submission.finished_at = utcnow()
+    submission.lease_expires_at = None
     # The integrity report's comparisons, made once now rather than on a mentor's page view.
     outbox.stage("certplatform.compare_submission", [submission.id], ref=f"similarity:{submission.id}")
+    db.session.commit()
+    # The slot this grading held goes to the next submission in its candidate's line.
+    grading_queue.release(submission.attempt.user_id)
     db.session.commit()
     attempts.settle(submission.attempt)
     return submission
@@ -176,17 +192,20 @@ def record_heartbeat(worker: str) -> WorkerHeartbeat:
     return beat
 
 
-def _unsent_queued(created_before) -> list[int]:
-    """Queued submissions (created before `created_before`, if given) with no grading message in the outbox."""
+def _unsent_queued(sent_before) -> list[int]:
+    """Queued submissions whose grading message left the outbox (before `sent_before`, if given)."""
     waiting = set(db.session.scalars(sa.select(OutboxMessage.ref).where(OutboxMessage.ref.like("submission:%"))))
-    query = sa.select(Submission.id).where(Submission.status == SubmissionStatus.QUEUED)
-    if created_before is not None:
-        query = query.where(Submission.created_at < created_before)
+    query = sa.select(Submission.id).where(
+        Submission.status == SubmissionStatus.QUEUED, Submission.dispatched_at.is_not(None)
+    )
+    if sent_before is not None:
+        query = query.where(Submission.dispatched_at < sent_before)
     return [submission_id for submission_id in db.session.scalars(query) if _ref(submission_id) not in waiting]
 
 
 def redrive_queued() -> list[int]:
-    """Send every queued submission that has no message waiting to grading now (after a sandbox build ends)."""
+    """Send every queued submission that has no message waiting to grading now (after a sandbox build ends, or
+    when the broker restarted empty and lost the messages it held)."""
     ids = _unsent_queued(None)
     for submission_id in ids:
         stage(db.session.get(Submission, submission_id))
@@ -202,19 +221,52 @@ class SweepReport:
     closed_attempts: int
 
 
+def _give_up(submission: Submission) -> None:
+    store(submission, not_gradable(f"grading did not finish after {submission.runs} runs"))
+
+
+def expire_leases(now=None) -> SweepReport:
+    """Take back the runs whose lease expired (their worker died): re-queued, or given up after the last run."""
+    now = now or utcnow()
+    requeued: list[int] = []
+    abandoned: list[int] = []
+    for submission in leases.expired(now):
+        runs = submission.runs
+        if not leases.take_back(submission, now):
+            continue
+        audit.record(None, "grading.lease_expired", "submission", submission.id, runs=runs)
+        db.session.commit()
+        if runs >= current_app.config["GRADING_MAX_RUNS"]:
+            _give_up(db.session.get(Submission, submission.id))
+            abandoned.append(submission.id)
+        else:
+            stage(db.session.get(Submission, submission.id))
+            db.session.commit()
+            requeued.append(submission.id)
+    if requeued or abandoned:
+        outbox.flush()
+    return SweepReport(tuple(requeued), tuple(abandoned), 0)
+
+
 def sweep() -> SweepReport:
     """Settle what a dead worker left: re-queue stuck runs (or give up on them), close expired attempts."""
     now = utcnow()
     grace = timedelta(seconds=current_app.config["GRADING_STUCK_GRACE_S"])
-    requeued: list[int] = []
-    abandoned: list[int] = []
-    running = db.session.scalars(sa.select(Submission).where(Submission.status == SubmissionStatus.RUNNING)).all()
+    by_lease = expire_leases(now)
+    requeued: list[int] = list(by_lease.requeued)
+    abandoned: list[int] = list(by_lease.abandoned)
+    # Runs without a lease were started before leases existed: they are judged by their age.
+    running = db.session.scalars(
+        sa.select(Submission).where(
+            Submission.status == SubmissionStatus.RUNNING, Submission.lease_expires_at.is_(None)
+        )
+    ).all()
     for submission in running:
         wall = timedelta(seconds=int(submission.task.limits["wall_seconds"]))
         if submission.started_at is None or submission.started_at + wall + grace > now:
             continue
         if submission.runs >= current_app.config["GRADING_MAX_RUNS"]:
-            store(submission, not_gradable(f"grading did not finish after {submission.runs} runs"))
+            _give_up(submission)
             abandoned.append(submission.id)
         else:
             submission.status = SubmissionStatus.QUEUED
@@ -228,8 +280,9 @@ def sweep() -> SweepReport:
     from certplatform.services import review
 
     review.release_expired(now)
-    for submission_id in sorted({*requeued, *stale}):
+    for submission_id in sorted({*requeued, *stale} - set(by_lease.requeued)):
         stage(db.session.get(Submission, submission_id))
+    grading_queue.release_all()
     db.session.commit()
     outbox.flush()
     return SweepReport(tuple(requeued), tuple(abandoned), closed)

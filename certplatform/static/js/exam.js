@@ -15,6 +15,7 @@
     if (status) { status.className = "status status-" + data.status; }
     text(article.querySelector('[data-field="score"]'), data.score === null ? "" : "· " + Math.round(data.score * 100) + "%");
     text(article.querySelector('[data-field="message"]'), data.message);
+    text(article.querySelector('[data-field="queue"]'), data.queue || "");
     var table = article.querySelector('[data-field="tests"]');
     if (table) {
       table.textContent = "";
