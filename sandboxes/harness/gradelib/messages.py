@@ -138,6 +138,49 @@ TEMPLATES: dict[str, str] = {
     "test.timing_no_tensor": N_("returned no tensor on a repeated call (timing run)"),
     "test.timing_wrong": N_("wrong on a repeated call (timing run): %(detail)s"),
     "test.timing": N_("%(text)s"),
+    # -- plain-Python plans (cluster_plan, L3) ----------------------------------------------------------------
+    "grade.score": N_("score %(score)s"),
+    "plan.detail": N_("%(detail)s"),
+    "plan.not_json": N_("the result is not plain JSON data: %(error)s"),
+    "plan.check_failed": N_("the result could not be checked: %(error)s"),
+    # -- plan_inference: the gates (each names the rule and the amount) and the score ------------------------
+    "serve.infeasible": N_("infeasible: the plan breaks %(count)s rule(s)"),
+    "serve.not_a_plan": N_(
+        "the plan must be a dict with a non-empty 'instances' list of {group, tp, count, role} and an optional "
+        "'routing'"
+    ),
+    "serve.plan_keys": N_("the plan has keys other than instances and routing: %(keys)s"),
+    "serve.entry_keys": N_("instance entry %(index)s must have the keys group, tp, count and, optionally, role"),
+    "serve.unknown_group": N_("instance entry %(index)s names group %(group)s, which is not in the cluster"),
+    "serve.not_positive": N_("instance entry %(index)s (%(group)s): tp and count must be positive integers"),
+    "serve.unknown_role": N_(
+        "instance entry %(index)s (%(group)s): role %(role)s is not one of colocated, prefill, decode"
+    ),
+    "serve.tp_divides": N_(
+        "instance entry %(index)s (%(group)s): tp=%(tp)s must divide a node's %(devices)s devices, the %(heads)s "
+        "heads and the %(kv_groups)s KV groups"
+    ),
+    "serve.cannot_hold": N_(
+        "a TP%(tp)s %(role)s instance on %(group)s cannot hold one %(tokens)s-token request: the weights and its "
+        "KV cache need %(need)s GiB of %(have)s"
+    ),
+    "serve.devices": N_("group %(group)s: the instances use %(used)s devices, but it has %(have)s"),
+    "serve.budget": N_("the instances cost %(cost)s per hour, over the budget of %(budget)s"),
+    "serve.pool_incomplete": N_(
+        "a prefill/decode split needs both prefill and decode instances; this plan has no %(missing)s instances"
+    ),
+    "serve.routing_needed": N_(
+        "the plan has colocated and prefill/decode instances: 'routing' must give each pool's share of the requests"
+    ),
+    "serve.routing_shape": N_(
+        "'routing' must be a dict of the shares 'colocated' and 'disaggregated', numbers from 0 to 1"
+    ),
+    "serve.routing_sum": N_("the routing shares sum to %(total)s, not 1"),
+    "serve.pool_empty": N_("the routing sends %(share)s of the requests to the %(pool)s pool, which has no instances"),
+    "serve.goodput": N_(
+        "goodput %(goodput)s (%(good)s of %(requests)s requests met both targets; TTFT met by %(ttft)s, TPOT by "
+        "%(tpot)s) = %(ratio)s of the reference allocation"
+    ),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "

@@ -92,5 +92,5 @@ def _call(fn, args: list, submission: str) -> dict:
             raise ValueError(f"larger than {MAX_OUTPUT_BYTES // 1024} KB")
         reply["output"] = data
     except (ValueError, RecursionError) as exc:
-        reply["output_problem"] = f"the result is not plain JSON data: {exc}"
+        reply["output_problem"] = str(exc)  # worded by the checker (plan.not_json)
     return reply
