@@ -143,8 +143,72 @@ TEMPLATES: dict[str, str] = {
     "plan.detail": N_("%(detail)s"),
     "plan.not_json": N_("the result is not plain JSON data: %(error)s"),
     "plan.check_failed": N_("the result could not be checked: %(error)s"),
+    "plan.infeasible": N_("infeasible: the plan breaks %(count)s rule(s)"),
+    # -- training plans (plan_training, replan_after_failure, the design document's plan) ---------------------
+    "train.not_dict": N_("the plan must be a dict, got %(type)s"),
+    "train.meshes": N_("'meshes' must be a non-empty list of {group, tp, cp, ep, dp, pp}"),
+    "train.mesh_keys": N_("mesh %(index)s must have exactly the keys %(keys)s"),
+    "train.unknown_group": N_("mesh %(index)s names group %(group)s, which is not in the cluster"),
+    "train.group_twice": N_("group %(group)s appears in two meshes; use one mesh per group"),
+    "train.not_positive": N_("mesh %(index)s (%(group)s): tp, cp, ep, dp and pp must be positive integers"),
+    "train.cp_ep": N_("mesh %(index)s (%(group)s): cp and ep must be 1 (dense model, no context parallelism)"),
+    "train.tp_node": N_(
+        "mesh %(index)s (%(group)s): tp=%(tp)s must divide the %(devices)s devices of one node (tensor parallelism "
+        "stays inside a node)"
+    ),
+    "train.tp_heads": N_(
+        "mesh %(index)s (%(group)s): tp=%(tp)s must divide the %(heads)s heads and %(kv_groups)s KV groups"
+    ),
+    "train.devices": N_("mesh %(index)s (%(group)s): tp*dp*pp = %(used)s devices, but the group has %(have)s"),
+    "train.same_dp": N_("every mesh must use the same dp (one data-parallel degree for the pipeline); got %(dps)s"),
+    "train.split_type": N_("'hetero_pipeline_layer_split' must be a list of integers, one per pipeline stage"),
+    "train.split_len": N_("the layer split has %(entries)s entries but the meshes have %(stages)s pipeline stages"),
+    "train.split_empty_stage": N_("every pipeline stage needs at least one layer"),
+    "train.split_sum": N_("the layer split sums to %(total)s, but the model has %(layers)s layers"),
+    "train.micro_batch": N_("'micro_batch' must be a positive integer"),
+    "train.batch_divides": N_("global batch %(gbs)s is not divisible by dp*micro_batch = %(product)s"),
+    "train.too_few_micro": N_(
+        "%(m)s micro-batches per iteration are fewer than the %(p)s pipeline stages (need m >= p)"
+    ),
+    "train.recompute": N_("'recompute' must be one of %(choices)s"),
+    "train.bool": N_("'%(key)s' must be true or false"),
+    "train.tied": N_("with tied embeddings the first and last mesh must use the same tp (FlagScale rule)"),
+    "train.memory": N_(
+        "stage %(stage)s on %(group)s needs %(need)s GiB of %(have)s (model states %(states)s, activations %(acts)s)"
+    ),
+    "train.claimed_missing": N_("'claimed' is missing: state mem_gib_per_stage, iter_s and tokens_per_s"),
+    "train.claimed_mem_len": N_("claimed mem_gib_per_stage must list %(stages)s numbers, one per stage"),
+    "train.claimed_mem": N_("claimed memory of stage %(stage)s is %(claimed)s GiB; the cost model gives %(actual)s"),
+    "train.claimed": N_("claimed %(key)s is %(claimed)s; the cost model gives %(actual)s %(unit)s"),
+    "train.claims_off": N_("claims off by more than 2%%"),
+    "train.throughput": N_(
+        "%(tps)s tokens/s = %(ratio)s of the reference planner (p=%(p)s, d=%(d)s, m=%(m)s, iteration %(iter)s s)"
+    ),
+    "replan.infeasible": N_("infeasible on what is left: the plan breaks %(count)s rule(s)"),
+    "replan.summary": N_(
+        "%(tps)s tokens/s = %(ratio)s of the reference planner, %(kept)s of layers kept; value %(value)s = "
+        "%(of_best)s of the best"
+    ),
+    "replan.resharded": N_("'resharded' is %(stated)s, but the stages holding moved layers are %(actual)s"),
+    # -- the design document (plan_document) -----------------------------------------------------------------
+    "doc.files": N_("expected one document, found %(count)s files"),
+    "doc.too_large": N_("the document is larger than %(kb)s KB"),
+    "doc.not_utf8": N_("the document is not UTF-8 text"),
+    "doc.all_passed": N_("all %(total)s checks passed; mentors grade the argument"),
+    "doc.some_passed": N_("%(passed)s of %(total)s checks passed"),
+    "doc.sections_ok": N_("all present"),
+    "doc.sections_missing": N_("missing a heading for: %(names)s"),
+    "doc.no_json": N_("no ```json block with the plan was found"),
+    "doc.bad_json": N_("the ```json block is not valid JSON: %(error)s"),
+    "doc.no_plan": N_("no plan to check"),
+    "doc.plan_infeasible": N_("the plan is infeasible"),
+    "doc.feasible": N_("%(tps)s tokens/s, %(iter)s s per iteration"),
+    "doc.claims_ok": N_("within 2%%"),
+    "doc.quoted_wrong": N_("do not match the plan within 2%%"),
+    "doc.quoted_item": N_("%(quote)s (the plan gives %(value)s %(unit)s)"),
+    "doc.not_quoted": N_("not quoted: %(units)s"),
+    "doc.figures_checked": N_("%(count)s figures checked"),
     # -- plan_inference: the gates (each names the rule and the amount) and the score ------------------------
-    "serve.infeasible": N_("infeasible: the plan breaks %(count)s rule(s)"),
     "serve.not_a_plan": N_(
         "the plan must be a dict with a non-empty 'instances' list of {group, tp, count, role} and an optional "
         "'routing'"

@@ -237,7 +237,7 @@ class ServeCase:
     def check(self, plan) -> tuple[float, bool, list[dict]]:
         instances, share, gate = problems(self.cluster, self.model, self.workload, plan)
         if gate:
-            return 0.0, False, [m("serve.infeasible", count=len(gate)), *gate[:6]]
+            return 0.0, False, [m("plan.infeasible", count=len(gate)), *gate[:6]]
         got = simulate(self.cluster, self.model, self.workload, instances, self.seed, share)
         ref = self.reference
         ratio = got.goodput / ref.goodput if ref.goodput else 1.0
