@@ -13,6 +13,8 @@ from typing import Any
 
 ENVIRONMENTS = ("development", "test", "production")
 LANGUAGES = ("en", "zh_CN")
+# The name the platform signs, mails and issues under.
+PLATFORM_NAME = "FlagOS Certification"
 
 
 class ConfigError(RuntimeError):
@@ -61,7 +63,7 @@ class BaseConfig:
     PASSWORD_MIN_LENGTH = 10
 
     MAIL_BACKEND = "console"  # development: the message, and so the reset link, goes to the log
-    MAIL_DEFAULT_SENDER = "FlagOS Certification <no-reply@certplatform.localhost>"
+    MAIL_DEFAULT_SENDER = f"{PLATFORM_NAME} <no-reply@certplatform.localhost>"
     MAIL_SERVER = "localhost"
     MAIL_PORT = 25
     MAIL_USERNAME: str | None = None

@@ -17,6 +17,16 @@ def current_locale() -> Locale:
     return Locale.ZH_CN if get_locale().language == "zh" else Locale.EN
 
 
+def pick(zh, en):
+    """Of a value written in both languages, the one in the reader's language."""
+    return zh if current_locale() is Locale.ZH_CN else en
+
+
+def current_lang() -> str:
+    """The reader's language as content files key their texts: "zh" or "en"."""
+    return pick("zh", "en")
+
+
 def parse_locale(value: str | None) -> Locale | None:
     try:
         return Locale(value) if value else None

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from certplatform.config import PLATFORM_NAME
 from certplatform.extensions import login_manager
 from certplatform.i18n import LANGUAGE_NAMES, current_locale
 from certplatform.labels import KIND_LABELS, ROLE_LABELS, TIER_LABELS
@@ -105,6 +106,7 @@ def init_app(app: Flask) -> None:
         role_names=ROLE_LABELS,
         kind_names=KIND_LABELS,
         tier_names=TIER_LABELS,
+        platform_name=PLATFORM_NAME,
     )
 
     @app.context_processor

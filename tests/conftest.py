@@ -19,7 +19,6 @@ from certplatform.extensions import db, limiter
 from tests import services
 from tests.factories import PASSWORD
 
-BACKENDS = ["sqlite", "postgresql"]
 pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 
 
@@ -36,11 +35,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.xdist_group("host-candidate" if host else item.nodeid.split("::")[0]))
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    services.require_marked(item)  # before any fixture of the test is set up
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One database per backend for the whole run, its schema built from the models."""
     if request.param == "postgresql":
-        services.need(services.postgres_problem())
         url = services.POSTGRES_URL
         services.create_database(url)  # again after a teardown: pytest may set a parametrized session fixture up twice
     else:

@@ -1,14 +1,18 @@
-"""Which real services the suite can reach, decided once per run.
+"""Which real services the suite can reach, decided once per run, and the one rule for a missing one.
 
-With CERTPLATFORM_REQUIRE_SERVICES=1 (set by scripts/test when it found them, and always in CI) a missing
-service fails the tests that need it instead of skipping them.
+A test says what it needs with a marker (`postgres`, `redis`, `docker`, `browser`, `gpu`; tests/conftest.py checks
+them before its fixtures run). A missing service skips the test, or fails it where it is required:
+CERTPLATFORM_REQUIRE_SERVICES=1 (.ci/run, and scripts/test once it found them) requires all but the GPU,
+CERTPLATFORM_REQUIRE_GPU=1 (scripts/test --gpu) the GPU.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +50,15 @@ def _worker_redis_url(base: str) -> str:
 
 
 REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
-REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def required_services(environ) -> frozenset[str]:
+    every = {"postgres", "redis", "docker", "browser"} if environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1" else set()
+    return frozenset(every | ({"gpu"} if environ.get("CERTPLATFORM_REQUIRE_GPU") == "1" else set()))
+
+
+REQUIRED = required_services(os.environ)
 
 
 def postgres_unreachable() -> str | None:
@@ -132,9 +144,66 @@ def redis_problem() -> str | None:
     return None
 
 
-def need(problem: str | None) -> None:
+@cache
+def docker_problem() -> str | None:
+    import docker
+
+    try:
+        client = docker.from_env(timeout=10)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except docker.errors.DockerException as exc:
+        return f"no Docker engine answers ({exc}); scripts/test starts one (scripts/lib/docker-engine.sh)"
+    return None
+
+
+@cache
+def browser_problem() -> str | None:
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return None
+    return f"Chromium not found at {CHROMIUM}; scripts/test installs it"
+
+
+@cache
+def gpu_problem() -> str | None:
+    """None when the Docker engine can give a container an NVIDIA GPU (its nvidia runtime is registered)."""
+    problem = docker_problem()
+    if problem:
+        return problem
+    import docker
+
+    client = docker.from_env(timeout=10)
+    try:
+        runtimes = client.info().get("Runtimes") or {}
+    finally:
+        client.close()
+    if "nvidia" not in runtimes:
+        return "the Docker engine has no NVIDIA runtime (an NVIDIA GPU and the NVIDIA container toolkit are needed)"
+    return None
+
+
+PROBES = {
+    "postgres": postgres_problem,
+    "redis": redis_problem,
+    "docker": docker_problem,
+    "browser": browser_problem,
+    "gpu": gpu_problem,
+}
+
+
+def need(problem: str | None, service: str = "postgres") -> None:
+    """Skip the running test for `problem`, or fail it when `service` is required in this run."""
     if problem is None:
         return
-    if REQUIRED:
+    if service in REQUIRED:
         pytest.fail(problem, pytrace=False)
     pytest.skip(problem)
+
+
+def require_marked(item: pytest.Item) -> None:
+    """The one rule: every service the test is marked with must answer (see the module's docstring)."""
+    for name, probe in PROBES.items():
+        if item.get_closest_marker(name):
+            need(probe(), name)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, AuditEvent, ExamAttempt, Submission, SubmissionStatus
 from certplatform.models.types import utcnow
-from certplatform.services import attempts
+from certplatform.services import attempts, review
 from tests.factories import make_user
 
 
@@ -140,6 +140,24 @@ def test_score_weights_best_submissions_and_passes_to_review(candidate, exam) ->
     assert attempt.task_scores["matmul"] == pytest.approx(0.8)
     assert attempt.status is AttemptStatus.AWAITING_REVIEW
     assert attempts.settle(attempt).status is AttemptStatus.AWAITING_REVIEW, "settling twice changes nothing"
+
+
+def test_one_rule_picks_the_submission_that_counts(candidate, exam) -> None:
+    """The score and the mentor's view agree: a rejected run ranks below a graded zero, the latest among equals."""
+    attempt = attempts.start(candidate, exam)
+    task = next(t for t in exam.tasks if t.slug == "softmax")
+    assert attempts.best_submission(attempt, task) is None and attempts.task_score(attempt, task) == 0.0
+    rejected = _graded(attempt, task, SubmissionStatus.REJECTED, 0.9)
+    assert attempts.best_submission(attempt, task) is rejected and attempts.task_score(attempt, task) == 0.0
+    failed = _graded(attempt, task, SubmissionStatus.FAILED, 0.0)
+    _graded(attempt, task, SubmissionStatus.NOT_GRADABLE, None)  # an infrastructure failure never counts
+    assert attempts.best_submission(attempt, task) is failed
+    first = _graded(attempt, task, SubmissionStatus.FAILED, 0.5)
+    latest = _graded(attempt, task, SubmissionStatus.FAILED, 0.5)
+    assert attempts.best_submission(attempt, task) is latest is not first
+    assert attempts.task_score(attempt, task) == 0.5
+    shown = {item.task.slug: item.counted for item in review.reviewed_submissions(attempt)}
+    assert shown["softmax"] is latest
 
 
 def test_below_the_pass_mark_fails(candidate, exam) -> None:

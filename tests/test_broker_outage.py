@@ -72,7 +72,7 @@ class OwnRedis:
 @pytest.fixture
 def broker(tmp_path: Path):
     if shutil.which("redis-server") is None:
-        services.need("redis-server is not installed (apt-get install redis-server)")
+        services.need("redis-server is not installed (apt-get install redis-server)", "redis")
     own = OwnRedis(tmp_path)
     own.start()
     try:

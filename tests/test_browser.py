@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +9,12 @@ import pytest
 
 from certplatform import create_app
 from certplatform.extensions import db
+from tests import services
 from tests.conftest import serving
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM = services.CHROMIUM
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -45,10 +44,6 @@ def live_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def page(tmp_path: Path):
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        if os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"Chromium not found at {CHROMIUM}; scripts/test installs it", pytrace=False)
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

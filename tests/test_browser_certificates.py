@@ -2,7 +2,7 @@
 the PDF check for a valid, a revoked, an expired and a tampered certificate; and the printed QR code, read back from
 the PDF, opens the platform's own verify page on its (non-default) port.
 
-Screenshots go to $SCREENSHOT_DIR when set (to look at them), else to the test's temporary directory.
+Screenshots go to $CERTPLATFORM_SCREENSHOTS when set (to look at them), else to the test's temporary directory.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def test_an_employer_goes_from_the_home_page_to_the_certificate_and_its_live_bad
 
 
 def _screenshot_dir(tmp_path: Path) -> Path:
-    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    shots = Path(os.environ.get("CERTPLATFORM_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     return shots
 

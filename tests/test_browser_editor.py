@@ -2,7 +2,7 @@
 read-only code after hand-in; the hand-in question; the header for every role at 1280 px and folded on a phone;
 and screenshots of the main pages in both languages at 1280 and 390 px.
 
-Screenshots go to $SCREENSHOT_DIR when set (to look at them), else to the test's temporary directory.
+Screenshots go to $CERTPLATFORM_SCREENSHOTS when set (to look at them), else to the test's temporary directory.
 """
 
 from __future__ import annotations

@@ -34,7 +34,6 @@ def l3_server(tmp_path: Path):
 
     from certplatform.sandbox import images
 
-    services.need(services.redis_problem())
     with closing(docker.from_env(timeout=600)) as client:
         images.build_runtime_image(client, "triton-cpu", REPO)
     root = write_l3_root(tmp_path / "content")

@@ -22,7 +22,6 @@ from tests.exam_fixtures import REAL_EXAM, REPO, TASKS, source
 
 pytestmark = pytest.mark.docker
 TASK_IDS = ("vector_add", "gelu", "softmax", "rms_norm", "matmul")
-REQUIRED = os.environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1" or os.environ.get("CI") == "true"
 RUN = f"pytest-{uuid.uuid4().hex[:8]}"  # labels this run's containers: other graders may share the engine
 
 
@@ -37,14 +36,6 @@ def _limits(task: str) -> Limits:
 def backend() -> DockerBackend:
     import docker
 
-    try:
-        with closing(docker.from_env(timeout=10)) as client:
-            client.ping()
-    except docker.errors.DockerException as exc:
-        message = f"no Docker engine: {exc} (scripts/test starts one)"
-        if REQUIRED:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     with closing(docker.from_env(timeout=600)) as client:
         images.build_runtime_image(client, "triton-cpu", REPO)  # cached by content hash
     return DockerBackend(repo_root=REPO, image_overrides={})

@@ -30,7 +30,6 @@ WALL = 12  # a short wall limit for vector_add here, so a stuck run is noticed q
 
 @pytest.fixture
 def pipeline(database_url: str, tmp_path: Path):
-    services.need(services.redis_problem())
     root = write_exam_root(tmp_path / "content")
     edit(
         root,

@@ -6,7 +6,9 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from certplatform.content.schemas import Text
 from certplatform.extensions import db
+from certplatform.i18n import current_lang, pick
 from certplatform.models import Locale, User
 from tests.conftest import post_form
 from tests.factories import make_user
@@ -30,6 +32,14 @@ def test_accept_language_picks_the_default(client, header, expected) -> None:
     headers = {"Accept-Language": header} if header else {}
     html = client.get("/auth/login", headers=headers).get_data(as_text=True)
     assert f">{expected}</h1>" in html
+
+
+@pytest.mark.parametrize(("header", "zh_reader"), [("zh-CN", True), ("zh-Hans", True), ("en", False), ("fr", False)])
+def test_pick_chooses_the_readers_half_of_a_bilingual_value(app, header, zh_reader) -> None:
+    with app.test_request_context("/", headers={"Accept-Language": header}):
+        assert pick("中", "en") == ("中" if zh_reader else "en")
+        assert current_lang() == ("zh" if zh_reader else "en")
+    assert Text(zh="中", en="en").get(header) == ("中" if zh_reader else "en")
 
 
 def test_switcher_changes_the_language_for_anonymous_visitors(client) -> None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from certplatform.extensions import db
 from certplatform.models import Certificate, ReviewDecision, Role, SubmissionStatus
-from certplatform.services import attempts, certificate_status, review
+from certplatform.services import attempts, certificate_status, review, review_input
 from tests.conftest import post_form
 from tests.factories import make_user
 from tests.integrity_fixtures import INDEPENDENT_SOFTMAX, renamed, solution, submit
@@ -126,13 +126,13 @@ def test_a_decision_needs_a_choice_and_keeps_what_was_typed(browser, exam, await
 
 
 def test_line_comments_are_parsed_by_the_review_service() -> None:
-    assert review.parse_line_comments("softmax:12: mask the tail\n\n gelu : 3 : erf ") == [
+    assert review_input.parse_line_comments("softmax:12: mask the tail\n\n gelu : 3 : erf ") == [
         {"task": "softmax", "line": 12, "text": "mask the tail"},
         {"task": "gelu", "line": 3, "text": "erf "},
     ]
     with pytest.raises(review.ReviewError, match="task:line: text"):
-        review.parse_line_comments("line twelve is wrong")
-    assert review.form_scores({"score-a": "1", "comment": "x", "score-b": "2"}) == {"a": "1", "b": "2"}
+        review_input.parse_line_comments("line twelve is wrong")
+    assert review_input.form_scores({"score-a": "1", "comment": "x", "score-b": "2"}) == {"a": "1", "b": "2"}
 
 
 def test_the_integrity_report_command(runner, exam, awaiting, copier) -> None:

@@ -29,6 +29,7 @@ from tests.conftest import post_form
 from tests.content.minimal_tree import COURSE, LESSON1, LESSON2, MODULE, edit, uid, write, write_minimal_tree
 from tests.exam_fixtures import complete_course
 from tests.factories import make_user
+from tests.quiz_forms import drawn, hand_in
 
 SECRET = "SECRET-EXPLANATION-42"
 ALL_RIGHT = {"a": "a", "b": ["a", "c"], "c": "4", "d": "y", "e": "0.505"}
@@ -68,6 +69,15 @@ def _answers(quiz, picks: dict[str, object]) -> dict[str, object]:
 
 def _quiz():
     return db.session.scalar(sa.select(Course)).modules[0].quiz
+
+
+QUIZ_URL = "/courses/l1/01-basics/quiz"
+
+
+def _post_quiz(client, picks: dict[str, object], **extra: object):
+    """Open the quiz (drawing its questions: here the whole pool) and hand in `picks`."""
+    draw, _ = drawn(client, QUIZ_URL, _quiz())
+    return post_form(client, QUIZ_URL, {"draw": str(draw.id), **_answers(_quiz(), picks), **extra})
 
 
 # --- sync ---------------------------------------------------------------------------------------------
@@ -252,29 +262,24 @@ def test_scoring_of_every_question_type(kind, answer, given, expected) -> None:
 
 def test_submission_is_graded_recorded_and_explained(client, learner) -> None:
     post_form(client, "/courses/l1/enroll")
-    quiz = _quiz()
-    response = post_form(client, "/courses/l1/01-basics/quiz", _answers(quiz, {**ALL_RIGHT, "b": ["a"], "e": "bogus"}))
+    response = _post_quiz(client, {**ALL_RIGHT, "b": ["a"], "e": "0.9"})
     assert response.status_code == 302
     attempt = db.session.scalar(sa.select(QuizAttempt))
     assert attempt.score == pytest.approx(0.6) and not attempt.passed
     page = client.get(response.location).get_data(as_text=True)
-    assert "60%" in page and SECRET in page and "Not passed yet" in page
-    # Unknown option ids and forged fields are ignored, not trusted.
-    forged = post_form(
-        client,
-        "/courses/l1/01-basics/quiz",
-        {
-            **_answers(quiz, ALL_RIGHT),
-            quizzes.field_name(quizzes.live_questions(quiz)[0]): "zzz",
-            "score": "1.0",
-        },
-    )
+    # Not passed, and attempts are unlimited: the explanations stay hidden.
+    assert "60%" in page and "Not passed yet" in page and SECRET not in page and "opt-correct" not in page
+    # A forged score is ignored: the server grades.
+    forged = _post_quiz(client, {**ALL_RIGHT, "a": "b"}, score="1.0")
     assert db.session.get(QuizAttempt, int(forged.location.rsplit("/", 1)[1])).score == pytest.approx(0.8)
+    # Passed: now both attempts show the explanations.
+    assert SECRET in client.get(forged.location).get_data(as_text=True)
+    assert SECRET in client.get(response.location).get_data(as_text=True)
 
 
 def test_attempts_are_private(app, client, auth, learner) -> None:
     post_form(client, "/courses/l1/enroll")
-    location = post_form(client, "/courses/l1/01-basics/quiz", _answers(_quiz(), ALL_RIGHT)).location
+    location = _post_quiz(client, ALL_RIGHT).location
     auth.logout()
     make_user(email="other@example.com")
     auth.login("other@example.com")
@@ -294,10 +299,10 @@ def test_progress_to_completion_makes_the_exam_available(client, learner) -> Non
     assert progress.next_lesson.slug == "02-second"
     client.get("/courses/l1/01-basics/02-second/")
     # 3 of 5 (60%) is under the module's 0.8 threshold; 4 of 5 passes.
-    post_form(client, "/courses/l1/01-basics/quiz", _answers(_quiz(), {**ALL_RIGHT, "a": "b", "d": "x"}))
+    _post_quiz(client, {**ALL_RIGHT, "a": "b", "d": "x"})
     assert not learning.course_progress(learner, course).complete
     assert "Not available yet" in client.get("/courses/l1/").get_data(as_text=True)
-    post_form(client, "/courses/l1/01-basics/quiz", _answers(_quiz(), {**ALL_RIGHT, "a": "b"}))
+    _post_quiz(client, {**ALL_RIGHT, "a": "b"})
     progress = learning.course_progress(learner, course)
     assert progress.complete and progress.percent == 100
     assert eligibility.exam_eligibility(learner, course).eligible
@@ -404,12 +409,7 @@ def test_a_student_completes_the_real_l1_course(app, client, auth) -> None:
             headers = {"Accept-Language": "zh-CN" if i % 2 else "en"}
             page = client.get(f"/courses/l1/{module.slug}/{lesson.slug}/", headers=headers)
             assert page.status_code == 200, lesson.path
-        quiz = module.quiz
-        form: dict[str, object] = {}
-        for q in quizzes.live_questions(quiz):
-            answer = q.answer
-            form[quizzes.field_name(q)] = f"{answer['value']:g}" if q.kind == QuestionKind.NUMERIC else answer
-        attempt_url = post_form(client, f"/courses/l1/{module.slug}/quiz", form).location
+        attempt_url = hand_in(client, f"/courses/l1/{module.slug}/quiz", module.quiz).location
         assert "100%" in client.get(attempt_url).get_data(as_text=True), module.slug
     html = client.get("/courses/l1/").get_data(as_text=True)
     assert "exam-available" in html and "100% complete" in html

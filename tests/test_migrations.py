@@ -25,11 +25,10 @@ INSERT_EXAM = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_database(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrations.sqlite'}"
-    services.need(services.postgres_problem())
     url = services.POSTGRES_URL.replace("certplatform_test_", "certplatform_migrations_")
     services.create_database(url)
     request.addfinalizer(lambda: services.drop_database(url))

@@ -19,7 +19,6 @@ pytestmark = pytest.mark.redis
 
 
 def test_password_reset_mail_goes_through_redis_and_a_worker(database_url: str) -> None:
-    services.need(services.redis_problem())
     queue = f"test-{uuid.uuid4().hex}"  # a queue of its own: nothing else consumes or leaves messages here
     app = create_app(
         _test_config(

@@ -33,7 +33,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
-DEFAULT_ISSUER_NAME = "FlagOS Certification"
+from certplatform.config import PLATFORM_NAME
+
+DEFAULT_ISSUER_NAME = PLATFORM_NAME
 PDF_CERT_VALIDITY = timedelta(days=3653)  # 10 years
 # Signatures made right after `keys init` on another machine whose clock runs slightly behind still validate.
 _CLOCK_SKEW = timedelta(minutes=5)

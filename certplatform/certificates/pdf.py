@@ -27,6 +27,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from certplatform.certificates.ids import normalize_certificate_id
 from certplatform.certificates.keys import KeySet, KeyStore
+from certplatform.config import PLATFORM_NAME
 
 SIGNATURE_FIELD = "FlagOSCertificate"
 
@@ -184,7 +185,7 @@ def render_pdf(doc: CertificateDocument) -> bytes:
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), pageCompression=1)
     canvas.setTitle(f"{doc.title_en} — {doc.holder_name_latin}")
-    canvas.setAuthor("FlagOS Certification")
+    canvas.setAuthor(PLATFORM_NAME)
     canvas.setSubject(doc.certificate_id)  # check_pdf reads the ID back from here, inside the signed revision
     canvas.setKeywords(f"FlagOS, certificate, {doc.level}, {doc.certificate_id}")
     canvas.setCreator("certplatform")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
-import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,9 +9,8 @@ from flask_login import current_user
 from certplatform.authz import login_required, public, role_required
 from certplatform.certs import bp
 from certplatform.certs.forms import DirectoryForm, ProfileForm, RevokeForm
-from certplatform.extensions import db
-from certplatform.models import Certificate, Role, User
-from certplatform.services import audit, certificate_page, certificate_status, directory, issuing
+from certplatform.models import Certificate, Role
+from certplatform.services import certificate_page, certificate_status, directory, issuing
 from certplatform.services.certificate_page import linkedin_url
 
 
@@ -35,21 +31,10 @@ def mine():
     """The signed-in user's certificates, and whether their public profile is on."""
     form = ProfileForm(public_profile=current_user.public_profile)
     if form.validate_on_submit():
-        current_user.public_profile = bool(form.public_profile.data)
-        if current_user.public_profile and not current_user.profile_slug:
-            current_user.profile_slug = secrets.token_urlsafe(12)
-        audit.record(
-            current_user,
-            "profile.public" if current_user.public_profile else "profile.private",
-            "user",
-            current_user.id,
-        )
-        db.session.commit()
+        directory.set_public_profile(current_user, bool(form.public_profile.data))
         flash(_("Your profile setting is saved."), "success")
         return redirect(url_for("certs.mine"))
-    certs = db.session.scalars(
-        sa.select(Certificate).where(Certificate.user_id == current_user.id).order_by(Certificate.issued_at.desc())
-    ).all()
+    certs = directory.certificates_of(current_user)
     directory_form = DirectoryForm(
         prefix="directory",
         listed=current_user.directory_opt_in_at is not None,
@@ -127,12 +112,10 @@ def baked_badge(cert_id: str):
 @public
 def profile(slug: str):
     """A holder's public profile, only while they opt in."""
-    user = db.session.scalar(sa.select(User).where(User.profile_slug == slug, User.public_profile.is_(True)))
-    if user is None or not user.active:
+    user = directory.public_profile(slug)
+    if user is None:
         abort(404)
-    certs = db.session.scalars(
-        sa.select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc())
-    ).all()
+    certs = directory.certificates_of(user)
     found = certificate_status.assess_many(certs)
     shown = [cert for cert in certs if found[cert.id].status != issuing.REVOKED]
     return render_template("certs/profile.html", holder=user, certificates=shown, found=found)

@@ -13,7 +13,7 @@ from certplatform.cohorts.access import can_manage, cohort_to_manage, cohort_to_
 from certplatform.cohorts.forms import CohortForm, UploadForm
 from certplatform.extensions import db
 from certplatform.forms import ActionForm
-from certplatform.i18n import current_locale
+from certplatform.i18n import current_lang
 from certplatform.models import CohortUpload, Role, UploadStatus
 from certplatform.request_guards import page_arg
 from certplatform.services import class_lists, cohort_dashboard, cohorts
@@ -140,8 +140,7 @@ def export(cohort_id: int):
     """The dashboard's rows (with its filters and order) as a spreadsheet-safe CSV file."""
     cohort = cohort_to_view(cohort_id)
     data = cohort_dashboard.build(cohort)
-    lang = "zh" if current_locale().value.startswith("zh") else "en"
-    body = table.export_csv(data, table.select(data, **_table_args()), lang)
+    body = table.export_csv(data, table.select(data, **_table_args()), current_lang())
     return Response(
         body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="cohort-{cohort.id}.csv"'}
     )

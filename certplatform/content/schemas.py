@@ -7,6 +7,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from certplatform.i18n import locale_for_tag
+from certplatform.models import Locale
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
 Level = Literal["L1", "L2", "L3"]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -24,7 +27,7 @@ class Text(Strict):
     en: NonEmpty = Field(description="English")
 
     def get(self, locale: str) -> str:
-        return self.zh if locale.startswith("zh") else self.en
+        return self.zh if locale_for_tag(locale) is Locale.ZH_CN else self.en
 
 
 Skill = Annotated[str, StringConstraints(min_length=1, max_length=60, strip_whitespace=True)]
@@ -137,12 +140,40 @@ class Question(Strict):
         return self
 
 
+MIN_DRAW = 3
+
+
+class AttemptLimit(Strict):
+    """How often a learner may try: `max_attempts` tries, then `cooldown_minutes` before the next ones."""
+
+    max_attempts: int = Field(ge=1, le=20, description="Attempts allowed before the cooldown starts")
+    cooldown_minutes: int = Field(ge=1, le=60 * 24 * 30, description="Wait after the last allowed attempt failed")
+
+
 class QuizSpec(Strict):
-    """`courses/<level>/<module>/quiz.yaml`: the knowledge check that ends a module."""
+    """`courses/<level>/<module>/quiz.yaml`: the knowledge check that ends a module, drawn from a pool of questions."""
 
     uuid: UUID
     title: Text
-    questions: list[Question] = Field(min_length=MIN_QUIZ_QUESTIONS)
+    questions: list[Question] = Field(
+        min_length=MIN_QUIZ_QUESTIONS, description="The pool; each attempt draws `draw` of them at random"
+    )
+    draw: int | None = Field(
+        default=None, ge=MIN_DRAW, description="Questions drawn per attempt (default: the whole pool)"
+    )
+    attempts: AttemptLimit | None = Field(default=None, description="Limit with cooldown (default: unlimited)")
+    reveal: Literal["after_each_attempt", "passed_or_out_of_attempts"] = Field(
+        default="passed_or_out_of_attempts",
+        description="When correct answers and explanations are shown: after every attempt, or only once the "
+        "module is passed or the attempts before a cooldown are used up",
+    )
+    gate: bool = Field(default=False, description="Later modules stay locked until this quiz is passed")
+
+    @model_validator(mode="after")
+    def _draw_fits_pool(self) -> QuizSpec:
+        if self.draw is not None and self.draw > len(self.questions):
+            raise ValueError(f"draw: {self.draw} questions cannot be drawn from a pool of {len(self.questions)}")
+        return self
 
 
 def _no_duplicates(items: list[str], what: str) -> None:

@@ -14,6 +14,7 @@ from certplatform.content.loader import load_content
 from certplatform.content.tree import ContentError, ContentTree, LoadedExam
 from certplatform.extensions import db
 from certplatform.models import (
+    AnswerReveal,
     CertLevel,
     ContentSync,
     Course,
@@ -165,7 +166,17 @@ def apply_tree(tree: ContentTree, actor: User | None = None) -> SyncReport:
                 )
             if module.quiz is not None:
                 q = module.quiz
-                quiz_row = upsert(Quiz, q.uuid, module_id=module_row.id, title=_text(q.title))
+                quiz_row = upsert(
+                    Quiz,
+                    q.uuid,
+                    module_id=module_row.id,
+                    title=_text(q.title),
+                    draw_size=q.draw,
+                    max_attempts=q.attempts.max_attempts if q.attempts else None,
+                    cooldown_minutes=q.attempts.cooldown_minutes if q.attempts else None,
+                    reveal=AnswerReveal(q.reveal),
+                    gates=q.gate,
+                )
                 db.session.flush()
                 for q_pos, question in enumerate(q.questions):
                     upsert(

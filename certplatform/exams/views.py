@@ -12,7 +12,7 @@ from certplatform.exams import bp
 from certplatform.exams.forms import DocumentForm, SubmissionForm
 from certplatform.forms import ActionForm
 from certplatform.extensions import db, limiter
-from certplatform.i18n import current_locale
+from certplatform.i18n import pick
 from certplatform.labels import STATUS_LABELS
 from certplatform.models import Certificate, ExamAttempt, Submission
 from certplatform.models.types import utcnow
@@ -44,13 +44,12 @@ def _task_or_404(exam, slug: str):
 
 
 def prompt_html(task) -> Markup:
-    body = task.prompt_zh if current_locale().value.startswith("zh") else task.prompt_en
-    return Markup(render(body))  # noqa: S704 - sanitised by nh3
+    return Markup(render(pick(task.prompt_zh, task.prompt_en)))  # noqa: S704 - sanitised by nh3
 
 
 def task_title(task) -> str:
     """The first heading of the prompt in the reader's language, else the task id."""
-    body = task.prompt_zh if current_locale().value.startswith("zh") else task.prompt_en
+    body = pick(task.prompt_zh, task.prompt_en)
     first = next((line for line in body.splitlines() if line.startswith("# ")), "")
     return first[2:].strip() or task.slug
 

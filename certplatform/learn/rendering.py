@@ -9,14 +9,14 @@ from flask import url_for
 from markupsafe import Markup
 
 from certplatform.extensions import db
-from certplatform.i18n import current_locale
+from certplatform.i18n import current_lang, pick
 from certplatform.models import Course, CourseModule, Lesson
 from certplatform.services.markdown import render, render_inline
 
 
 def text(value: dict[str, str]) -> str:
     """The reader's language of a bilingual value, falling back to the other one."""
-    lang = "zh" if current_locale().value.startswith("zh") else "en"
+    lang = current_lang()
     return value.get(lang) or value.get("en") or value.get("zh") or ""
 
 
@@ -47,8 +47,7 @@ def _resolver(lesson: Lesson):
 
 
 def lesson_html(lesson: Lesson) -> Markup:
-    body = lesson.body_zh if current_locale().value.startswith("zh") else lesson.body_en
-    return Markup(render(body, base=lesson.path, resolve=_resolver(lesson)))  # noqa: S704 - sanitised by nh3
+    return Markup(render(pick(lesson.body_zh, lesson.body_en), base=lesson.path, resolve=_resolver(lesson)))  # noqa: S704 - sanitised by nh3
 
 
 def inline_html(value: dict[str, str]) -> Markup:

@@ -14,7 +14,7 @@ from certplatform.forms import ActionForm
 from certplatform.learn import bp
 from certplatform.learn.rendering import inline_html, lesson_html, lesson_url, markdown_html, number, text
 from certplatform.models import Lesson, QuizAttempt
-from certplatform.services import eligibility, learning, quizzes
+from certplatform.services import eligibility, learning, quiz_policy, quizzes
 
 bp.add_app_template_global(text, "t")
 bp.add_app_template_global(inline_html, "ti")
@@ -71,6 +71,7 @@ def course(course: str):
         enrolled=enrolled,
         progress=progress,
         exam=exam,
+        locks=learning.module_locks(progress) if progress else {},
         form=ActionForm(),
     )
 
@@ -95,7 +96,7 @@ def lesson(course: str, module: str, lesson: str):
     lesson_row = next((x for x in learning.live_lessons(module_row) if x.slug == lesson), None)
     if lesson_row is None:
         abort(404)
-    if (gate := _require_enrollment(course_row)) is not None:
+    if (gate := _require_enrollment(course_row) or _gate(course_row, module_row)) is not None:
         return gate
     learning.record_view(current_user, lesson_row)
     previous, following = learning.neighbours(lesson_row)
@@ -111,51 +112,80 @@ def lesson(course: str, module: str, lesson: str):
     )
 
 
+def _gate(course, module):
+    """Redirect to the syllabus while an earlier module's gating quiz is not passed."""
+    locks = learning.module_locks(learning.course_progress(current_user, course))
+    gate = locks.get(module.id)
+    if gate is None:
+        return None
+    flash(_("This module opens once you pass the knowledge check of “%(module)s”.", module=text(gate.title)), "info")
+    return redirect(url_for("learn.course", course=course.slug))
+
+
+def _render_quiz(course, module, quiz, draw, standing, read=None, stale=False):
+    return render_template(
+        "learn/quiz.html",
+        course=course,
+        module=module,
+        quiz=quiz,
+        draw=draw,
+        questions=quiz_policy.questions(quiz, draw) if draw else [],
+        field_name=quizzes.field_name,
+        standing=standing,
+        read=read,
+        stale=stale,
+        form=ActionForm(),
+    ), (400 if read is not None or stale else 200)
+
+
 @bp.route("/courses/<course>/<module>/quiz", methods=["GET", "POST"])
 @login_required
 @limiter.limit(lambda: current_app.config["QUIZ_RATE_LIMIT"], methods=["POST"])
 def quiz(course: str, module: str):
-    """The module's knowledge check: questions without answers; graded on the server when submitted."""
+    """The module's knowledge check: this attempt's questions without answers; graded on the server when handed in."""
     course_row = _course_or_404(course)
     module_row = _module_or_404(course_row, module)
     quiz_row = learning.live_quiz(module_row)
     if quiz_row is None:
         abort(404)
-    if (gate := _require_enrollment(course_row)) is not None:
+    if (gate := _require_enrollment(course_row) or _gate(course_row, module_row)) is not None:
         return gate
-    form = ActionForm()
-    if form.validate_on_submit():
-        attempt = quizzes.submit(current_user, quiz_row, request.form, course_row.content_version)
-        return redirect(url_for("learn.attempt", course=course_row.slug, module=module_row.slug, attempt_id=attempt.id))
-    return render_template(
-        "learn/quiz.html",
-        course=course_row,
-        module=module_row,
-        quiz=quiz_row,
-        questions=quizzes.live_questions(quiz_row),
-        field_name=quizzes.field_name,
-        attempts=quizzes.attempts(current_user, quiz_row),
-        form=form,
-    )
+    standing = quiz_policy.standing(current_user, quiz_row)
+    if standing.locked:
+        return _render_quiz(course_row, module_row, quiz_row, None, standing)
+    draw = quiz_policy.open_draw(current_user, quiz_row)
+    if not ActionForm().validate_on_submit():
+        return _render_quiz(course_row, module_row, quiz_row, draw, standing)
+    read = quizzes.read_answers(quiz_policy.questions(quiz_row, draw), request.form)
+    if request.form.get("draw") != str(draw.id):
+        return _render_quiz(course_row, module_row, quiz_row, draw, standing, read=read, stale=True)
+    if not read.complete:
+        return _render_quiz(course_row, module_row, quiz_row, draw, standing, read=read)
+    attempt = quizzes.submit(current_user, quiz_row, draw, read, course_row.content_version)
+    if attempt is None:
+        return redirect(url_for("learn.quiz", course=course_row.slug, module=module_row.slug))
+    return redirect(url_for("learn.attempt", course=course_row.slug, module=module_row.slug, attempt_id=attempt.id))
 
 
 @bp.get("/courses/<course>/<module>/quiz/attempts/<int:attempt_id>")
 @login_required
 def attempt(course: str, module: str, attempt_id: int):
-    """The result of one's own attempt, with the correct answers and explanations."""
+    """The result of one's own attempt; correct answers and explanations only once the quiz's policy allows."""
     course_row = _course_or_404(course)
     module_row = _module_or_404(course_row, module)
     attempt_row = db.session.get(QuizAttempt, attempt_id)
     if attempt_row is None or attempt_row.user_id != current_user.id or attempt_row.quiz.module_id != module_row.id:
         abort(404)
-    progress = learning.course_progress(current_user, course_row)
+    standing = quiz_policy.standing(current_user, attempt_row.quiz)
     return render_template(
         "learn/attempt.html",
         course=course_row,
         module=module_row,
         attempt=attempt_row,
-        questions=quizzes.live_questions(attempt_row.quiz),
-        progress=progress,
+        questions=quizzes.attempt_questions(attempt_row),
+        standing=standing,
+        revealed=standing.reveals(attempt_row),
+        progress=learning.course_progress(current_user, course_row),
     )
 
 

@@ -11,6 +11,7 @@ from certplatform.i18n import SESSION_KEY, parse_locale
 from certplatform.main import bp
 from certplatform.main.forms import LanguageForm
 from certplatform.services import accounts, health
+from certplatform.services import dashboard as dashboard_data
 from certplatform.urls import safe_next
 
 
@@ -24,9 +25,9 @@ def index():
 @bp.get("/dashboard")
 @login_required
 def dashboard():
-    """The signed-in user's home: roles, organizations and where to go next."""
+    """The signed-in user's home: where to continue, the next step, results, certificates, messages, roles."""
     orgs = db.session.scalars(member_organizations_query(current_user)).all()
-    return render_template("main/dashboard.html", organizations=orgs)
+    return render_template("main/dashboard.html", organizations=orgs, board=dashboard_data.for_user(current_user))
 
 
 @bp.post("/language")

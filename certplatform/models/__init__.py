@@ -1,11 +1,13 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
 from certplatform.models.audit import AppendOnlyError, AuditEvent
+from certplatform.models.certificates import Certificate, CertificateRevocation, ImmutableCertificateError
 from certplatform.models.cohorts import Cohort, CohortMember, CohortUpload, UploadStatus, cohort_instructors
 from certplatform.models.companies import ApiKey, ContactMessage, VerificationCall
 from certplatform.models.exams import AttemptStatus, Exam, ExamAttempt, ExamTask, Submission, SubmissionStatus
 from certplatform.models.integrity import SimilarityPair
 from certplatform.models.learning import (
+    AnswerReveal,
     CertLevel,
     ContentSync,
     Course,
@@ -16,6 +18,7 @@ from certplatform.models.learning import (
     QuestionKind,
     Quiz,
     QuizAttempt,
+    QuizDraw,
     QuizQuestion,
     SyncStatus,
 )
@@ -27,17 +30,11 @@ from certplatform.models.organization import (
     OrganizationMembership,
 )
 from certplatform.models.outbox import OutboxMessage
-from certplatform.models.review import (
-    Certificate,
-    CertificateRevocation,
-    ImmutableCertificateError,
-    Review,
-    ReviewDecision,
-    ReviewState,
-)
+from certplatform.models.review import Review, ReviewDecision, ReviewState
 from certplatform.models.user import Locale, Role, User, UserRole, UserSession
 
 __all__ = [
+    "AnswerReveal",
     "ApiKey",
     "AppendOnlyError",
     "AttemptStatus",
@@ -68,6 +65,7 @@ __all__ = [
     "QuestionKind",
     "Quiz",
     "QuizAttempt",
+    "QuizDraw",
     "QuizQuestion",
     "RateLimitCounter",
     "Review",

@@ -32,6 +32,13 @@ class QuestionKind(enum.StrEnum):
     NUMERIC = "numeric"
 
 
+class AnswerReveal(enum.StrEnum):
+    """When a quiz shows its correct answers and explanations."""
+
+    AFTER_EACH_ATTEMPT = "after_each_attempt"
+    PASSED_OR_OUT_OF_ATTEMPTS = "passed_or_out_of_attempts"
+
+
 class SyncStatus(enum.StrEnum):
     APPLIED = "applied"
     REJECTED = "rejected"
@@ -105,6 +112,13 @@ class Quiz(db.Model):
     uuid: Mapped[uuid_module.UUID] = mapped_column(sa.Uuid, unique=True)
     module_id: Mapped[int] = mapped_column(sa.ForeignKey("course_modules.id"), index=True)
     title: Mapped[Bilingual] = mapped_column(sa.JSON)
+    draw_size: Mapped[int | None]  # questions drawn from the pool per attempt; None: the whole pool
+    max_attempts: Mapped[int | None]  # attempts before a cooldown; None: unlimited
+    cooldown_minutes: Mapped[int | None]
+    reveal: Mapped[AnswerReveal] = mapped_column(
+        enum_type(AnswerReveal, "answer_reveal"), default=AnswerReveal.PASSED_OR_OUT_OF_ATTEMPTS
+    )
+    gates: Mapped[bool] = mapped_column(default=False)  # later modules stay locked until this quiz is passed
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     module: Mapped[CourseModule] = relationship(back_populates="quiz")
@@ -168,6 +182,20 @@ class LessonProgress(db.Model):
     last_viewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class QuizDraw(db.Model):
+    """The questions one attempt was given, fixed when the quiz is opened so that a reload shows the same ones."""
+
+    __tablename__ = "quiz_draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    quiz_id: Mapped[int] = mapped_column(sa.ForeignKey("quizzes.id"), index=True)
+    question_uuids: Mapped[list[str]] = mapped_column(sa.JSON)  # in the order shown
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # "<user_id>:<quiz_id>" while the draw awaits its answers, NULL once handed in: at most one open draw each.
+    open_key: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+
+
 class QuizAttempt(db.Model):
     __tablename__ = "quiz_attempts"
 
@@ -180,5 +208,6 @@ class QuizAttempt(db.Model):
     answers: Mapped[dict[str, Any]] = mapped_column(sa.JSON)  # question uuid -> what the learner answered
     results: Mapped[dict[str, bool]] = mapped_column(sa.JSON)  # question uuid -> correct
     content_version: Mapped[str] = mapped_column(sa.String(32))
+    draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("quiz_draws.id", ondelete="SET NULL"), unique=True)
 
     quiz: Mapped[Quiz] = relationship()

@@ -15,7 +15,7 @@ from certplatform.models import CertLevel, ExamAttempt, Review, ReviewDecision, 
 from certplatform.review import bp
 from certplatform.review.forms import DecisionForm, OverrideForm, ReassignForm
 from certplatform.sandbox.kinds import source_suffix
-from certplatform.services import accounts, integrity, review
+from certplatform.services import accounts, integrity, review, review_input
 from certplatform.services.issuing import IssuingError
 from certplatform.services.markdown import code_html, render
 
@@ -140,9 +140,9 @@ def detail(review_id: int):
                     current_user,
                     lease,
                     ReviewDecision(form.decision.data),
-                    review.form_scores(request.form),
+                    review_input.form_scores(request.form),
                     form.comment.data,
-                    review.parse_line_comments(form.line_comments.data),
+                    review_input.parse_line_comments(form.line_comments.data),
                 )
             except (review.ReviewError, IssuingError) as exc:
                 flash(str(exc), "error")
@@ -159,7 +159,7 @@ def detail(review_id: int):
         candidate=attempt.user,
         form=form,
         previous=review.reviews_of(attempt),
-        chosen=review.form_scores(request.form),
+        chosen=review_input.form_scores(request.form),
         similarity=similarity_report(attempt),
     ), status
 

@@ -56,14 +56,10 @@ class Limits:
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> Limits:
-        return cls(
-            wall_seconds=int(data["wall_seconds"]),
-            memory_mb=int(data["memory_mb"]),
-            pids=int(data["pids"]),
-            cpus=float(data["cpus"]),
-            file_size_mb=int(data["file_size_mb"]),
-            output_kb=int(data["output_kb"]),
-        )
+        """The limits of a task, checked by the same rules as exam.yaml's (content.schemas.TaskLimits)."""
+        from certplatform.content.schemas import TaskLimits
+
+        return cls(**TaskLimits.model_validate(dict(data)).model_dump())
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

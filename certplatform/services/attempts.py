@@ -207,14 +207,20 @@ def finish(attempt: ExamAttempt, actor: User | None = None, reason: str = "candi
     return attempt
 
 
+def best_submission(attempt: ExamAttempt, task: ExamTask) -> Submission | None:
+    """The submission of the task that counts: the best graded one, the latest among equals. A rejected one (it broke
+    a rule) ranks below every graded one and is the answer only when nothing else was graded; infrastructure failures
+    never count."""
+    graded = [s for s in attempt.submissions if s.task_id == task.id and s.status.final and s.status.counts]
+    return max(
+        graded, key=lambda s: (-1.0 if s.status == SubmissionStatus.REJECTED else s.score or 0.0, s.id), default=None
+    )
+
+
 def task_score(attempt: ExamAttempt, task: ExamTask) -> float:
-    """A task scores its best graded submission; rejected ones score 0, infrastructure failures do not count."""
-    scores = [
-        (s.score or 0.0) if s.status != SubmissionStatus.REJECTED else 0.0
-        for s in attempt.submissions
-        if s.task_id == task.id and s.status.final and s.status.counts
-    ]
-    return max(scores, default=0.0)
+    """The task's score: its best submission's (a rejected one scores 0)."""
+    best = best_submission(attempt, task)
+    return 0.0 if best is None or best.status == SubmissionStatus.REJECTED else best.score or 0.0
 
 
 def settle(attempt: ExamAttempt) -> ExamAttempt:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from certplatform.config import PLATFORM_NAME
 from certplatform.extensions import db
 from certplatform.i18n import locale_for_tag
 from certplatform.models import Certificate, CertLevel, Course
@@ -57,7 +58,7 @@ def linkedin_url(cert_id: str, facts: SignedFacts) -> str:
         {
             "startTask": "CERTIFICATION_NAME",
             "name": facts.title_en,
-            "organizationName": issuing.ISSUER,
+            "organizationName": PLATFORM_NAME,
             "issueYear": facts.issued_at.year,
             "issueMonth": facts.issued_at.month,
             "expirationYear": facts.expires_at.year,

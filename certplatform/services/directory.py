@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -47,6 +48,31 @@ def set_consent(user: User, listed: bool, skills: str) -> None:
         user.directory_opt_in_at = None
         audit.record(user, "directory.opt_out", "user", user.id)
     db.session.commit()
+
+
+def set_public_profile(user: User, public: bool) -> None:
+    """Turn the holder's public profile page on or off; its address is minted the first time it goes public and
+    kept after, so a link shared once keeps working whenever the profile is public again."""
+    user.public_profile = public
+    if public and not user.profile_slug:
+        user.profile_slug = secrets.token_urlsafe(12)
+    audit.record(user, "profile.public" if public else "profile.private", "user", user.id)
+    db.session.commit()
+
+
+def public_profile(slug: str) -> User | None:
+    """The active holder whose public profile lives at `slug`, while they keep it public."""
+    user = db.session.scalar(sa.select(User).where(User.profile_slug == slug, User.public_profile.is_(True)))
+    return user if user is not None and user.active else None
+
+
+def certificates_of(user: User) -> list[Certificate]:
+    """The holder's certificates, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc())
+        )
+    )
 
 
 @dataclass(frozen=True)

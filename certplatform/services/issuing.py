@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from certplatform.config import PLATFORM_NAME
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Certificate, CertLevel, ExamAttempt, User
 from certplatform.models.types import utcnow
@@ -28,7 +29,6 @@ TITLES = {
     CertLevel.L3: ("FlagOS Enterprise Training & Inference Architect", "FlagOS 企业级训推架构师"),
 }
 VALID, REVOKED, EXPIRED, INVALID = "valid", "revoked", "expired", "invalid"
-ISSUER = "FlagOS Certification"
 
 
 class IssuingError(RuntimeError):
@@ -119,7 +119,7 @@ def snapshot_for(
         "renews": renews,
         "status_index": status_index,
         "pdf_sha256": pdf_sha256,
-        "issuer": ISSUER,
+        "issuer": PLATFORM_NAME,
     }
 
 

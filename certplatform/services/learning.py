@@ -70,6 +70,7 @@ class ModuleProgress:
     viewed: frozenset[int]
     best_score: float | None
     has_quiz: bool
+    gates: bool = False  # its quiz must be passed before later modules open
 
     @property
     def quiz_passed(self) -> bool:
@@ -105,12 +106,24 @@ class CourseProgress:
         return bool(self.modules) and all(m.complete for m in self.modules)
 
     @property
+    def blocking_gate(self) -> ModuleProgress | None:
+        """The read module whose gating quiz must be passed before the next unread lesson opens."""
+        for m in self.modules:
+            if any(lesson.id not in m.viewed for lesson in m.lessons):
+                return None
+            if m.gates and not m.quiz_passed:
+                return m
+        return None
+
+    @property
     def next_lesson(self) -> Lesson | None:
-        """Where to continue: the first lesson not read yet, else the last one read."""
+        """Where to continue: the first lesson not read yet (before a gate not passed), else the last one read."""
         for m in self.modules:
             for lesson in m.lessons:
                 if lesson.id not in m.viewed:
                     return lesson
+            if m.gates and not m.quiz_passed:
+                break
         return self.last_viewed
 
 
@@ -153,12 +166,25 @@ def course_progress(user: User, course: Course) -> CourseProgress:
                 viewed=frozenset(lesson.id for lesson in lessons_by_module[m.id] if lesson.id in viewed),
                 best_score=best.get(quizzes[m.id].id) if quizzes[m.id] else None,
                 has_quiz=quizzes[m.id] is not None,
+                gates=bool(quizzes[m.id] and quizzes[m.id].gates),
             )
             for m in modules
         ],
         last_viewed=lesson_by_id.get(last.lesson_id) if last else None,
         last_viewed_at=last.last_viewed_at if last else None,
     )
+
+
+def module_locks(progress: CourseProgress) -> dict[int, CourseModule]:
+    """Module id -> the earlier module whose gating quiz is not passed yet, for every module still locked."""
+    locks: dict[int, CourseModule] = {}
+    gate: CourseModule | None = None
+    for mp in progress.modules:
+        if gate is not None:
+            locks[mp.module.id] = gate
+        elif mp.gates and not mp.quiz_passed:
+            gate = mp.module
+    return locks
 
 
 def my_learning(user: User) -> list[CourseProgress]:

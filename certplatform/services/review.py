@@ -7,9 +7,7 @@ reason; every decision is audited.
 
 from __future__ import annotations
 
-import re
 import statistics
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,18 +29,16 @@ from certplatform.models import (
     ReviewState,
     Role,
     Submission,
-    SubmissionStatus,
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import audit, issuing
-
-MAX_COMMENT = 10_000
-MAX_LINE_COMMENTS = 200
-
-
-class ReviewError(ValueError):
-    """A review action that is not allowed; the message is safe to show."""
+from certplatform.services import attempts, audit, issuing
+from certplatform.services.review_input import (
+    MAX_COMMENT,
+    ReviewError,
+    check_line_comments,
+    check_scores,
+)
 
 
 def _org_ids(user_id: int) -> set[int]:
@@ -172,63 +168,6 @@ def claim(mentor: User, attempt: ExamAttempt) -> Review:
     audit.record(mentor, "review.claim", "exam_attempt", attempt.id, review_id=review.id)
     db.session.commit()
     return review
-
-
-def check_scores(exam: Exam, scores: dict[str, Any]) -> dict[str, int]:
-    """Every rubric criterion scored with one of its levels' points."""
-    clean: dict[str, int] = {}
-    for criterion in exam.rubric:
-        raw = scores.get(criterion["id"])
-        allowed = {level["points"] for level in criterion["levels"]}
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            value = None
-        if value not in allowed:
-            raise ReviewError(_("Score every criterion of the rubric."))
-        clean[criterion["id"]] = value
-    return clean
-
-
-SCORE_FIELD = "score-"
-LINE_COMMENT = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\d+)\s*:\s*(.+)$")
-
-
-def form_scores(form: Mapping[str, str]) -> dict[str, str]:
-    """The rubric answers of a decision form: criterion id -> the points chosen, from its score-<criterion> radios."""
-    return {key[len(SCORE_FIELD) :]: value for key, value in form.items() if key.startswith(SCORE_FIELD)}
-
-
-def parse_line_comments(text: str | None) -> list[dict[str, Any]]:
-    """Line comments written one per line as `task:line: text` (clicking a line of code writes the same)."""
-    comments = []
-    for raw in (text or "").splitlines():
-        if not raw.strip():
-            continue
-        match = LINE_COMMENT.match(raw)
-        if not match:
-            raise ReviewError(_("Write each line comment as task:line: text."))
-        comments.append({"task": match.group(1), "line": int(match.group(2)), "text": match.group(3)})
-    return comments
-
-
-def check_line_comments(exam: Exam, comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    tasks = {t.slug for t in exam.tasks if t.live}
-    clean = []
-    for c in comments[: MAX_LINE_COMMENTS + 1]:
-        text = str(c.get("text", "")).strip()
-        if not text:
-            continue
-        try:
-            line = int(c.get("line"))
-        except (TypeError, ValueError):
-            raise ReviewError(_("A line comment needs a line number.")) from None
-        if c.get("task") not in tasks or line < 1:
-            raise ReviewError(_("A line comment must point at a line of a submitted task."))
-        clean.append({"task": c["task"], "line": line, "text": text[:2000]})
-    if len(clean) > MAX_LINE_COMMENTS:
-        raise ReviewError(_("Too many line comments."))
-    return clean
 
 
 def approvals(attempt: ExamAttempt) -> int:
@@ -383,21 +322,11 @@ class TaskSubmissions:
     submissions: tuple[Submission, ...]  # all of them, newest first, rejected and ungraded ones included
 
 
-def counted_submission(submissions: list[Submission]) -> Submission | None:
-    """The best graded submission (a rejected one only when nothing else was graded; the latest among equals)."""
-    graded = [s for s in submissions if s.status.final and s.status.counts]
-    return max(
-        graded,
-        key=lambda s: ((s.score or 0) if s.status != SubmissionStatus.REJECTED else -1, s.id),
-        default=None,
-    )
-
-
 def reviewed_submissions(attempt: ExamAttempt) -> list[TaskSubmissions]:
     shown = []
     for task in (t for t in attempt.exam.tasks if t.live):
         made = [s for s in attempt.submissions if s.task_id == task.id]
-        shown.append(TaskSubmissions(task, counted_submission(made), tuple(reversed(made))))
+        shown.append(TaskSubmissions(task, attempts.best_submission(attempt, task), tuple(reversed(made))))
     return shown
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from certplatform.config import PLATFORM_NAME
 from certplatform.models import Certificate
 from certplatform.services import certificate_status, issuing
 from certplatform.urls import public_url
@@ -121,7 +122,7 @@ def issuer_profile() -> dict[str, Any]:
     return {
         "id": public_url("api.issuer"),
         "type": ["Profile"],
-        "name": issuing.ISSUER,
+        "name": PLATFORM_NAME,
         "url": public_url("main.index"),
         "jwks": issuer_jwks(issuing.keystore()) if keys else {"keys": []},
         "pdf_signing_certificates": keys,

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gradelib.checker import run  # noqa: E402
 from gradelib.layout import CONTAINER_ROOT  # noqa: E402
-from gradelib.limits import Limits  # noqa: E402
+from gradelib.limits import LIMIT_NAMES, Limits  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
         "'auto' (default with --root) drops when root and reports when it cannot",
     )
     parser.add_argument("--limits", type=Path, help="limits JSON (default ROOT/limits.json)")
-    for name in ("wall_seconds", "memory_mb", "pids", "cpus", "file_size_mb", "output_kb"):
+    for name in LIMIT_NAMES:
         parser.add_argument("--" + name.replace("_", "-"), type=float, dest=name)
     parser.add_argument("--quiet", action="store_true", help="do not print the result JSON to stdout")
     args = parser.parse_args(argv)
@@ -46,11 +46,7 @@ def main(argv=None) -> int:
     isolation = args.isolation or ("auto" if args.root else "require")
     try:
         limits = Limits.load(args.limits or root / "limits.json")
-        overrides = {
-            n: getattr(args, n)
-            for n in ("wall_seconds", "memory_mb", "pids", "cpus", "file_size_mb", "output_kb")
-            if getattr(args, n) is not None
-        }
+        overrides = {n: getattr(args, n) for n in LIMIT_NAMES if getattr(args, n) is not None}
         limits = Limits.from_mapping({**limits.__dict__, **overrides})
     except (ValueError, OSError) as exc:
         parser.error(f"bad limits: {exc}")

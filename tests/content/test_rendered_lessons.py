@@ -86,3 +86,27 @@ def test_the_check_sees_raw_markdown():
     found = raw_markdown("<p>**程序（program）**是 [x](y) `z`</p>\n<p># Title</p><pre><code>a ** b `c`</code></pre>")
     assert sorted({f.split(":")[0] for f in found}) == ["code span", "emphasis", "heading", "link"]
     assert not any("a ** b" in f for f in found)
+
+
+DIAGRAM = re.compile(r"!\[[^\]]*\]\(assets/([^)\s]+\.svg)\)")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+SVG_TEXT = re.compile(r"<(?:text|title)[^>]*>([^<]*)<")
+
+
+def _diagrams(lesson: Path) -> list[Path]:
+    return [lesson.parent / "assets" / name for name in DIAGRAM.findall(lesson.read_text(encoding="utf-8"))]
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if _diagrams(p)], ids=lambda p: str(p.relative_to(COURSES)))
+def test_diagrams_speak_the_lessons_language_and_scale_to_their_box(path: Path):
+    chinese = path.name == "lesson.zh.md"
+    for svg in _diagrams(path):
+        source = svg.read_text(encoding="utf-8")
+        labels = " ".join(SVG_TEXT.findall(source))
+        assert bool(CJK.search(labels)) is chinese, f"{svg.name}: labels not in the lesson's language"
+        assert re.search(r"<svg[^>]*\bviewBox=", source), f"{svg.name}: without a viewBox it cannot scale down"
+
+
+def test_lesson_pictures_never_overflow_their_column():
+    css = (COURSES.parent / "certplatform" / "static" / "css" / "app.css").read_text(encoding="utf-8")
+    assert re.search(r"\.prose img\s*\{[^}]*max-width:\s*100%[^}]*height:\s*auto", css)

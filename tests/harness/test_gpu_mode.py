@@ -128,9 +128,9 @@ def test_cpu_runtime_file_grades_exactly_like_no_file(grade_base):
     assert (root / "runtime.json").stat().st_mode & 0o777 == 0o600  # locked down with the other hidden files
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
 @pytest.mark.parametrize("text", ['{"device": "cuda"}', '{"device": "tpu"}', "{broken"])
-def test_a_gpu_or_bad_runtime_file_without_a_gpu_is_a_harness_error(grade_base, text):
+def test_a_gpu_or_bad_runtime_file_without_a_gpu_is_a_harness_error(grade_base, text, monkeypatch):
+    monkeypatch.setattr(runtime, "cuda_available", lambda: False)  # a GPU host runs this too
     root = _grade_dir(grade_base, text)
     with pytest.raises(HarnessError):
         checker.grade(Layout(root), limits=Limits(wall_seconds=60), isolation="require")
@@ -139,11 +139,12 @@ def test_a_gpu_or_bad_runtime_file_without_a_gpu_is_a_harness_error(grade_base, 
     assert code == checker.EXIT_HARNESS_FAILURE and result["message"].startswith("harness error")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
 def test_candidate_process_that_cannot_see_the_gpu_is_not_the_candidates_fault(grade_base, monkeypatch):
     """The checker believes in a GPU; the candidate process (uid 10001, CUDA mode: no TRITON_INTERPRET, no
-    RLIMIT_AS) starts for real, finds none before importing the submission, and the run is a harness error."""
+    RLIMIT_AS) starts for real, finds none before importing the submission, and the run is a harness error.
+    On a GPU host the candidate inherits an empty CUDA_VISIBLE_DEVICES, so it sees none there either."""
     monkeypatch.setattr(runtime, "cuda_available", lambda: True)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     root = _grade_dir(grade_base, '{"device": "cuda"}')
     code = checker.run(root, limits=Limits(wall_seconds=60), isolation="require", echo=False)
     result = json.loads((root / "results" / "results.json").read_text())
@@ -170,8 +171,6 @@ def _cmdline(pid: int) -> bytes:
     ],
 )
 def test_run_candidate_settles_the_interpreter_before_triton(tmp_path, env, expected):
-    if torch.cuda.is_available():
-        pytest.skip("checks the no-GPU answer")
     parent, child = socket.socketpair()
     submission = tmp_path / "submission.py"
     submission.write_text(GOOD_ADD)
@@ -186,7 +185,7 @@ def test_run_candidate_settles_the_interpreter_before_triton(tmp_path, env, expe
             str(submission),
             "add",
         ],
-        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env},
+        env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), "CUDA_VISIBLE_DEVICES": "", **env},  # no GPU seen
         pass_fds=(child.fileno(),),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Limits:
-    wall_seconds: float = 120.0
+    wall_seconds: int = 120
     memory_mb: int = 2048
     pids: int = 128
     cpus: float = 1.0
@@ -51,3 +51,6 @@ class Limits:
         """Time kept back from the wall limit so the harness can always write its result before the backend
         kills it."""
         return min(10.0, max(2.0, 0.05 * self.wall_seconds))
+
+
+LIMIT_NAMES = tuple(f.name for f in fields(Limits))  # the contract's names, in the order of exam.yaml's

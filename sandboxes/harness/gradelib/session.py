@@ -23,10 +23,6 @@ from .runtime import Runtime
 HARNESS_DIR = Path(__file__).resolve().parent.parent
 
 
-class OutputFlood(Exception):
-    """The candidate wrote far more than the output cap and was stopped."""
-
-
 class _Capture(threading.Thread):
     """Drain one pipe, keep the first `keep` bytes, count the rest; flag a flood past `hard_cap`."""
 
