@@ -94,6 +94,7 @@ def _case():
         ({"instances": [{"group": "g0", "tp": 1, "count": 13}]}, "cost 26.00 per hour, over the budget of 24.00"),
         ({"instances": [{"group": "g0", "tp": 1, "count": 1, "role": "both"}]}, "role 'both' is not one of"),
         ({"instances": [{"group": "g0", "tp": 1, "count": 1}], "extra": 1}, "other than instances and routing"),
+        ({"instances": [{"group": "g0", "tp": 1, "count": 1}] * 65}, "65 instance entries; at most 64"),
         ({"instances": [{"group": "g0", "tp": 1, "count": 2, "role": "prefill"}]}, "has no decode instances"),
         ({"instances": [{"group": "g0", "tp": 1, "count": 2, "role": "decode"}]}, "has no prefill instances"),
         (

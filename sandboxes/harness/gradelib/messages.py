@@ -213,6 +213,7 @@ TEMPLATES: dict[str, str] = {
         "the plan must be a dict with a non-empty 'instances' list of {group, tp, count, role} and an optional "
         "'routing'"
     ),
+    "serve.too_many": N_("the plan has %(count)s instance entries; at most %(limit)s are allowed"),
     "serve.plan_keys": N_("the plan has keys other than instances and routing: %(keys)s"),
     "serve.entry_keys": N_("instance entry %(index)s must have the keys group, tp, count and, optionally, role"),
     "serve.unknown_group": N_("instance entry %(index)s names group %(group)s, which is not in the cluster"),

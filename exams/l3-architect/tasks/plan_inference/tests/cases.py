@@ -24,6 +24,7 @@ ENTRY = "plan_inference"
 CALL_SECONDS = 20
 PASS_RATIO = 0.98
 POOLS = ("colocated", "disaggregated")
+MAX_ENTRIES = 64  # instance entries in one plan
 
 CHIPS = {
     "A800": {"mem_gib": 80, "bf16": 312, "hbm_gbps": 2000, "intra": 200, "inter": 25, "price": 2.0},
@@ -185,11 +186,13 @@ def problems(cluster: dict, model: dict, workload: dict, plan) -> tuple[list, fl
         return [], 0.0, [m("serve.not_a_plan")]
     if not set(plan) <= {"instances", "routing"}:
         return [], 0.0, [m("serve.plan_keys", keys=", ".join(sorted(map(str, set(plan) - {"instances", "routing"}))))]
+    if len(plan["instances"]) > MAX_ENTRIES:
+        return [], 0.0, [m("serve.too_many", count=len(plan["instances"]), limit=MAX_ENTRIES)]
     shape = ModelShape.of(model)
     groups = {g["id"]: g for g in cluster["node_groups"]}
     used: dict[str, int] = {}
     out, found, cost = [], [], 0.0
-    for i, raw in enumerate(plan["instances"][:64]):
+    for i, raw in enumerate(plan["instances"]):
         entry, problem = _entry(i, raw, groups, shape)
         if problem is None:
             problem = _holds(cluster, model, workload, groups[entry[0]], entry[1], entry[3])
