@@ -219,3 +219,26 @@ def test_changes_requested_a_revised_document_two_approvals_and_a_revocation(app
     assert client.get(f"/api/v1/certificates/{cert.id}").get_json()["status"] == "revoked"
     for path, _html in pages(leases):
         assert path  # every page still opens once the certificate is revoked
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", ("the routing shares sum to 1.1, not 1", "infeasible: the plan breaks", "tests passed")),
+        ("zh-CN", ("routing 各份额之和为 1.1，不等于 1", "不可行：计划违反了", "个测试中通过")),
+    ],
+)
+def test_the_cluster_plan_verdict_is_worded_in_the_readers_language(app, l3, language, says) -> None:
+    l2_exam, _ = l3
+    candidate = l3_candidate(make_user(email="planner@example.com"), l2_exam, make_user(Role.MENTOR))
+    client = _client(app, candidate.email, language)
+    attempt_url = post_form(client, "/exams/l3-architect/start").location
+    wrong = (L3_TASK_DIR / "plan_inference" / "wrong" / "routing_not_summing.py").read_text()
+    post_form(client, attempt_url + "plan_inference/", {"code": task_source("plan_inference", "solution.py") + wrong})
+    submission = db.session.scalar(sa.select(Submission).order_by(Submission.id.desc()))
+    assert submission.status is SubmissionStatus.FAILED and submission.score == 0.0
+    status = client.get(f"{attempt_url}submissions/{submission.id}").get_json()
+    messages = " | ".join([status["message"], *(t["message"] for t in status["tests"])])
+    assert all(s in messages for s in says), messages
+    if language != "en":
+        assert "the routing shares sum" not in messages and "infeasible" not in messages

@@ -183,6 +183,9 @@ INF_SOLUTION = (INF_TASK / "solution.py").read_text()
         ("over_budget", FAILED, 0.0, 0.0, "over the budget"),
         ("tp_across_nodes", FAILED, 0.0, 0.0, "must divide a node's 8 devices"),
         ("one_chip_type", FAILED, 0.3, 0.99, "of the reference allocation"),
+        ("routing_not_summing", FAILED, 0.0, 0.0, "the routing shares sum to 1.1, not 1"),
+        ("ignores_kv_transfer", FAILED, 0.6, 0.99, "of the reference allocation"),
+        ("decode_pool_missing", FAILED, 0.2, 0.9, "this plan has no decode instances"),
     ],
 )
 def test_plan_inference_scores(grade_source, name, status, low, high, says):
@@ -196,6 +199,7 @@ def test_plan_inference_scores(grade_source, name, status, low, high, says):
     assert result.status == status, result
     assert low <= result.score <= high, result
     assert any(says in t.message for t in result.tests), result.tests
+    assert all(t.parts for t in result.tests), result.tests  # every verdict can be worded in the reader's language
 
 
 RE_TASK = REPO / "exams" / "l3-architect" / "tasks" / "replan_after_failure"

@@ -8,6 +8,14 @@ EXAM = REPO / "exams" / "l3-architect"
 TRAINING = EXAM / "tasks" / "plan_training"
 sys.path.insert(0, str(TRAINING / "tests"))
 sys.path.insert(0, str(EXAM / "tasks" / "plan_inference" / "tests"))
+sys.path.insert(0, str(REPO / "sandboxes" / "harness"))  # gradelib.messages words the checkers' message codes
+
+
+def text(message) -> str:
+    """The English text of a checker's message (a string, a message dict or a list of them)."""
+    from gradelib.messages import render
+
+    return message if isinstance(message, str) else render(message)
 
 
 def load_cases(task: str):

@@ -4,6 +4,7 @@ kind of mistake costs exactly the check it should, with a message that names it.
 import pytest
 
 from .conftest import EXAM, load_cases
+from .conftest import text as english
 
 TASK = EXAM / "tasks" / "design_doc"
 cases = load_cases("design_doc")
@@ -11,7 +12,7 @@ SOLUTION = (TASK / "solution.md").read_text()
 
 
 def results(text):
-    return {name: (score, passed, message) for name, score, passed, message in cases.check_document(text)}
+    return {name: (score, passed, english(message)) for name, score, passed, message in cases.check_document(text)}
 
 
 def test_reference_document_passes_every_check():

@@ -5,12 +5,18 @@ import copy
 
 import pytest
 from costmodel import ModelShape, stage_coefficients
-from gates import check
+from gates import check as check_plan
 
-from .conftest import load_cases
+from .conftest import load_cases, text
 from .test_costmodel import CLUSTER, M70, WORKED, WORKLOAD
 
 cases = load_cases("plan_training")
+
+
+def check(cluster, model, workload, plan):
+    """gates.check with its messages as English text."""
+    ev, gate, claims = check_plan(cluster, model, workload, plan)
+    return ev, [text(g) for g in gate], [text(c) for c in claims]
 
 
 def claimed(p, model=M70, cluster=CLUSTER):
@@ -136,6 +142,7 @@ def _case(reference_plan_dict):
 def test_score_is_capped_at_one(good):
     # Against a weaker reference (the even split 70B-A) the better plan 70B-B scores 1.0, not 1.017.
     score, passed, message = _case(WORKED["70B-A"][1]).check(good)
+    message = text(message)
     assert score == 1.0 and passed and "1.017 of the reference" in message
 
 
@@ -151,12 +158,14 @@ def test_score_is_the_throughput_ratio_below_the_reference():
 def test_wrong_claims_keep_half_the_credit(good):
     good["claimed"]["iter_s"] *= 1.5
     score, passed, message = _case(WORKED["70B-B"][1]).check(good)
+    message = text(message)
     assert score == 0.5 and not passed and message.startswith("claims off by more than 2%")
 
 
 def test_infeasible_scores_zero_and_shows_the_gate(good):
     good["hetero_pipeline_layer_split"][0] += 1
     score, passed, message = _case(WORKED["70B-B"][1]).check(good)
+    message = text(message)
     assert score == 0 and not passed and "sums to 81" in message
 
 

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from .conftest import EXAM, load_cases
+from .conftest import EXAM, load_cases, text
 from .test_costmodel import CLUSTER, M70, WORKED, WORKLOAD
 
 cases = load_cases("replan_after_failure")
@@ -48,7 +48,8 @@ def _sources():
 def _run(source, case):
     namespace: dict = {}
     exec(compile(source, "submission", "exec"), namespace)  # noqa: S102 - the task's own reference and wrong files
-    return case.check(namespace["replan_after_failure"](*copy.deepcopy(case.args)))
+    score, passed, message = case.check(namespace["replan_after_failure"](*copy.deepcopy(case.args)))
+    return score, passed, text(message)
 
 
 @pytest.mark.parametrize("seed", [1, 4])
@@ -82,4 +83,5 @@ def test_keeping_a_still_feasible_old_plan_is_the_best_answer_after_a_degraded_l
         },
     )
     score, _, message = case.check(kept)
+    message = text(message)
     assert "100% of layers kept" in message and 0 < score <= 1

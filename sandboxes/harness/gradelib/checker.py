@@ -141,4 +141,3 @@ def _load_spec(tests_dir: Path):
         if not hasattr(module, name):
             raise HarnessError(f"{path} does not define {name}")
     return module
-

@@ -138,6 +138,114 @@ TEMPLATES: dict[str, str] = {
     "test.timing_no_tensor": N_("returned no tensor on a repeated call (timing run)"),
     "test.timing_wrong": N_("wrong on a repeated call (timing run): %(detail)s"),
     "test.timing": N_("%(text)s"),
+    # -- plain-Python plans (cluster_plan, L3) ----------------------------------------------------------------
+    "grade.score": N_("score %(score)s"),
+    "plan.detail": N_("%(detail)s"),
+    "plan.not_json": N_("the result is not plain JSON data: %(error)s"),
+    "plan.check_failed": N_("the result could not be checked: %(error)s"),
+    "plan.infeasible": N_("infeasible: the plan breaks %(count)s rule(s)"),
+    # -- training plans (plan_training, replan_after_failure, the design document's plan) ---------------------
+    "train.not_dict": N_("the plan must be a dict, got %(type)s"),
+    "train.meshes": N_("'meshes' must be a non-empty list of {group, tp, cp, ep, dp, pp}"),
+    "train.mesh_keys": N_("mesh %(index)s must have exactly the keys %(keys)s"),
+    "train.unknown_group": N_("mesh %(index)s names group %(group)s, which is not in the cluster"),
+    "train.group_twice": N_("group %(group)s appears in two meshes; use one mesh per group"),
+    "train.not_positive": N_("mesh %(index)s (%(group)s): tp, cp, ep, dp and pp must be positive integers"),
+    "train.cp_ep": N_("mesh %(index)s (%(group)s): cp and ep must be 1 (dense model, no context parallelism)"),
+    "train.tp_node": N_(
+        "mesh %(index)s (%(group)s): tp=%(tp)s must divide the %(devices)s devices of one node (tensor parallelism "
+        "stays inside a node)"
+    ),
+    "train.tp_heads": N_(
+        "mesh %(index)s (%(group)s): tp=%(tp)s must divide the %(heads)s heads and %(kv_groups)s KV groups"
+    ),
+    "train.devices": N_("mesh %(index)s (%(group)s): tp*dp*pp = %(used)s devices, but the group has %(have)s"),
+    "train.same_dp": N_("every mesh must use the same dp (one data-parallel degree for the pipeline); got %(dps)s"),
+    "train.split_type": N_("'hetero_pipeline_layer_split' must be a list of integers, one per pipeline stage"),
+    "train.split_len": N_("the layer split has %(entries)s entries but the meshes have %(stages)s pipeline stages"),
+    "train.split_empty_stage": N_("every pipeline stage needs at least one layer"),
+    "train.split_sum": N_("the layer split sums to %(total)s, but the model has %(layers)s layers"),
+    "train.micro_batch": N_("'micro_batch' must be a positive integer"),
+    "train.batch_divides": N_("global batch %(gbs)s is not divisible by dp*micro_batch = %(product)s"),
+    "train.too_few_micro": N_(
+        "%(m)s micro-batches per iteration are fewer than the %(p)s pipeline stages (need m >= p)"
+    ),
+    "train.recompute": N_("'recompute' must be one of %(choices)s"),
+    "train.bool": N_("'%(key)s' must be true or false"),
+    "train.tied": N_("with tied embeddings the first and last mesh must use the same tp (FlagScale rule)"),
+    "train.memory": N_(
+        "stage %(stage)s on %(group)s needs %(need)s GiB of %(have)s (model states %(states)s, activations %(acts)s)"
+    ),
+    "train.claimed_missing": N_("'claimed' is missing: state mem_gib_per_stage, iter_s and tokens_per_s"),
+    "train.claimed_mem_len": N_("claimed mem_gib_per_stage must list %(stages)s numbers, one per stage"),
+    "train.claimed_mem": N_("claimed memory of stage %(stage)s is %(claimed)s GiB; the cost model gives %(actual)s"),
+    "train.claimed": N_("claimed %(key)s is %(claimed)s; the cost model gives %(actual)s %(unit)s"),
+    "train.claims_off": N_("claims off by more than 2%%"),
+    "train.throughput": N_(
+        "%(tps)s tokens/s = %(ratio)s of the reference planner (p=%(p)s, d=%(d)s, m=%(m)s, iteration %(iter)s s)"
+    ),
+    "replan.infeasible": N_("infeasible on what is left: the plan breaks %(count)s rule(s)"),
+    "replan.summary": N_(
+        "%(tps)s tokens/s = %(ratio)s of the reference planner, %(kept)s of layers kept; value %(value)s = "
+        "%(of_best)s of the best"
+    ),
+    "replan.resharded": N_("'resharded' is %(stated)s, but the stages holding moved layers are %(actual)s"),
+    # -- the design document (plan_document) -----------------------------------------------------------------
+    "doc.files": N_("expected one document, found %(count)s files"),
+    "doc.too_large": N_("the document is larger than %(kb)s KB"),
+    "doc.not_utf8": N_("the document is not UTF-8 text"),
+    "doc.all_passed": N_("all %(total)s checks passed; mentors grade the argument"),
+    "doc.some_passed": N_("%(passed)s of %(total)s checks passed"),
+    "doc.sections_ok": N_("all present"),
+    "doc.sections_missing": N_("missing a heading for: %(names)s"),
+    "doc.no_json": N_("no ```json block with the plan was found"),
+    "doc.bad_json": N_("the ```json block is not valid JSON: %(error)s"),
+    "doc.no_plan": N_("no plan to check"),
+    "doc.plan_infeasible": N_("the plan is infeasible"),
+    "doc.feasible": N_("%(tps)s tokens/s, %(iter)s s per iteration"),
+    "doc.claims_ok": N_("within 2%%"),
+    "doc.quoted_wrong": N_("do not match the plan within 2%%"),
+    "doc.quoted_item": N_("%(quote)s (the plan gives %(value)s %(unit)s)"),
+    "doc.not_quoted": N_("not quoted: %(units)s"),
+    "doc.figures_checked": N_("%(count)s figures checked"),
+    # -- plan_inference: the gates (each names the rule and the amount) and the score ------------------------
+    "serve.not_a_plan": N_(
+        "the plan must be a dict with a non-empty 'instances' list of {group, tp, count, role} and an optional "
+        "'routing'"
+    ),
+    "serve.too_many": N_("the plan has %(count)s instance entries; at most %(limit)s are allowed"),
+    "serve.plan_keys": N_("the plan has keys other than instances and routing: %(keys)s"),
+    "serve.entry_keys": N_("instance entry %(index)s must have the keys group, tp, count and, optionally, role"),
+    "serve.unknown_group": N_("instance entry %(index)s names group %(group)s, which is not in the cluster"),
+    "serve.not_positive": N_("instance entry %(index)s (%(group)s): tp and count must be positive integers"),
+    "serve.unknown_role": N_(
+        "instance entry %(index)s (%(group)s): role %(role)s is not one of colocated, prefill, decode"
+    ),
+    "serve.tp_divides": N_(
+        "instance entry %(index)s (%(group)s): tp=%(tp)s must divide a node's %(devices)s devices, the %(heads)s "
+        "heads and the %(kv_groups)s KV groups"
+    ),
+    "serve.cannot_hold": N_(
+        "a TP%(tp)s %(role)s instance on %(group)s cannot hold one %(tokens)s-token request: the weights and its "
+        "KV cache need %(need)s GiB of %(have)s"
+    ),
+    "serve.devices": N_("group %(group)s: the instances use %(used)s devices, but it has %(have)s"),
+    "serve.budget": N_("the instances cost %(cost)s per hour, over the budget of %(budget)s"),
+    "serve.pool_incomplete": N_(
+        "a prefill/decode split needs both prefill and decode instances; this plan has no %(missing)s instances"
+    ),
+    "serve.routing_needed": N_(
+        "the plan has colocated and prefill/decode instances: 'routing' must give each pool's share of the requests"
+    ),
+    "serve.routing_shape": N_(
+        "'routing' must be a dict of the shares 'colocated' and 'disaggregated', numbers from 0 to 1"
+    ),
+    "serve.routing_sum": N_("the routing shares sum to %(total)s, not 1"),
+    "serve.pool_empty": N_("the routing sends %(share)s of the requests to the %(pool)s pool, which has no instances"),
+    "serve.goodput": N_(
+        "goodput %(goodput)s (%(good)s of %(requests)s requests met both targets; TTFT met by %(ttft)s, TPOT by "
+        "%(tpot)s) = %(ratio)s of the reference allocation"
+    ),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "

@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import math
 import socket
-import sys
 import time
 
-from .runner import _describe
+from .candidate_loop import describe as _describe
 
 MAX_OUTPUT_BYTES = 512 << 10
 
@@ -21,38 +20,18 @@ MAX_OUTPUT_BYTES = 512 << 10
 def main(argv: list[str]) -> int:
     fd, submission, entry = int(argv[0]), argv[1], argv[2]
     sock = socket.socket(fileno=fd)
-    from . import channel
+    from . import candidate_loop
 
-    module, error = _import_submission(submission)
-    if error is not None:
-        channel.send(sock, {"type": "import_error", "error": error, "violations": []})
+    functions = candidate_loop.open_submission(sock, submission, (entry,))
+    if functions is None:
         return 0
-    fn = getattr(module, entry, None)
-    if not callable(fn):
-        channel.send(
-            sock,
-            {"type": "import_error", "violations": [], "error": f"the submission defines no function named {entry!r}"},
-        )
-        return 0
-    channel.send(sock, {"type": "ready", "violations": []})
-    while True:
-        header, _ = channel.recv(sock)
+
+    def answer(header: dict, _blobs: list):
         if header.get("type") != "call":
-            return 0
-        channel.send(sock, _call(fn, header.get("args") or [], submission))
+            return None
+        return _call(functions[entry], header.get("args") or [], submission), []
 
-
-def _import_submission(path: str):
-    import importlib.util
-
-    try:
-        spec = importlib.util.spec_from_file_location("submission", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["submission"] = module
-        spec.loader.exec_module(module)
-        return module, None
-    except BaseException as exc:
-        return None, _describe(exc, path)
+    return candidate_loop.serve(sock, answer)
 
 
 def _jsonable(value, depth: int = 0):
@@ -92,5 +71,5 @@ def _call(fn, args: list, submission: str) -> dict:
             raise ValueError(f"larger than {MAX_OUTPUT_BYTES // 1024} KB")
         reply["output"] = data
     except (ValueError, RecursionError) as exc:
-        reply["output_problem"] = f"the result is not plain JSON data: {exc}"
+        reply["output_problem"] = str(exc)  # worded by the checker (plan.not_json)
     return reply

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
-import traceback
 import warnings
-
-MAX_ERROR_CHARS = 3_000
 
 
 def main(argv: list[str]) -> int:
@@ -38,7 +34,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(max(1, int(os.environ.get("CERTPLATFORM_CPUS", "1"))))
-    from . import channel, guards, launch_log, messages  # noqa: F401 - messages is loaded before the snapshot watches it
+    from . import candidate_loop, channel, guards, launch_log, messages  # noqa: F401 - loaded before the snapshot
 
     guard = guards.Guard()
     clock = None
@@ -71,39 +67,26 @@ def main(argv: list[str]) -> int:
     launch_log.take()
     before = guards.snapshot()
 
-    module, error = _import_submission(submission, guard)
-    record = guard.reset()
-    violations = _violations(record, before, guard_ok=True, phase="phase.import")
-    if error is not None:
-        channel.send(sock, {"type": "import_error", "error": error, "violations": violations})
-        return 0
-    functions = {name: getattr(module, name, None) for name in (entry, *others)}
-    missing = [name for name, value in functions.items() if not callable(value)]
-    if missing:
-        channel.send(
-            sock,
-            {
-                "type": "import_error",
-                "violations": violations,
-                "error": f"the submission defines no function named {missing[0]!r}",
-            },
-        )
+    functions = candidate_loop.open_submission(
+        sock,
+        submission,
+        (entry, *others),
+        guard,
+        lambda: _violations(guard.reset(), before, guard_ok=True, phase="phase.import"),
+    )
+    if functions is None:
         return 0
     fn = functions[entry]
-    channel.send(sock, {"type": "ready", "violations": violations})
 
-    while True:
-        header, blobs = channel.recv(sock)
+    def answer(header: dict, blobs: list):
         if header.get("type") == "call":
             called = functions.get(header.get("function", entry))
-            if called is None:
-                return 0
-            reply, out_blobs = _call(called, header, blobs, guard, before, submission, device)
-        elif header.get("type") == "time" and clock is not None:
-            reply, out_blobs = gpu_runner.time_call(fn, header, blobs, guard, clock, before, submission)
-        else:
-            return 0
-        channel.send(sock, reply, out_blobs)
+            return None if called is None else _call(called, header, blobs, guard, before, submission, device)
+        if header.get("type") == "time" and clock is not None:
+            return gpu_runner.time_call(fn, header, blobs, guard, clock, before, submission)
+        return None
+
+    return candidate_loop.serve(sock, answer)
 
 
 def _fatal(sock: socket.socket, message: str) -> int:
@@ -132,30 +115,10 @@ def _warm_up(device: str = "cpu") -> None:
         torch.cuda.synchronize()
 
 
-def _import_submission(path: str, guard):
-    import importlib.util
-
-    try:
-        spec = importlib.util.spec_from_file_location("submission", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["submission"] = module
-        with guard:
-            spec.loader.exec_module(module)
-        return module, None
-    except BaseException as exc:
-        return None, _describe(exc, path)
-
-
 def _describe(exc: BaseException, submission: str) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == submission]
-    lines = [f"  line {f.lineno}, in {f.name}: {f.line}" for f in frames[-5:]]
-    cause = exc.__cause__
-    text = f"{type(exc).__name__}: {exc}"
-    if cause is not None and type(exc).__name__ == "InterpreterError":
-        text += f" (caused by {type(cause).__name__}: {cause})"
-    if lines:
-        text += "\n" + "\n".join(lines)
-    return text[:MAX_ERROR_CHARS]
+    from .candidate_loop import describe
+
+    return describe(exc, submission)
 
 
 def _resource_hint(exc: BaseException) -> str | None:

@@ -3,7 +3,9 @@ hidden case sends it JSON inputs (a cluster, a model, a workload, ...) and score
 task's own checker (tests/cases.py: a cost model and a simulator that live only on the checker's side).
 
 cases.py defines KIND = "cluster_plan", ENTRY, optional CALL_SECONDS, and `cases(seed: int)` returning objects
-with `name`, `args` (a list of JSON values) and `check(output) -> (score in [0, 1], passed, message)`.
+with `name`, `args` (a list of JSON values) and `check(output) -> (score in [0, 1], passed, message)`. The message
+is a message dict of gradelib/messages.py (`{"code", "args"}`) or a list of them, so the candidate reads it in
+their language; a plain string is shown as it is, in English.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from .. import channel
 from ..context import GradeContext
 from ..isolation import make_scratch, remove_scratch
+from ..messages import Message, msg, parts_of, text_of, valid
 from ..results import ERROR, FAILED, PASSED, REJECTED, TIMEOUT, GradeResult, TestResult, score_of
 from ..session import CandidateProcess
 from . import register
@@ -27,9 +30,33 @@ DEFAULT_CALL_SECONDS = 20.0
 
 
 class _Stop(Exception):
-    def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+    """Grading ends early with this status and message (one or more messages)."""
+
+    def __init__(self, status: str, *parts: Message | dict):
+        self.parts = parts_of(*parts)
+        self.message = text_of(self.parts)
+        super().__init__(self.message)
+        self.status = status
+
+
+def _result(status: str, score: float, *parts, tests=(), stdout: str = "", stderr: str = "") -> GradeResult:
+    found = parts_of(*parts)
+    return GradeResult(status, score, tuple(tests), text_of(found), stdout, stderr, found or None)
+
+
+def _test(name: str, passed: bool, score: float, *parts) -> TestResult:
+    found = parts_of(*parts)
+    return TestResult(name, passed, score, text_of(found), parts=found or None)
+
+
+def _checker_parts(message) -> list[dict] | None:
+    """The checker's message as message dicts, or None when it is plain text (or not a well-formed message)."""
+    items = message if isinstance(message, list) else [message]
+    if items and all(isinstance(i, (dict, Message)) for i in items):
+        found = list(parts_of(*items))
+        if valid(found):
+            return found
+    return None
 
 
 @register("cluster_plan")
@@ -39,11 +66,11 @@ class ClusterPlanKind:
         submission = ctx.layout.submission_file()
         raw = submission.read_bytes()
         if len(raw) > MAX_SOURCE_BYTES:
-            return GradeResult(REJECTED, 0.0, message=f"submission is larger than {MAX_SOURCE_BYTES // 1024} KB")
+            return _result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
         try:
             compile(raw.decode("utf-8", errors="replace"), submission.name, "exec")
         except SyntaxError as exc:
-            return GradeResult(ERROR, 0.0, message=f"the submission is not valid Python: line {exc.lineno}: {exc.msg}")
+            return _result(ERROR, 0.0, msg("grade.syntax", error=f"line {exc.lineno}: {exc.msg}"))
         cases = list(spec.cases(ctx.seed))
         call_seconds = float(getattr(spec, "CALL_SECONDS", DEFAULT_CALL_SECONDS))
 
@@ -80,62 +107,62 @@ class ClusterPlanKind:
             shutil.rmtree(code_dir, ignore_errors=True)
 
         for case in cases[len(results) :]:
-            results.append(TestResult(case.name, False, 0.0, "not run: grading stopped earlier"))
+            results.append(_test(case.name, False, 0.0, msg("grade.not_run")))
         tests = tuple(results)
         if outcome.flooded and (stop is None or stop.status != REJECTED):
-            stop = _Stop(ERROR, f"output flood: the submission wrote far more than the {ctx.limits.output_kb} KB kept")
+            stop = _Stop(ERROR, msg("grade.flood", kb=ctx.limits.output_kb))
         if stop is None and outcome.leftover:
-            stop = _Stop(REJECTED, f"the submission left {outcome.leftover} process(es) running; they were killed")
+            stop = _Stop(REJECTED, msg("grade.leftover", count=outcome.leftover))
+        out = {"tests": tests, "stdout": proc.stdout, "stderr": proc.stderr}
         if stop is not None:
-            score = 0.0 if stop.status == REJECTED else score_of(tests)
-            return GradeResult(stop.status, score, tests, stop.message, proc.stdout, proc.stderr)
-        passed = all(t.passed for t in tests)
-        message = (
-            f"all {len(tests)} tests passed"
-            if passed
-            else f"{sum(t.passed for t in tests)} of {len(tests)} tests passed; score {score_of(tests):.3f}"
-        )
-        return GradeResult(PASSED if passed else FAILED, score_of(tests), tests, message, proc.stdout, proc.stderr)
+            return _result(stop.status, 0.0 if stop.status == REJECTED else score_of(tests), *stop.parts, **out)
+        if all(t.passed for t in tests):
+            return _result(PASSED, score_of(tests), msg("grade.all_passed", total=len(tests)), **out)
+        summary = msg("grade.some_passed", passed=sum(t.passed for t in tests), total=len(tests))
+        return _result(FAILED, score_of(tests), summary, msg("grade.score", score=f"{score_of(tests):.3f}"), **out)
 
-    def _receive(self, proc: CandidateProcess, header, deadline: float, what: str):
+    def _receive(self, proc: CandidateProcess, header, deadline: float, what: Message):
         try:
             return proc.request(header, (), deadline)
         except channel.ChannelTimeout:
-            raise _Stop(TIMEOUT, f"time limit exceeded {what}") from None
+            raise _Stop(TIMEOUT, msg("grade.time_limit", what=what)) from None
         except channel.ChannelClosed:
             try:
                 code = proc.proc.wait(timeout=10)
             except Exception:
                 code = None
             if proc.flooded:
-                raise _Stop(ERROR, "the submission flooded stdout/stderr and was stopped") from None
-            raise _Stop(ERROR, f"the candidate process died {what} ({_exit_reason(code)})") from None
+                raise _Stop(ERROR, msg("grade.flood", kb=proc.limits.output_kb)) from None
+            raise _Stop(ERROR, msg("grade.died", what=what, reason=_exit_reason(code))) from None
         except channel.ProtocolError as exc:
-            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}: {exc}") from None
+            raise _Stop(ERROR, msg("grade.protocol", what=what), msg("plan.detail", detail=str(exc)[:500])) from None
 
     def _wait_ready(self, proc: CandidateProcess, ctx: GradeContext) -> None:
-        header, _ = self._receive(proc, None, ctx.deadline, "while importing the submission")
+        header, _ = self._receive(proc, None, ctx.deadline, msg("phase.import"))
         if header.get("type") == "import_error":
-            raise _Stop(ERROR, f"the submission could not be imported: {header.get('error')}")
+            raise _Stop(ERROR, msg("grade.import_error", error=str(header.get("error"))))
         if header.get("type") != "ready":
-            raise _Stop(ERROR, "the candidate process broke the harness protocol while starting")
+            raise _Stop(ERROR, msg("grade.protocol", what=msg("phase.import")))
 
     def _run_case(self, proc: CandidateProcess, case, ctx: GradeContext, call_seconds: float) -> TestResult:
-        what = f"in test {case.name!r}"
+        what = msg("where.test", name=repr(case.name))
         deadline = min(ctx.deadline, time.monotonic() + call_seconds)
         reply, _ = self._receive(proc, {"type": "call", "args": list(case.args)}, deadline, what)
         if reply.get("type") != "result":
-            raise _Stop(ERROR, f"the candidate process broke the harness protocol {what}")
+            raise _Stop(ERROR, msg("grade.protocol", what=what))
         if reply.get("error"):
             if reply.get("resource"):
-                raise _Stop(ERROR, f"{what}: resource limit hit: {reply['error']}")
-            return TestResult(case.name, False, 0.0, f"raised {reply['error']}")
+                raise _Stop(ERROR, msg("grade.in_test", where=what, detail=msg("grade.resource", error=reply["error"])))
+            return _test(case.name, False, 0.0, msg("test.raised", error=str(reply["error"])))
         if reply.get("output_problem"):
-            return TestResult(case.name, False, 0.0, str(reply["output_problem"]))
+            return _test(case.name, False, 0.0, msg("plan.not_json", error=str(reply["output_problem"])[:500]))
         try:
             score, passed, message = case.check(reply.get("output"))
         except Exception as exc:  # the checker must survive any shape of candidate output
-            score, passed, message = 0.0, False, f"the result could not be checked: {type(exc).__name__}: {exc}"
+            score, passed, message = 0.0, False, msg("plan.check_failed", error=f"{type(exc).__name__}: {exc}")
         score = min(1.0, max(0.0, float(score)))
-        elapsed = float(reply.get("elapsed") or 0.0)
-        return TestResult(case.name, bool(passed), score, f"{message}; {elapsed:.2f}s")
+        elapsed = msg("test.elapsed", seconds=f"{float(reply.get('elapsed') or 0.0):.2f}")
+        parts = _checker_parts(message)
+        if parts is None:  # a checker that words its message itself: English only
+            return TestResult(case.name, bool(passed), score, f"{message}; {elapsed.text}")
+        return _test(case.name, bool(passed), score, *parts, elapsed)

@@ -5,8 +5,10 @@ document quotes against the cost model; mentors grade the argument itself."""
 from __future__ import annotations
 
 from ..context import GradeContext
+from ..messages import msg
 from ..results import ERROR, FAILED, PASSED, REJECTED, GradeResult, TestResult, score_of
 from . import register
+from .cluster_plan import _checker_parts, _result, _test
 
 MAX_DOCUMENT_BYTES = 64 << 10
 
@@ -16,22 +18,28 @@ class PlanDocumentKind:
     def grade(self, ctx: GradeContext) -> GradeResult:
         files = sorted(p for p in ctx.layout.submission_dir.iterdir() if p.is_file())
         if len(files) != 1:
-            return GradeResult(ERROR, 0.0, message=f"expected one document, found {len(files)} files")
+            return _result(ERROR, 0.0, msg("doc.files", count=len(files)))
         raw = files[0].read_bytes()
         if len(raw) > MAX_DOCUMENT_BYTES:
-            return GradeResult(REJECTED, 0.0, message=f"the document is larger than {MAX_DOCUMENT_BYTES // 1024} KB")
+            return _result(REJECTED, 0.0, msg("doc.too_large", kb=MAX_DOCUMENT_BYTES // 1024))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return GradeResult(ERROR, 0.0, message="the document is not UTF-8 text")
+            return _result(ERROR, 0.0, msg("doc.not_utf8"))
         tests = tuple(
-            TestResult(name, bool(passed), min(1.0, max(0.0, float(score))), message)
-            for name, score, passed, message in ctx.spec.check_document(text)
+            _check(name, score, passed, message) for name, score, passed, message in ctx.spec.check_document(text)
         )
-        passed = all(t.passed for t in tests)
-        message = (
-            f"all {len(tests)} checks passed; mentors grade the argument"
-            if passed
-            else f"{sum(t.passed for t in tests)} of {len(tests)} checks passed; score {score_of(tests):.3f}"
-        )
-        return GradeResult(PASSED if passed else FAILED, score_of(tests), tests, message)
+        score = score_of(tests)
+        if all(t.passed for t in tests):
+            return _result(PASSED, score, msg("doc.all_passed", total=len(tests)), tests=tests)
+        summary = msg("doc.some_passed", passed=sum(t.passed for t in tests), total=len(tests))
+        return _result(FAILED, score, summary, msg("grade.score", score=f"{score:.3f}"), tests=tests)
+
+
+def _check(name: str, score, passed, message) -> TestResult:
+    """One check of the document; its message as codes when the checker gives them, else as plain text."""
+    score = min(1.0, max(0.0, float(score)))
+    parts = _checker_parts(message)
+    if parts is None:
+        return TestResult(name, bool(passed), score, str(message))
+    return _test(name, bool(passed), score, *parts)

@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from costmodel import Evaluation  # noqa: E402
-from gates import CLAIM_TOLERANCE, check  # noqa: E402
+from gates import CLAIM_TOLERANCE, check, m  # noqa: E402
 
 KIND = "plan_document"
 ENTRY = "design.md"
@@ -100,11 +100,11 @@ def _headings(text: str) -> list[str]:
 def _plan_block(text: str):
     match = re.search(r"^```json[ \t]*\n(.*?)^```", text, re.M | re.S)
     if match is None:
-        return None, "no ```json block with the plan was found"
+        return None, m("doc.no_json")
     try:
         return json.loads(match.group(1)), None
     except json.JSONDecodeError as exc:
-        return None, f"the ```json block is not valid JSON: {exc}"
+        return None, m("doc.bad_json", error=str(exc))
 
 
 def _prose(text: str) -> str:
@@ -123,7 +123,7 @@ def _prose(text: str) -> str:
     return "\n".join(keep)
 
 
-def check_document(text: str) -> list[tuple[str, float, bool, str]]:
+def check_document(text: str) -> list[tuple[str, float, bool, list[dict]]]:
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # a browser's form sends CRLF line ends
     out = []
     heads = _headings(text)
@@ -134,35 +134,36 @@ def check_document(text: str) -> list[tuple[str, float, bool, str]]:
             "required sections",
             present / len(SECTIONS),
             not missing,
-            "all present" if not missing else f"missing a heading for: {', '.join(missing)}",
+            [m("doc.sections_ok") if not missing else m("doc.sections_missing", names=", ".join(missing))],
         )
     )
     plan, problem = _plan_block(text)
     if plan is None:
-        out.append(("the plan is feasible", 0.0, False, problem))
-        out.append(("the plan's claims match the cost model", 0.0, False, "no plan to check"))
-        out.append(("quoted numbers match the plan", 0.0, False, "no plan to check"))
+        out.append(("the plan is feasible", 0.0, False, [problem]))
+        out.append(("the plan's claims match the cost model", 0.0, False, [m("doc.no_plan")]))
+        out.append(("quoted numbers match the plan", 0.0, False, [m("doc.no_plan")]))
         return out
     ev, gate, claims = check(CLUSTER, MODEL, WORKLOAD, plan)
     if gate:
-        out.append(("the plan is feasible", 0.0, False, "infeasible: " + "; ".join(gate[:6])))
-        out.append(("the plan's claims match the cost model", 0.0, False, "the plan is infeasible"))
-        out.append(("quoted numbers match the plan", 0.0, False, "the plan is infeasible"))
+        out.append(("the plan is feasible", 0.0, False, [m("plan.infeasible", count=len(gate)), *gate[:6]]))
+        out.append(("the plan's claims match the cost model", 0.0, False, [m("doc.plan_infeasible")]))
+        out.append(("quoted numbers match the plan", 0.0, False, [m("doc.plan_infeasible")]))
         return out
-    out.append(("the plan is feasible", 1.0, True, f"{ev.tokens_per_s:,.0f} tokens/s, {ev.iter_s:.2f} s per iteration"))
+    feasible = m("doc.feasible", tps=f"{ev.tokens_per_s:,.0f}", iter=f"{ev.iter_s:.2f}")
+    out.append(("the plan is feasible", 1.0, True, [feasible]))
     out.append(
         (
             "the plan's claims match the cost model",
             0.0 if claims else 1.0,
             not claims,
-            "; ".join(claims[:4]) if claims else "within 2%",
+            claims[:4] if claims else [m("doc.claims_ok")],
         )
     )
     out.append(_quoted_numbers(_prose(text), figures(ev)))
     return out
 
 
-def _quoted_numbers(prose: str, expected: dict[str, float]) -> tuple[str, float, bool, str]:
+def _quoted_numbers(prose: str, expected: dict[str, float]) -> tuple[str, float, bool, list[dict]]:
     wrong, right, seen = [], 0, set()
     for unit, pattern in UNITS:
         for match in pattern.finditer(prose):
@@ -171,13 +172,14 @@ def _quoted_numbers(prose: str, expected: dict[str, float]) -> tuple[str, float,
             if abs(value - expected[unit]) <= CLAIM_TOLERANCE * expected[unit]:
                 right += 1
             else:
-                wrong.append(f"{match.group(0).strip()!r} (the plan gives {expected[unit]:,.4g} {unit})")
+                quote = repr(match.group(0).strip())
+                wrong.append(m("doc.quoted_item", quote=quote, value=f"{expected[unit]:,.4g}", unit=unit))
     absent = [u for u in REQUIRED_FIGURES if u not in seen]
     total = right + len(wrong) + len(absent)
     score = right / total if total else 0.0
     problems = []
     if wrong:
-        problems.append("do not match the plan within 2%: " + ", ".join(wrong[:6]))
+        problems += [m("doc.quoted_wrong"), *wrong[:6]]
     if absent:
-        problems.append("not quoted: " + ", ".join(absent))
-    return ("quoted numbers match the plan", score, not problems, "; ".join(problems) or f"{right} figures checked")
+        problems.append(m("doc.not_quoted", units=", ".join(absent)))
+    return ("quoted numbers match the plan", score, not problems, problems or [m("doc.figures_checked", count=right)])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gates import check  # noqa: E402
+from gates import check, m  # noqa: E402
 from instances import SHAPES, instance  # noqa: E402
 from reference import reference_plan  # noqa: E402
 
@@ -36,16 +36,21 @@ class TrainingCase:
     def check(self, plan):
         ev, gate, claims = check(self.cluster, self.model, self.workload, plan)
         if gate:
-            return 0.0, False, "infeasible: " + "; ".join(gate[:6])
+            return 0.0, False, [m("plan.infeasible", count=len(gate)), *gate[:6]]
         ratio = ev.tokens_per_s / self.reference[1].tokens_per_s
         score = min(1.0, ratio)
-        summary = (
-            f"{ev.tokens_per_s:,.0f} tokens/s = {ratio:.3f} of the reference planner "
-            f"(p={ev.p}, d={ev.d}, m={ev.m}, iteration {ev.iter_s:.2f} s)"
+        summary = m(
+            "train.throughput",
+            tps=f"{ev.tokens_per_s:,.0f}",
+            ratio=f"{ratio:.3f}",
+            p=ev.p,
+            d=ev.d,
+            m=ev.m,
+            iter=f"{ev.iter_s:.2f}",
         )
         if claims:
-            return score * CLAIMS_WRONG_FACTOR, False, f"claims off by more than 2%: {'; '.join(claims[:4])}; {summary}"
-        return score, ratio >= PASS_RATIO, summary
+            return score * CLAIMS_WRONG_FACTOR, False, [m("train.claims_off"), *claims[:4], summary]
+        return score, ratio >= PASS_RATIO, [summary]
 
 
 def cases(seed: int) -> list[TrainingCase]:

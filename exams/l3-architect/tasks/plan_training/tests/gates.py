@@ -1,5 +1,8 @@
 """Feasibility gates and claim checks for a training plan. Every message names the rule and, for memory, by how
-much the plan misses; none of them reveals the hidden instance beyond what the candidate's own plan implies."""
+much the plan misses; none of them reveals the hidden instance beyond what the candidate's own plan implies.
+
+Messages are codes with arguments (`{"code", "args"}`, templates in the harness's gradelib/messages.py), so the
+platform words them in the candidate's language."""
 
 from __future__ import annotations
 
@@ -11,96 +14,101 @@ CLAIM_TOLERANCE = 0.02
 MESH_KEYS = ("group", "tp", "cp", "ep", "dp", "pp")
 
 
+def m(code: str, **args) -> dict:
+    """A message for the candidate: a code of gradelib/messages.py and its arguments."""
+    return {"code": code, "args": args}
+
+
 def _int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def structural_problems(cluster: dict, model: dict, workload: dict, plan) -> list[str]:
+def structural_problems(cluster: dict, model: dict, workload: dict, plan) -> list[dict]:
     """Everything that makes the plan impossible to run, before any memory or time is computed."""
     if not isinstance(plan, dict):
-        return [f"the plan must be a dict, got {type(plan).__name__}"]
-    problems: list[str] = []
+        return [m("train.not_dict", type=type(plan).__name__)]
+    problems: list[dict] = []
     shape = ModelShape.of(model)
     groups = {g["id"]: g for g in cluster["node_groups"]}
     meshes = plan.get("meshes")
     if not isinstance(meshes, list) or not meshes:
-        return ["'meshes' must be a non-empty list of {group, tp, cp, ep, dp, pp}"]
+        return [m("train.meshes")]
     seen: set[str] = set()
     for i, mesh in enumerate(meshes):
         if not isinstance(mesh, dict) or set(mesh) != set(MESH_KEYS):
-            problems.append(f"mesh {i} must have exactly the keys {', '.join(MESH_KEYS)}")
+            problems.append(m("train.mesh_keys", index=i, keys=", ".join(MESH_KEYS)))
             continue
         gid = mesh["group"]
         if gid not in groups:
-            problems.append(f"mesh {i} names group {gid!r}, which is not in the cluster")
+            problems.append(m("train.unknown_group", index=i, group=repr(gid)[:40]))
             continue
         if gid in seen:
-            problems.append(f"group {gid} appears in two meshes; use one mesh per group")
+            problems.append(m("train.group_twice", group=gid))
         seen.add(gid)
         if not all(_int(mesh[k]) and mesh[k] >= 1 for k in ("tp", "cp", "ep", "dp", "pp")):
-            problems.append(f"mesh {i} ({gid}): tp, cp, ep, dp and pp must be positive integers")
+            problems.append(m("train.not_positive", index=i, group=gid))
             continue
         group = groups[gid]
         if mesh["cp"] != 1 or mesh["ep"] != 1:
-            problems.append(f"mesh {i} ({gid}): cp and ep must be 1 (dense model, no context parallelism)")
+            problems.append(m("train.cp_ep", index=i, group=gid))
         tp = mesh["tp"]
         if group["devices_per_node"] % tp:
-            problems.append(
-                f"mesh {i} ({gid}): tp={tp} must divide the {group['devices_per_node']} devices of one node "
-                "(tensor parallelism stays inside a node)"
-            )
+            problems.append(m("train.tp_node", index=i, group=gid, tp=tp, devices=group["devices_per_node"]))
         if shape.heads % tp or shape.kv_groups % tp:
             problems.append(
-                f"mesh {i} ({gid}): tp={tp} must divide the {shape.heads} heads and {shape.kv_groups} KV groups"
+                m("train.tp_heads", index=i, group=gid, tp=tp, heads=shape.heads, kv_groups=shape.kv_groups)
             )
         used = tp * mesh["dp"] * mesh["pp"]
         have = group["nodes"] * group["devices_per_node"]
         if used > have:
-            problems.append(f"mesh {i} ({gid}): tp*dp*pp = {used} devices, but the group has {have}")
+            problems.append(m("train.devices", index=i, group=gid, used=used, have=have))
     if problems:
         return problems
     dps = {mesh["dp"] for mesh in meshes}
     if len(dps) != 1:
-        problems.append(
-            f"every mesh must use the same dp (one data-parallel degree for the pipeline); got {sorted(dps)}"
-        )
+        problems.append(m("train.same_dp", dps=str(sorted(dps))))
     p = sum(mesh["pp"] for mesh in meshes)
     split = plan.get("hetero_pipeline_layer_split")
     if not isinstance(split, list) or not all(_int(x) for x in split):
-        problems.append("'hetero_pipeline_layer_split' must be a list of integers, one per pipeline stage")
+        problems.append(m("train.split_type"))
     else:
         if len(split) != p:
-            problems.append(f"the layer split has {len(split)} entries but the meshes have {p} pipeline stages")
+            problems.append(m("train.split_len", entries=len(split), stages=p))
         if any(x < 1 for x in split):
-            problems.append("every pipeline stage needs at least one layer")
+            problems.append(m("train.split_empty_stage"))
         if sum(split) != shape.layers:
-            problems.append(f"the layer split sums to {sum(split)}, but the model has {shape.layers} layers")
+            problems.append(m("train.split_sum", total=sum(split), layers=shape.layers))
     b = plan.get("micro_batch")
     gbs = int(workload["global_batch"])
     if not _int(b) or b < 1:
-        problems.append("'micro_batch' must be a positive integer")
+        problems.append(m("train.micro_batch"))
     elif len(dps) == 1:
         d = dps.pop()
         if gbs % (d * b):
-            problems.append(f"global batch {gbs} is not divisible by dp*micro_batch = {d * b}")
+            problems.append(m("train.batch_divides", gbs=gbs, product=d * b))
         elif gbs // (d * b) < p:
-            problems.append(
-                f"{gbs // (d * b)} micro-batches per iteration are fewer than the {p} pipeline stages (need m >= p)"
-            )
+            problems.append(m("train.too_few_micro", m=gbs // (d * b), p=p))
     if plan.get("recompute") not in RECOMPUTE:
-        problems.append(f"'recompute' must be one of {', '.join(RECOMPUTE)}")
+        problems.append(m("train.recompute", choices=", ".join(RECOMPUTE)))
     for key in ("distributed_optimizer", "sequence_parallel"):
         if not isinstance(plan.get(key), bool):
-            problems.append(f"'{key}' must be true or false")
+            problems.append(m("train.bool", key=key))
     if shape.tied_embeddings and meshes[0]["tp"] != meshes[-1]["tp"]:
-        problems.append("with tied embeddings the first and last mesh must use the same tp (FlagScale rule)")
+        problems.append(m("train.tied"))
     return problems
 
 
-def memory_problems(ev: Evaluation) -> list[str]:
+def memory_problems(ev: Evaluation) -> list[dict]:
     return [
-        f"stage {r.index} on {r.group} needs {r.mem_gib:.1f} GiB of {r.budget_gib:.1f}"
-        f" (model states {r.states_bytes / 2**30:.1f}, activations {r.act_bytes / 2**30:.1f})"
+        m(
+            "train.memory",
+            stage=r.index,
+            group=r.group,
+            need=f"{r.mem_gib:.1f}",
+            have=f"{r.budget_gib:.1f}",
+            states=f"{r.states_bytes / 2**30:.1f}",
+            acts=f"{r.act_bytes / 2**30:.1f}",
+        )
         for r in ev.stages
         if r.mem_bytes > r.budget_bytes
     ]
@@ -112,25 +120,27 @@ def _close(claimed, actual: float) -> bool:
     return abs(claimed - actual) <= CLAIM_TOLERANCE * abs(actual)
 
 
-def claim_problems(plan: dict, ev: Evaluation) -> list[str]:
+def claim_problems(plan: dict, ev: Evaluation) -> list[dict]:
     claimed = plan.get("claimed")
     if not isinstance(claimed, dict):
-        return ["'claimed' is missing: state mem_gib_per_stage, iter_s and tokens_per_s"]
+        return [m("train.claimed_missing")]
     problems = []
     mem = claimed.get("mem_gib_per_stage")
     if not isinstance(mem, list) or len(mem) != ev.p:
-        problems.append(f"claimed mem_gib_per_stage must list {ev.p} numbers, one per stage")
+        problems.append(m("train.claimed_mem_len", stages=ev.p))
     else:
         for r, c in zip(ev.stages, mem, strict=True):
             if not _close(c, r.mem_gib):
-                problems.append(f"claimed memory of stage {r.index} is {c!r} GiB; the cost model gives {r.mem_gib:.2f}")
+                problems.append(m("train.claimed_mem", stage=r.index, claimed=repr(c)[:40], actual=f"{r.mem_gib:.2f}"))
     for key, actual, unit in (("iter_s", ev.iter_s, "s"), ("tokens_per_s", ev.tokens_per_s, "tokens/s")):
         if not _close(claimed.get(key), actual):
-            problems.append(f"claimed {key} is {claimed.get(key)!r}; the cost model gives {actual:.4g} {unit}")
+            problems.append(
+                m("train.claimed", key=key, claimed=repr(claimed.get(key))[:40], actual=f"{actual:.4g}", unit=unit)
+            )
     return problems
 
 
-def check(cluster: dict, model: dict, workload: dict, plan) -> tuple[Evaluation | None, list[str], list[str]]:
+def check(cluster: dict, model: dict, workload: dict, plan) -> tuple[Evaluation | None, list[dict], list[dict]]:
     """(evaluation or None, gate problems, claim problems). Any gate problem makes the plan infeasible."""
     problems = structural_problems(cluster, model, workload, plan)
     if problems:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gates import check  # noqa: E402
+from gates import check, m  # noqa: E402
 from instances import SHAPES, instance  # noqa: E402
 from reference import reference_plan  # noqa: E402
 from replan import apply_event, kept_fraction, resharded_stages, value  # noqa: E402
@@ -49,22 +49,26 @@ class ReplanCase:
     def check(self, plan):
         ev, gate, claims = check(self.reduced, self.model, self.workload, plan)
         if gate:
-            return 0.0, False, "infeasible on what is left: " + "; ".join(gate[:6])
+            return 0.0, False, [m("replan.infeasible", count=len(gate)), *gate[:6]]
         kept = kept_fraction(self.old, plan)
         got = value(ev.tokens_per_s, self.reference_tps, kept)
         score = min(1.0, got / self.best_value)
-        summary = (
-            f"{ev.tokens_per_s:,.0f} tokens/s = {ev.tokens_per_s / self.reference_tps:.3f} of the reference "
-            f"planner, {kept:.0%} of layers kept; value {got:.3f} = {got / self.best_value:.3f} of the best"
+        summary = m(
+            "replan.summary",
+            tps=f"{ev.tokens_per_s:,.0f}",
+            ratio=f"{ev.tokens_per_s / self.reference_tps:.3f}",
+            kept=f"{kept:.0%}",
+            value=f"{got:.3f}",
+            of_best=f"{got / self.best_value:.3f}",
         )
         problems = list(claims[:3])
         stated = plan.get("resharded")
         actual = resharded_stages(self.old, plan)
         if stated != actual:
-            problems.append(f"'resharded' is {stated!r}, but the stages holding moved layers are {actual}")
+            problems.append(m("replan.resharded", stated=repr(stated)[:200], actual=str(actual)))
         if problems:
-            return score * 0.5, False, f"{'; '.join(problems)}; {summary}"
-        return score, got / self.best_value >= PASS_RATIO, summary
+            return score * 0.5, False, [*problems, summary]
+        return score, got / self.best_value >= PASS_RATIO, [summary]
 
 
 def _event(rng: random.Random, cluster: dict, kind: str) -> dict | None:
