@@ -96,21 +96,21 @@ def test_submission_rules(app, candidate, exam) -> None:
         ("a\x00b", "text file"),
     ]:
         with pytest.raises(attempts.AttemptError, match=message):
-            attempts.submit(candidate, attempt, task, code)
+            attempts.record_submission(candidate, attempt, task, code)
     with pytest.raises(attempts.AttemptError, match="not your attempt"):
-        attempts.submit(make_user(), attempt, task, "print(1)")
+        attempts.record_submission(make_user(), attempt, task, "print(1)")
     app.config["SUBMISSIONS_PER_TASK"] = 2
-    first = attempts.submit(candidate, attempt, task, "print(1)")
+    first = attempts.record_submission(candidate, attempt, task, "print(1)")
     first.status = SubmissionStatus.NOT_GRADABLE  # an infrastructure failure does not use up a submission
     db.session.commit()
-    attempts.submit(candidate, attempt, task, "print(2)")
-    attempts.submit(candidate, attempt, task, "print(3)")
+    attempts.record_submission(candidate, attempt, task, "print(2)")
+    attempts.record_submission(candidate, attempt, task, "print(3)")
     with pytest.raises(attempts.AttemptError, match="all 2 submissions"):
-        attempts.submit(candidate, attempt, task, "print(4)")
+        attempts.record_submission(candidate, attempt, task, "print(4)")
     attempt.deadline_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     with pytest.raises(attempts.AttemptError, match="closed"):
-        attempts.submit(candidate, attempt, attempts.live_tasks(exam)[1], "print(5)")
+        attempts.record_submission(candidate, attempt, attempts.live_tasks(exam)[1], "print(5)")
 
 
 def test_score_weights_best_submissions_and_passes_to_review(candidate, exam) -> None:

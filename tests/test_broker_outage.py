@@ -177,9 +177,9 @@ def test_a_broker_restarted_mid_grading_loses_no_grading(app, database_url, brok
             candidate = make_user(email=email)
             complete_course(candidate)
             attempt = attempts.start(candidate, exam)
-            submission = attempts.submit(candidate, attempt, attempts.live_tasks(exam)[0], source("vector_add"))
-            assert grading.enqueue(submission)
-            submitted.append(submission.id)
+            submitted_now = grading.submit(candidate, attempt, attempts.live_tasks(exam)[0], source("vector_add"))
+            assert submitted_now.sent
+            submitted.append(submitted_now.submission.id)
         first, second = submitted
         _wait_for(lambda: db.session.get(Submission, first).status is SubmissionStatus.RUNNING, "the first grading")
         assert db.session.get(Submission, second).status is SubmissionStatus.QUEUED  # its message waits at the broker

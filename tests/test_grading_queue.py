@@ -60,9 +60,7 @@ def _candidate(exam, email: str):
 
 def _submit(user, attempt, slug: str, code: str | None = None) -> Submission:
     task = next(t for t in attempts.live_tasks(attempt.exam) if t.slug == slug)
-    submission = attempts.submit(user, attempt, task, code or source(slug))
-    grading.enqueue(submission)
-    return submission
+    return grading.submit(user, attempt, task, code or source(slug)).submission
 
 
 def _finish(submission: Submission, seconds: float = 4.0) -> None:

@@ -248,11 +248,12 @@ def task(slug: str, attempt_id: int, task: str):
                 form.upload.errors.append(_("The file is not UTF-8 text."))
         if code is not None:
             try:
-                submission = attempts.submit(current_user, attempt_row, task_row, code)
+                submitted = grading.submit(current_user, attempt_row, task_row, code)
             except attempts.AttemptError as exc:
                 form.code.errors.append(str(exc))
             else:
-                if not grading.enqueue(submission):  # the broker is down: the outbox keeps the message
+                submission = submitted.submission
+                if not submitted.sent:  # the broker is down: the outbox keeps the message
                     flash(_("Your submission is received. Grading will start shortly."), "info")
                 elif _sandbox_preparing() is not None:  # it waits in the queue for the image
                     flash(_("Your submission is received. Grading starts as soon as the sandbox is ready."), "info")

@@ -159,10 +159,10 @@ def counted_submissions(attempt: ExamAttempt, task: ExamTask) -> int:
     return sum(1 for s in attempt.submissions if s.task_id == task.id and s.status.uses_a_submission)
 
 
-def submit(user: User, attempt: ExamAttempt, task: ExamTask, code: str) -> Submission:
+def record_submission(user: User, attempt: ExamAttempt, task: ExamTask, code: str) -> Submission:
     """Store a submission and, in the same transaction, its grading message when its candidate's line has room
-    (grading_queue); the caller then calls `grading.enqueue` to hand it to the broker. Checks the window, the size,
-    the limit and the candidate's submission rate; supersedes the task's older submission that has not started."""
+    (grading_queue). Checks the window, the size, the limit and the candidate's submission rate; supersedes the
+    task's older submission that has not started. Submitting is `grading.submit`, which also queues it."""
     if attempt.user_id != user.id:
         raise AttemptError(_("This is not your attempt."))
     if not is_open(attempt):

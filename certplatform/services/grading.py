@@ -70,6 +70,19 @@ def stage(submission: Submission) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Submitted:
+    submission: Submission
+    sent: bool  # False: the broker is down and the outbox keeps the message for the sweeper
+
+
+def submit(user, attempt, task, code: str) -> Submitted:
+    """A candidate submits: the submission is stored by the attempt's rules (attempts.AttemptError when they refuse
+    it) and queued for grading."""
+    submission = attempts.record_submission(user, attempt, task, code)
+    return Submitted(submission, enqueue(submission))
+
+
 def enqueue(submission: Submission) -> bool:
     """Queue a stored submission's grading: its message is written if none is waiting, then handed to the broker.
 
