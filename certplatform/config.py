@@ -307,4 +307,5 @@ def _celery_config(name: str, redis_url: str | None, instance_path: str) -> dict
         "task_always_eager": name == "test",
         "beat_schedule": {"sweep-grading": {"task": "certplatform.sweep", "schedule": 60.0}},
         "task_eager_propagates": name == "test",
+        "imports": ("certplatform.tasks",),  # the task module; the services send its tasks by name
     }
