@@ -227,7 +227,7 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
     import torch
 
     from . import guards, launch_log
-    from .channel import dtype_name, tensor_bytes
+    from .channel import tensor_bytes
     from .messages import msg
 
     args, kwargs, buffers, apply = _build_args(header, blobs, device)
@@ -336,9 +336,11 @@ def _reply_taps(value, reply: dict, out_blobs: list, buffers, device: str) -> No
         reply["output_problem"] = msg("test.output_taps", type=type(value).__name__).to_dict()
         return
     out, taps = value
-    named = [("output", out)] + list(taps.items())[:MAX_TAPS]
+    named = [("output", out), *list(taps.items())[:MAX_TAPS]]
     for name, tensor in named:
-        problem = _tensor_problem(tensor, device) if type(name) is str else msg("test.output_taps", type="dict").to_dict()
+        problem = (
+            _tensor_problem(tensor, device) if type(name) is str else msg("test.output_taps", type="dict").to_dict()
+        )
         if problem:
             reply["output_problem"] = msg("test.in_tap", tap=str(name)[:40], detail=problem).to_dict()
             return

@@ -232,7 +232,19 @@ def linear(x, weight, profile):
     grid = (triton.cdiv(M, bm), triton.cdiv(N, bn))
     opts = launch_options(profile, bm * bn)
     linear_kernel[grid](
-        x, weight, out, M, N, K, x.stride(0), weight.stride(0), out.stride(0), BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, **opts
+        x,
+        weight,
+        out,
+        M,
+        N,
+        K,
+        x.stride(0),
+        weight.stride(0),
+        out.stride(0),
+        BLOCK_M=bm,
+        BLOCK_N=bn,
+        BLOCK_K=bk,
+        **opts,
     )
     return out
 
@@ -289,9 +301,15 @@ def migrate_block(block, *, profile: ChipProfile):
 
     def forward(x):
         attn_norm = rms_norm(x, block.input_layernorm.weight, config.eps, profile)
-        q = rope(linear(attn_norm, attn.q_proj.weight, profile), config.n_heads, config.head_dim, config.rope_theta, profile)
+        q = rope(
+            linear(attn_norm, attn.q_proj.weight, profile), config.n_heads, config.head_dim, config.rope_theta, profile
+        )
         k = rope(
-            linear(attn_norm, attn.k_proj.weight, profile), config.n_kv_heads, config.head_dim, config.rope_theta, profile
+            linear(attn_norm, attn.k_proj.weight, profile),
+            config.n_kv_heads,
+            config.head_dim,
+            config.rope_theta,
+            profile,
         )
         v = linear(attn_norm, attn.v_proj.weight, profile)
         attn_out = linear(attention(q, k, v, config, profile), attn.o_proj.weight, profile)
