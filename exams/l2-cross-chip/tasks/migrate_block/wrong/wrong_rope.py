@@ -81,6 +81,7 @@ def rope_kernel(
     cos = tl.cos(angle)
     sin = tl.sin(angle)
     src = src_ptr + pos[:, None] * src_stride + head * head_dim + i[None, :]
+    # src and dst already point at element i of the head: adding i again reaches 2i, the adjacent-pair layout.
     x1 = tl.load(src + i[None, :], mask=mask, other=0.0).to(tl.float32)
     x2 = tl.load(src + i[None, :] + 1, mask=mask, other=0.0).to(tl.float32)
     dst = out_ptr + head * seq * head_dim + pos[:, None] * head_dim + i[None, :]
