@@ -44,8 +44,10 @@ def linear_kernel(
     BLOCK_M: tl.constexpr,
     BLOCK_N: tl.constexpr,
     BLOCK_K: tl.constexpr,
+    EVEN_K: tl.constexpr,
 ):
-    # out[m, n] = sum_k x[m, k] * w[n, k]  (w is (out_features, in_features), as nn.Linear keeps it)
+    # out[m, n] = sum_k x[m, k] * w[n, k]  (w is (out_features, in_features), as nn.Linear keeps it). With
+    # EVEN_K (BLOCK_K divides K) the loop needs no K mask, which saves a third of the interpreter's work per step.
     rows = tl.program_id(axis=0) * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = tl.program_id(axis=1) * BLOCK_N + tl.arange(0, BLOCK_N)
     ks = tl.arange(0, BLOCK_K)
@@ -55,9 +57,13 @@ def linear_kernel(
     col_ok = cols[:, None] < N
     acc = tl.zeros([BLOCK_M, BLOCK_N], dtype=tl.float32)
     for start in range(0, K, BLOCK_K):
-        k_ok = (start + ks)[None, :] < K
-        a = tl.load(a_ptrs, mask=row_ok & k_ok, other=0.0).to(tl.float32)
-        b = tl.load(b_ptrs, mask=col_ok & k_ok, other=0.0).to(tl.float32)
+        if EVEN_K:
+            a = tl.load(a_ptrs, mask=row_ok, other=0.0).to(tl.float32)
+            b = tl.load(b_ptrs, mask=col_ok, other=0.0).to(tl.float32)
+        else:
+            k_ok = (start + ks)[None, :] < K
+            a = tl.load(a_ptrs, mask=row_ok & k_ok, other=0.0).to(tl.float32)
+            b = tl.load(b_ptrs, mask=col_ok & k_ok, other=0.0).to(tl.float32)
         acc += tl.sum(a[:, None, :] * b[None, :, :], axis=2)
         a_ptrs += BLOCK_K
         b_ptrs += BLOCK_K
@@ -233,6 +239,7 @@ def linear(x, weight, profile):
         BLOCK_M=bm,
         BLOCK_N=bn,
         BLOCK_K=bk,
+        EVEN_K=K % bk == 0,
         **opts,
     )
     return out
