@@ -28,7 +28,7 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.redis]
 EXAM = REPO / "exams" / "l2-cross-chip"
-TASKS = ("portable_softmax", "gather_rows", "rms_norm_bf16", "tuned_mm")
+TASKS = ("portable_softmax", "gather_rows", "rms_norm_bf16", "tuned_mm", "migrate_block")
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from tests.review_fixtures import full_scores, keys, passed_attempt  # noqa: F40
 pytestmark = pytest.mark.host_candidate
 
 L2 = REPO / "exams" / "l2-cross-chip"
-L2_TASKS = ("portable_softmax", "gather_rows", "rms_norm_bf16", "tuned_mm")
+L2_TASKS = ("portable_softmax", "gather_rows", "rms_norm_bf16", "tuned_mm", "migrate_block")
 ENTRIES = {"tuned_mm": "mm"}  # tasks whose function is not named after the task
 
 

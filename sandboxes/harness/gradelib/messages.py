@@ -126,6 +126,8 @@ TEMPLATES: dict[str, str] = {
     "test.output_type": N_("returned %(type)s, expected a torch.Tensor"),
     "test.output_device": N_("returned a %(layout)s tensor on %(device)s, expected a strided %(expected)s tensor"),
     "test.output_unsupported": N_("returned an unsupported tensor: %(error)s"),
+    "test.output_taps": N_("the forward returned %(type)s, expected (output tensor, dict of tap tensors)"),
+    "test.in_tap": N_("tap %(tap)s: %(detail)s"),
     "test.output_data": N_(
         "returned a value that is not plain data (dicts with str keys, lists, str, int, float, bool, None): %(error)s"
     ),

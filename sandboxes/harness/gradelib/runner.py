@@ -170,6 +170,10 @@ def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
             return ChipProfile.from_wire(spec["value"])
         if spec["kind"] == "dtype":
             return dtype_of(spec["value"])
+        if spec["kind"] == "block":  # migrate_block's module, built from its weights without initialisation
+            import tinyblock
+
+            return tinyblock.build(spec["config"], {name: build(w) for name, w in spec["weights"].items()})
         buf = tensor_from_bytes(blobs[spec["blob"]], spec["dtype"], [spec["storage_numel"]])
         if device != "cpu":  # the whole padded buffer moves, so the NaN guards around the view come along
             buf = buf.to(device)
@@ -178,17 +182,18 @@ def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
 
     args = [build(s) for s in header["args"]]
     kwargs = {k: build(s) for k, s in header["kwargs"].items()}
-    return args, kwargs, buffers
+    apply = None if header.get("apply") is None else [build(s) for s in header["apply"]]
+    return args, kwargs, buffers, apply
 
 
 def _call(fn, header, blobs, guard, before, submission, device="cpu"):
     import torch
 
     from . import guards, launch_log
-    from .channel import dtype_name, tensor_bytes
+    from .channel import tensor_bytes
     from .messages import msg
 
-    args, kwargs, buffers = _build_args(header, blobs, device)
+    args, kwargs, buffers, apply = _build_args(header, blobs, device)
     guard.reset()
     launch_log.take()
     error = None
@@ -200,6 +205,10 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
         with guard:
             try:
                 out = fn(*args, **kwargs)
+                if apply is not None:  # fn returned a function (migrate_block's forward): call it on these
+                    if not callable(out):
+                        raise TypeError(f"returned {type(out).__name__}, expected a callable forward")
+                    out = out(*apply)
                 if device != "cpu":  # asynchronous kernel faults surface here, inside the call they belong to
                     torch.cuda.synchronize()
             finally:
@@ -232,24 +241,83 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
             reply["value"] = plain_data(out)
         except (TypeError, ValueError) as exc:
             reply["output_problem"] = msg("test.output_data", error=str(exc)).to_dict()
+    elif error is None and header.get("returns") == "taps":
+        _reply_taps(out, reply, out_blobs, buffers, device)
+        reply["canary_damage"] = guards.canary_damage(record)
     elif error is None:
-        if type(out) is not torch.Tensor:
-            reply["output_problem"] = msg("test.output_type", type=type(out).__name__).to_dict()
-        elif out.layout != torch.strided or out.device.type != device:
-            reply["output_problem"] = msg(
-                "test.output_device", layout=str(out.layout), device=str(out.device), expected=device.upper()
-            ).to_dict()
+        problem = _tensor_problem(out, device)
+        if problem:
+            reply["output_problem"] = problem
         else:
-            storage = out.untyped_storage().data_ptr()
-            reply["shares_input"] = out.numel() > 0 and any(storage == b.untyped_storage().data_ptr() for b in buffers)
+            reply["shares_input"] = _shares(out, buffers)
             reply["canary_damage"] = guards.canary_damage(record)
-            try:
-                name = dtype_name(out.dtype)
-                reply["output"] = {"dtype": name, "shape": list(out.shape), "blob": len(out_blobs)}
-                out_blobs.append(tensor_bytes(out))
-            except Exception as exc:
-                reply["output_problem"] = msg("test.output_unsupported", error=str(exc)).to_dict()
+            reply["output"], reply["output_problem"] = _attach(out, out_blobs)
     return reply, out_blobs
+
+
+MAX_TAPS = 32
+
+
+def _tensor_problem(out, device: str) -> dict | None:
+    """Why `out` cannot be returned as a result tensor (a message dict), or None."""
+    import torch
+
+    from .messages import msg
+
+    if type(out) is not torch.Tensor:
+        return msg("test.output_type", type=type(out).__name__).to_dict()
+    if out.layout != torch.strided or out.device.type != device:
+        return msg(
+            "test.output_device", layout=str(out.layout), device=str(out.device), expected=device.upper()
+        ).to_dict()
+    return None
+
+
+def _shares(out, buffers) -> bool:
+    storage = out.untyped_storage().data_ptr()
+    return out.numel() > 0 and any(storage == b.untyped_storage().data_ptr() for b in buffers)
+
+
+def _attach(out, out_blobs: list) -> tuple[dict | None, dict | None]:
+    """(the output's description with its blob index, None) or (None, why it cannot be sent)."""
+    from .channel import dtype_name, tensor_bytes
+    from .messages import msg
+
+    try:
+        meta = {"dtype": dtype_name(out.dtype), "shape": list(out.shape), "blob": len(out_blobs)}
+        out_blobs.append(tensor_bytes(out))
+        return meta, None
+    except Exception as exc:
+        return None, msg("test.output_unsupported", error=str(exc)).to_dict()
+
+
+def _reply_taps(value, reply: dict, out_blobs: list, buffers, device: str) -> None:
+    """A forward's `(output, {tap name: tensor})`: the output as `output`, each tap under `taps`."""
+    from .messages import msg
+
+    if type(value) not in (tuple, list) or len(value) != 2 or type(value[1]) is not dict:
+        reply["output_problem"] = msg("test.output_taps", type=type(value).__name__).to_dict()
+        return
+    out, taps = value
+    named = [("output", out), *list(taps.items())[:MAX_TAPS]]
+    for name, tensor in named:
+        problem = (
+            _tensor_problem(tensor, device) if type(name) is str else msg("test.output_taps", type="dict").to_dict()
+        )
+        if problem:
+            reply["output_problem"] = msg("test.in_tap", tap=str(name)[:40], detail=problem).to_dict()
+            return
+    reply["shares_input"] = any(_shares(t, buffers) for _, t in named)
+    reply["taps"] = {}
+    for name, tensor in named:
+        meta, problem = _attach(tensor, out_blobs)
+        if problem:
+            reply["output_problem"] = problem
+            return
+        if name == "output":
+            reply["output"] = meta
+        else:
+            reply["taps"][name] = meta
 
 
 MAX_DATA_ITEMS = 4096

@@ -157,13 +157,17 @@ def encode_args(case: Case) -> tuple[dict, list[bytes]]:
     return encode_call(case.args, case.kwargs)
 
 
-def encode_call(args: tuple, kwargs: dict) -> tuple[dict, list[bytes]]:
-    """The call message for these arguments (see encode_args); a torch dtype travels by name."""
+def encode_call(args: tuple, kwargs: dict, apply: tuple | None = None) -> tuple[dict, list[bytes]]:
+    """The call message for these arguments (see encode_args); a torch dtype travels by name. With `apply`, the
+    function's return value is called in turn with these arguments (migrate_block's forward)."""
     blobs: list[bytes] = []
 
     def encode(value):
         if hasattr(value, "to_wire"):  # a chip_profile task's ChipProfile, rebuilt by the candidate's runner
             return {"kind": "profile", "value": value.to_wire()}
+        if hasattr(value, "wire_config"):  # a tinyblock.TinyLlamaBlock: its config and weights (padded copies)
+            weights = {name: encode(w) for name, w in value.weights().items()}
+            return {"kind": "block", "config": value.wire_config(), "weights": weights}
         if isinstance(value, torch.dtype):
             return {"kind": "dtype", "value": dtype_name(value)}
         if not isinstance(value, torch.Tensor):
@@ -199,6 +203,8 @@ def encode_call(args: tuple, kwargs: dict) -> tuple[dict, list[bytes]]:
         "args": [encode(a) for a in args],
         "kwargs": {k: encode(v) for k, v in kwargs.items()},
     }
+    if apply is not None:
+        header["apply"] = [encode(a) for a in apply]
     return header, blobs
 
 

@@ -7,7 +7,9 @@ launch of the call is checked against it (gradelib/chips.py), the submission may
 
 A task may name other functions of the submission in `FUNCTIONS` (a config function beside the entry): they must
 be defined at top level, and its cases may call them and judge the plain data they return
-(gradelib/data_cases.py), alone or as the companion of a launching case.
+(gradelib/data_cases.py), alone or as the companion of a launching case. A case may also call the entry for a
+forward function and judge the output and named intermediate tensors that forward returns
+(gradelib/forward_cases.py, migrate_block).
 """
 
 from __future__ import annotations
@@ -15,16 +17,19 @@ from __future__ import annotations
 import ast
 from dataclasses import replace
 
+from .. import channel
 from ..chips import check_log, judge_output
 from ..data_cases import Call, DataCase
+from ..forward_cases import ForwardCase
 from ..messages import from_channel, msg, text_of
 from ..results import ERROR, REJECTED, GradeResult, TestResult
 from ..static_scan import SubmissionSyntaxError, scan
 from ..triton_cases import encode_call
 from . import register
-from .triton_op import MAX_SOURCE_BYTES, TritonOpKind
+from .triton_op import MAX_SOURCE_BYTES, TritonOpKind, _in, _plain, _Stop, _test
 
-PUBLIC_MODULE = "chipprofile"
+# Public modules of the image a submission may import: the profile type and migrate_block's tiny Llama block.
+PUBLIC_MODULES = ("chipprofile", "tinyblock")
 
 
 def profile_violations(source: str) -> tuple[set[int], list[str]]:
@@ -57,8 +62,8 @@ def missing_functions(source: str, names) -> list[str]:
 
 def _imports_public_module(node) -> bool:
     if isinstance(node, ast.Import):
-        return all(a.name == PUBLIC_MODULE for a in node.names)
-    return isinstance(node, ast.ImportFrom) and node.module == PUBLIC_MODULE and not node.level
+        return all(a.name in PUBLIC_MODULES for a in node.names)
+    return isinstance(node, ast.ImportFrom) and node.module in PUBLIC_MODULES and not node.level
 
 
 def _names_a_chip(text: str) -> bool:
@@ -93,6 +98,8 @@ class ChipProfileKind(TritonOpKind):
         return super().grade(ctx)
 
     def _run_case(self, proc, case, ctx, call_seconds: float) -> TestResult:
+        if isinstance(case, ForwardCase):
+            return self._run_forward(proc, case, ctx, call_seconds)
         if isinstance(case, DataCase):
             values = []
             for call in case.calls:
@@ -108,6 +115,34 @@ class ChipProfileKind(TritonOpKind):
                 return TestResult(case.name, False, 0.0, problem)
             case = replace(case, extra={**case.extra, "companion_value": value})
         return super()._run_case(proc, case, ctx, call_seconds)
+
+    def _run_forward(self, proc, case: ForwardCase, ctx, call_seconds: float) -> TestResult:
+        """entry(*args) returns a forward; forward(*apply) returns (output, taps), judged with the launches."""
+        header, blobs = encode_call(case.args, case.kwargs, apply=case.apply)
+        header["returns"] = "taps"
+        reply, out_blobs = self._exchange(proc, header, blobs, case, ctx, call_seconds)
+        if reply.get("error"):
+            return _test(case.name, False, msg("test.raised", error=str(reply["error"])))
+        if reply.get("output_problem"):
+            return _test(case.name, False, *from_channel([reply["output_problem"]]))
+        if reply.get("shares_input"):
+            raise _Stop(REJECTED, _in(case, msg("rule.returned_input")))
+        if case.require_launch and not reply.get("launches"):
+            return _test(case.name, False, msg("test.no_launch"))
+        problem = check_log(reply.get("launch_log"), case.profile, case.footprint, case.tiles)
+        if problem:
+            return TestResult(case.name, False, 0.0, problem)
+        try:
+            out = _tensor(out_blobs, reply.get("output") or {})
+            taps = {str(name): _tensor(out_blobs, meta) for name, meta in (reply.get("taps") or {}).items()}
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError, channel.ProtocolError) as exc:
+            what = msg("where.test", name=repr(case.name))
+            raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
+        if reply.get("canary_damage"):
+            return _test(case.name, False, msg("test.canary", count=int(reply["canary_damage"])))
+        passed, message = case.judge(out, taps)
+        elapsed = msg("test.elapsed", seconds=f"{float(reply.get('elapsed') or 0.0):.2f}")
+        return TestResult(case.name, passed, 1.0 if passed else 0.0, f"{message}; {elapsed.text}")
 
     def _call_for_data(self, proc, call: Call, case, ctx, call_seconds: float):
         """(the plain data `call` returned, None) or (None, why the case fails); rule breaks stop grading."""
@@ -141,3 +176,7 @@ class ChipProfileKind(TritonOpKind):
         if expected:
             return TestResult(case.name, False, 0.0, f"expected {expected}, but raised {error}")
         return super()._raised(case, reply)
+
+
+def _tensor(out_blobs, meta: dict):
+    return channel.tensor_from_bytes(out_blobs[int(meta["blob"])], meta["dtype"], meta["shape"])
