@@ -186,8 +186,13 @@ def test_grade_cli_contract(backend, tmp_path: Path) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     data = json.loads(ok.stdout.strip().splitlines()[-1])
-    assert set(data) == {"status", "score", "tests", "message", "duration_s"} and data["status"] == "passed"
-    assert all(set(t) == {"name", "passed", "message"} for t in data["tests"])
+    assert set(data) == {"status", "score", "tests", "message", "duration_s", "compute_s"}
+    assert data["status"] == "passed"
+    assert all(set(t) == {"name", "passed", "message", "compute_s"} for t in data["tests"])
+    # What the tests cost, measured inside the harness: each test's share, summed for the submission.
+    assert all(t["compute_s"] > 0 for t in data["tests"])
+    assert abs(sum(t["compute_s"] for t in data["tests"]) - data["compute_s"]) < 1e-3
+    assert data["compute_s"] < data["duration_s"]
     failing = subprocess.run(
         [*cli, *base, str(TASKS / "vector_add/starter.py")],
         capture_output=True,

@@ -144,6 +144,7 @@ def store(submission: Submission, result: GradeResult) -> Submission:
             "score": t.score,
             "message": t.message,
             **({"parts": list(t.parts)} if t.parts else {}),
+            **({"compute_s": t.compute_s} if t.compute_s is not None else {}),
         }
         for t in result.tests
     ]
@@ -151,6 +152,7 @@ def store(submission: Submission, result: GradeResult) -> Submission:
     submission.stdout = result.stdout
     submission.stderr = result.stderr
     submission.duration_s = result.duration_s
+    submission.compute_s = result.compute_s
     submission.backend = result.backend or None
     submission.finished_at = utcnow()
     # The integrity report's comparisons, made once now rather than on a mentor's page view.

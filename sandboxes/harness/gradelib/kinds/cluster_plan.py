@@ -138,4 +138,4 @@ class ClusterPlanKind:
             score, passed, message = 0.0, False, f"the result could not be checked: {type(exc).__name__}: {exc}"
         score = min(1.0, max(0.0, float(score)))
         elapsed = float(reply.get("elapsed") or 0.0)
-        return TestResult(case.name, bool(passed), score, f"{message}; {elapsed:.2f}s")
+        return TestResult(case.name, bool(passed), score, f"{message}; {elapsed:.2f}s", compute_s=max(0.0, elapsed))
