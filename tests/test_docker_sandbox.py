@@ -33,8 +33,32 @@ def _limits(task: str) -> Limits:
     return Limits.from_mapping(next(t for t in spec["tasks"] if t["id"] == task)["limits"])
 
 
-@pytest.fixture(scope="module")
-def backend() -> DockerBackend:
+class PrewarmedBackend(DockerBackend):
+    """The Docker backend with a pool, whose every grade of this module must happen in a pooled container: the
+    same tests then run against pooled containers exactly as against cold ones. Before each test (outside its
+    timing) the pool is given the time to have a warm container for every key the tests use."""
+
+    def settle(self) -> None:
+        pool = self.pool()
+        _wait_until(lambda: all(pool.warm_count(key) >= 1 for key in pool.wanted()), 300, "warm containers")
+
+    def grade(self, request: GradeRequest):
+        result = super().grade(request)
+        if request.kind.warm_candidate and result.status != "not_gradable":
+            assert result.extra.get("pooled"), f"not graded in a pooled container: {result}"
+        return result
+
+
+def _wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module", params=["cold", "pooled"])
+def backend(request) -> DockerBackend:
     import docker
 
     try:
@@ -47,7 +71,16 @@ def backend() -> DockerBackend:
         pytest.skip(message)
     with closing(docker.from_env(timeout=600)) as client:
         images.build_runtime_image(client, "triton-cpu", REPO)  # cached by content hash
-    return DockerBackend(repo_root=REPO, image_overrides={})
+    if request.param == "cold":
+        yield DockerBackend(repo_root=REPO, image_overrides={})
+        return
+    pooled = PrewarmedBackend(repo_root=REPO, image_overrides={}, pool_size=1, pool_label=f"{RUN}-pool")
+    for task in TASK_IDS:  # the container-level limits the tests use: the tasks' own, and a smaller memory
+        pooled.warm_up("triton-cpu", _limits(task))
+    pooled.warm_up("triton-cpu", replace(_limits("vector_add"), memory_mb=768))
+    yield pooled
+    pooled.pool().close()
+    assert _leftovers() == [], "the pool left a container behind"
 
 
 def _request(task: str, code: str, **limits: object) -> GradeRequest:
@@ -61,18 +94,23 @@ def _request(task: str, code: str, **limits: object) -> GradeRequest:
     )
 
 
-def _leftovers() -> list[str]:
+def _leftovers(ids: bool = False) -> list[str]:
     import docker
 
     with closing(docker.from_env()) as client:
         found = client.containers.list(all=True, filters={"label": LABEL})
-        return [c.name for c in found if c.labels.get(LABEL, "").startswith(RUN)]
+        return [c.id if ids else c.name for c in found if c.labels.get(LABEL, "").startswith(RUN)]
 
 
 @pytest.fixture(autouse=True)
 def nothing_left_behind(backend):
+    if isinstance(backend, PrewarmedBackend):
+        backend.settle()
     yield
-    assert _leftovers() == [], "a sandbox container was not removed"
+    # A pool's own waiting containers are not left behind; every container a grade used must be gone. The pool
+    # may be creating one right now, hence the wait.
+    pool = backend.pool()
+    _wait_until(lambda: not set(_leftovers(ids=True)) - (pool.held() if pool else set()), 120, "the removal")
 
 
 @pytest.mark.parametrize("task", TASK_IDS)

@@ -45,15 +45,15 @@ def _result(status: str, score: float, *parts, tests=(), stdout: str = "", stder
     return GradeResult(status, score, tuple(tests), text_of(found), stdout, stderr, found or None)
 
 
-def _test(
-    name: str, passed: bool, *parts, timing: dict | None = None, compute_s: float | None = None
-) -> TestResult:
+def _test(name: str, passed: bool, *parts, timing: dict | None = None, compute_s: float | None = None) -> TestResult:
     found = parts_of(*parts)
     return TestResult(name, passed, 1.0 if passed else 0.0, text_of(found), timing, found or None, compute_s)
 
 
 @register("triton_op")
 class TritonOpKind:
+    takes_warm_candidate = True  # its candidate is run_candidate.py, which a pooled container starts warm
+
     def grade(self, ctx: GradeContext) -> GradeResult:
         spec = ctx.spec
         submission = ctx.layout.submission_file()
@@ -74,26 +74,31 @@ class TritonOpKind:
         cases: list[Case] = list(spec.cases(gen))
         call_seconds = float(getattr(spec, "CALL_SECONDS", DEFAULT_CALL_SECONDS))
 
-        scratch = make_scratch(ctx.scratch_base, ctx.identity)
+        warm = ctx.warm.take("run_candidate.py") if ctx.warm is not None else None
+        scratch = warm.scratch if warm is not None else make_scratch(ctx.scratch_base, ctx.identity)
         # The file imported is the file scanned: a root-owned, read-only copy outside the candidate's scratch.
         code_dir = Path(tempfile.mkdtemp(prefix="submission-", dir=ctx.scratch_base))
         os.chmod(code_dir, 0o755)  # noqa: S103 - the candidate must read it; it cannot write it
         target = code_dir / "submission.py"
         target.write_bytes(raw)
         os.chmod(target, 0o444)
-        proc = CandidateProcess(
+        functions = tuple(getattr(spec, "FUNCTIONS", ()))
+        proc = warm or CandidateProcess(
             submission=target,
             entry=spec.ENTRY,
             scratch=scratch,
             identity=ctx.identity,
             limits=ctx.limits,
             runtime=ctx.runtime,
-            functions=tuple(getattr(spec, "FUNCTIONS", ())),
+            functions=functions,
         )
         results: list[TestResult] = []
         stop: _Stop | None = None
         try:
-            proc.start()
+            if warm is not None:
+                proc.load(target, spec.ENTRY, functions, ctx.limits)
+            else:
+                proc.start()
             try:
                 self._wait_ready(proc, ctx)
                 for case in cases:
