@@ -35,6 +35,7 @@ from certplatform import create_app  # noqa: E402
 from certplatform.content.loader import load_content  # noqa: E402
 from certplatform.sandbox import kinds  # noqa: E402
 from certplatform.sandbox.backends import GradeRequest, get_backend  # noqa: E402
+from certplatform.sandbox.backends.docker_backend import close_pools  # noqa: E402
 from certplatform.sandbox.limits import Limits  # noqa: E402
 
 EXAM = "l1-operator-dev"
@@ -55,14 +56,22 @@ def requests() -> list[GradeRequest]:
     ]
 
 
-def timed(backend, request: GradeRequest) -> tuple[float, float]:
+def timed(backend, request: GradeRequest, strict: bool = True) -> tuple[float, float]:
     """Wall seconds of one grade and the CPU seconds of the processes it waited for (the process backend's
-    harness and candidate; nothing for Docker, whose work runs under the engine)."""
-    started, cpu = time.monotonic(), _children_cpu()
-    result = backend.grade(request)
-    elapsed = time.monotonic() - started
+    harness and candidate; nothing for Docker, whose work runs under the engine). A reference solution that does
+    not pass stops the bench, except in the throughput run (`strict` False), where it is reported and counted."""
+    for _attempt in range(3 if strict else 1):
+        started, cpu = time.monotonic(), _children_cpu()
+        result = backend.grade(request)
+        elapsed = time.monotonic() - started
+        if result.status not in ("timeout", "not_gradable"):
+            break
+        # An overloaded host can push even a reference solution past its wall limit: measured again, and said.
+        print(f"  {request.label} on {backend.name}: {result.status} after {elapsed:.1f} s, measured again")
     if result.status != "passed":
-        raise SystemExit(f"{request.label} on {backend.name}: {result.status} {result.message}")
+        if strict:
+            raise SystemExit(f"{request.label} on {backend.name}: {result.status} {result.message}")
+        print(f"  {request.label} on {backend.name}: {result.status} {result.message[:120]}")
     return elapsed, _children_cpu() - cpu
 
 
@@ -109,14 +118,13 @@ def main() -> None:
         batch = [replace(reqs[i % len(reqs)], label=f"bench-tp-{i}") for i in range(args.throughput)]
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=cores) as workers:
-            list(workers.map(lambda r: timed(docker_backend, r), batch))
+            list(workers.map(lambda r: timed(docker_backend, r, strict=False), batch))
         throughput = len(batch) / (time.monotonic() - started)
         print(
             f"throughput with {cores} workers on {cores} cores (docker): {throughput * 60:.1f} submissions per minute; "
             f"CPU-bound limit {limit * 60:.1f} per minute ({statistics.mean(cpu_per_grade):.2f} CPU s per grade)"
         )
-        if hasattr(docker_backend, "close"):
-            docker_backend.close()
+        close_pools()  # the pipeline's worker keeps its own; this process's would only compete with it
 
     ratios = []
     with pipeline(args.redis_url, worker_env()) as submit:

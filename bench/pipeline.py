@@ -57,6 +57,9 @@ def pipeline(redis_url: str, worker_env: dict[str, str]):
                 "CELERY": {"broker_url": redis_url, "task_always_eager": False, "task_default_queue": queue},
             }
         )
+        from tests.conftest import IsolatedClient
+
+        app.test_client_class = IsolatedClient  # each request in a context of its own, as in a server
         worker = None
         try:
             with app.app_context():
@@ -111,7 +114,21 @@ def _candidate_with_attempt(client) -> str:
     return response.location
 
 
-def _submit(client, attempt_url: str, task: str, code: str, timeout: float = 300) -> Timed:
+def _submit(client, attempt_url: str, task: str, code: str) -> Timed:
+    """One submission through the pipeline; measured again (and said) when an overloaded host timed it out."""
+    for _attempt in range(2):
+        try:
+            return _submit_once(client, attempt_url, task, code)
+        except _Overloaded as exc:
+            print(f"  {task} through the pipeline: {exc}, measured again")
+    return _submit_once(client, attempt_url, task, code)
+
+
+class _Overloaded(Exception):
+    pass
+
+
+def _submit_once(client, attempt_url: str, task: str, code: str, timeout: float = 300) -> Timed:
     import sqlalchemy as sa
 
     from certplatform.extensions import db
@@ -130,6 +147,8 @@ def _submit(client, attempt_url: str, task: str, code: str, timeout: float = 300
         db.session.expire_all()
         row = db.session.scalar(sa.select(Submission).where(Submission.id > last))
         if row is not None and row.status.final:
+            if row.status.value in ("timeout", "not_gradable"):
+                raise _Overloaded(f"{row.status.value} {row.message}"[:200])
             if row.status.value != "passed" or row.compute_s is None:
                 raise SystemExit(f"{task} through the pipeline: {row.status.value} {row.message}")
             return Timed(task, (row.finished_at - sent_at).total_seconds(), row.compute_s)

@@ -199,3 +199,19 @@ def test_health_reports_each_workers_pool(app, client, engine) -> None:
         from certplatform.sandbox.backends.docker_backend import close_pools
 
         close_pools()
+
+
+def test_a_worker_reaps_at_start_and_with_every_heartbeat(app, engine) -> None:
+    """What celery_app's worker_ready handler and the periodic sweep's heartbeat call."""
+    import socket
+
+    from certplatform.services import grading
+
+    app.config.update(SANDBOX_BACKEND="docker")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = _labelled(engine, f"{socket.gethostname()}:{dead.pid}")
+    assert orphan.name in grading.reap_sandboxes() and not _exists(engine, orphan.id)
+    orphan = _labelled(engine, f"{socket.gethostname()}:{dead.pid}")
+    grading.record_heartbeat("reaping-worker")
+    assert not _exists(engine, orphan.id)

@@ -179,6 +179,10 @@ class SandboxPool:
                     entry["last_error"] = self._last_error[:200]
             return out
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def warm_count(self, key: PoolKey) -> int:
         """Containers of `key` that have their imports done and wait for a submission."""
         with self._cond:

@@ -98,7 +98,7 @@ class DockerBackend:
         )
         with _POOLS_LOCK:
             found = _POOLS.get(ident)
-            if found is None:
+            if found is None or found.closed:
                 found = _POOLS[ident] = pool_module.SandboxPool(
                     start_container=self._start_warm,
                     client_factory=self.client,
