@@ -12,7 +12,10 @@ Last lines (targets of issue 12: <= 1.5, <= 1.05, >= 0.85):
 
 Needs the Docker engine with the sandbox image, PostgreSQL (TEST_DATABASE_URL) and Redis (--redis-url).
 
-    PYTHONPATH=. .venv/bin/python bench/grading.py [--rounds 2] [--throughput 10] [--redis-url URL]
+    [SANDBOX_POOL_SIZE=2] PYTHONPATH=. .venv/bin/python bench/grading.py [--rounds 2] [--throughput 10]
+
+SANDBOX_* variables reach both this process's Docker backend and the pipeline's worker: with SANDBOX_POOL_SIZE
+the grades run in warm pooled containers (sandboxes/README.md, 8); without it, in cold ones.
 """
 
 from __future__ import annotations
