@@ -22,11 +22,39 @@ def _own_connections(**_kwargs) -> None:
 
 @worker_ready.connect
 def _report_at_start(sender=None, **_kwargs) -> None:
-    """A worker reports its sandbox as soon as it is up, not only at the first periodic sweep."""
-    from certplatform.services.grading import record_heartbeat
+    """A worker reports its sandbox as soon as it is up, not only at the first periodic sweep; before that it
+    removes sandbox containers that dead workers of this host left behind, and (in a worker that grades in this
+    process, --pool solo or threads) starts its pool of warm containers."""
+    from certplatform.services import grading
+
+    # A prefork parent only hands tasks to its children, which warm their own pools (worker_process_init).
+    pool = getattr(sender, "pool", None)
+    grades_here = pool is None or type(pool).__module__.rsplit(".", 1)[-1] in ("solo", "thread")
+    with flask_app.app_context():
+        _prepare_sandboxes(grading, warm=grades_here)
+        grading.record_heartbeat(getattr(sender, "hostname", None) or "worker")
+
+
+@worker_process_init.connect
+def _warm_child(**_kwargs) -> None:
+    """A forked worker process grades with a pool of its own (its containers carry its pid as their owner)."""
+    from certplatform.services import grading
 
     with flask_app.app_context():
-        record_heartbeat(getattr(sender, "hostname", None) or "worker")
+        _prepare_sandboxes(grading)
+
+
+def _prepare_sandboxes(grading, warm: bool = True) -> None:
+    import logging
+
+    from certplatform.sandbox.backends import BackendUnavailable
+
+    try:
+        grading.reap_sandboxes()
+        if warm:
+            grading.warm_sandboxes()
+    except BackendUnavailable as exc:  # reported by the heartbeat; grades will say not_gradable
+        logging.getLogger(__name__).warning("sandbox not prepared at start: %s", exc)
 
 
 _sweepers: list[Sweeper] = []

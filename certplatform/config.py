@@ -84,6 +84,12 @@ class BaseConfig:
     # Where `certplatform sandbox build` says how far it is (web, worker and build read one file); default in the
     # instance folder.
     SANDBOX_BUILD_STATUS_FILE: str | None = None
+    # Warm single-use containers a grading worker process keeps per pool key (runtime and container limits); 0 = a
+    # cold container per grade (the web app, the CLI and tests). See certplatform/sandbox/pool.py.
+    SANDBOX_POOL_SIZE = 0
+    SANDBOX_POOL_MAX_AGE_S = 600.0  # a warm container that waited longer is replaced
+    SANDBOX_POOL_PRELOAD: tuple[str, ...] = ("torch", "triton", "triton.language")  # the waiting candidate imports
+    SANDBOX_POOL_REAP_S = 60.0  # how often containers of dead owner processes are removed
     GRADING_STUCK_GRACE_S = 120  # a running submission older than its wall limit plus this is re-queued
     GRADING_MAX_RUNS = 3  # grading runs before a submission is given up as not_gradable
     # A running grading holds a lease its worker renews; one not renewed for GRADING_LEASE_S is taken back by the
@@ -205,6 +211,12 @@ def load_config(name: str | None, instance_path: str) -> dict[str, Any]:
         cfg["SANDBOX_PYTHON"] = env["SANDBOX_PYTHON"]
     if env.get("SANDBOX_RUNTIME"):
         cfg["SANDBOX_RUNTIME"] = env["SANDBOX_RUNTIME"]
+    if env.get("SANDBOX_POOL_SIZE"):
+        cfg["SANDBOX_POOL_SIZE"] = int(env["SANDBOX_POOL_SIZE"])
+    if env.get("SANDBOX_POOL_MAX_AGE_S"):
+        cfg["SANDBOX_POOL_MAX_AGE_S"] = float(env["SANDBOX_POOL_MAX_AGE_S"])
+    if env.get("SANDBOX_POOL_PRELOAD"):
+        cfg["SANDBOX_POOL_PRELOAD"] = tuple(n.strip() for n in env["SANDBOX_POOL_PRELOAD"].split(",") if n.strip())
     if env.get("SANDBOX_IMAGE_TRITON_CPU"):
         cfg["SANDBOX_IMAGES"] = {"triton-cpu": env["SANDBOX_IMAGE_TRITON_CPU"]}
     cfg["CERT_KEYS_DIR"] = env.get("CERT_KEYS_DIR") or os.path.join(instance_path, "keys")

@@ -32,13 +32,46 @@ def _limits(task: str) -> Limits:
     return Limits.from_mapping(next(t for t in spec["tasks"] if t["id"] == task)["limits"])
 
 
-@pytest.fixture(scope="module")
-def backend() -> DockerBackend:
+class PrewarmedBackend(DockerBackend):
+    """The Docker backend with a pool, whose every grade of this module must happen in a pooled container: the
+    same tests then run against pooled containers exactly as against cold ones. Before each test (outside its
+    timing) the pool is given the time to have a warm container for every key the tests use."""
+
+    def settle(self) -> None:
+        pool = self.pool()
+        _wait_until(lambda: all(pool.warm_count(key) >= 1 for key in pool.wanted()), 300, "warm containers")
+
+    def grade(self, request: GradeRequest):
+        result = super().grade(request)
+        if request.kind.warm_candidate and result.status != "not_gradable":
+            assert result.extra.get("pooled"), f"not graded in a pooled container: {result}"
+        return result
+
+
+def _wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module", params=["cold", "pooled"])
+def backend(request) -> DockerBackend:
     import docker
 
     with closing(docker.from_env(timeout=600)) as client:
         images.build_runtime_image(client, "triton-cpu", REPO)  # cached by content hash
-    return DockerBackend(repo_root=REPO, image_overrides={})
+    if request.param == "cold":
+        yield DockerBackend(repo_root=REPO, image_overrides={})
+        return
+    pooled = PrewarmedBackend(repo_root=REPO, image_overrides={}, pool_size=1, pool_label=f"{RUN}-pool")
+    for task in TASK_IDS:  # the container-level limits the tests use: the tasks' own, and a smaller memory
+        pooled.warm_up("triton-cpu", _limits(task))
+    pooled.warm_up("triton-cpu", replace(_limits("vector_add"), memory_mb=768))
+    yield pooled
+    pooled.pool().close()
+    assert _leftovers() == [], "the pool left a container behind"
 
 
 def _request(task: str, code: str, **limits: object) -> GradeRequest:
@@ -52,18 +85,23 @@ def _request(task: str, code: str, **limits: object) -> GradeRequest:
     )
 
 
-def _leftovers() -> list[str]:
+def _leftovers(ids: bool = False) -> list[str]:
     import docker
 
     with closing(docker.from_env()) as client:
         found = client.containers.list(all=True, filters={"label": LABEL})
-        return [c.name for c in found if c.labels.get(LABEL, "").startswith(RUN)]
+        return [c.id if ids else c.name for c in found if c.labels.get(LABEL, "").startswith(RUN)]
 
 
 @pytest.fixture(autouse=True)
 def nothing_left_behind(backend):
+    if isinstance(backend, PrewarmedBackend):
+        backend.settle()
     yield
-    assert _leftovers() == [], "a sandbox container was not removed"
+    # A pool's own waiting containers are not left behind; every container a grade used must be gone. The pool
+    # may be creating one right now, hence the wait.
+    pool = backend.pool()
+    _wait_until(lambda: not set(_leftovers(ids=True)) - (pool.held() if pool else set()), 120, "the removal")
 
 
 @pytest.mark.parametrize("task", TASK_IDS)
@@ -177,8 +215,13 @@ def test_grade_cli_contract(backend, tmp_path: Path) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     data = json.loads(ok.stdout.strip().splitlines()[-1])
-    assert set(data) == {"status", "score", "tests", "message", "duration_s"} and data["status"] == "passed"
-    assert all(set(t) == {"name", "passed", "message"} for t in data["tests"])
+    assert set(data) == {"status", "score", "tests", "message", "duration_s", "compute_s"}
+    assert data["status"] == "passed"
+    assert all(set(t) == {"name", "passed", "message", "compute_s"} for t in data["tests"])
+    # What the tests cost, measured inside the harness: each test's share, summed for the submission.
+    assert all(t["compute_s"] > 0 for t in data["tests"])
+    assert abs(sum(t["compute_s"] for t in data["tests"]) - data["compute_s"]) < 1e-3
+    assert data["compute_s"] < data["duration_s"]
     failing = subprocess.run(
         [*cli, *base, str(TASKS / "vector_add/starter.py")],
         capture_output=True,

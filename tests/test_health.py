@@ -14,6 +14,7 @@ def test_healthz_reports_database_and_broker(client) -> None:
         "broker": "ok",
         "sandbox": "unknown: no grading worker has reported yet",
         "sandbox_build": None,
+        "sandbox_pool": None,
     }
 
 

@@ -34,8 +34,21 @@ def test_results_are_parsed_into_the_one_model() -> None:
     result = parse_results(_raw(), 1.5, "docker")
     assert (result.status, result.score, result.backend, result.duration_s) == ("passed", 1.0, "docker", 1.5)
     assert result.tests[0].name == "t" and result.as_cli_json()["tests"] == [
-        {"name": "t", "passed": True, "message": "ok"}
+        {"name": "t", "passed": True, "message": "ok", "compute_s": None}
     ]
+    assert result.compute_s is None
+
+
+def test_compute_times_are_kept_and_bad_ones_dropped() -> None:
+    tests = [
+        {"name": "a", "passed": True, "score": 1, "message": "ok", "compute_s": 0.25},
+        {"name": "b", "passed": True, "score": 1, "message": "ok", "compute_s": -1},
+        {"name": "c", "passed": True, "score": 1, "message": "ok", "compute_s": "fast"},
+    ]
+    result = parse_results(_raw(tests=tests, compute_s=0.25), 1.5, "docker")
+    assert [t.compute_s for t in result.tests] == [0.25, None, None] and result.compute_s == 0.25
+    cli = result.as_cli_json()
+    assert cli["compute_s"] == 0.25 and [t["compute_s"] for t in cli["tests"]] == [0.25, None, None]
 
 
 @pytest.mark.parametrize(

@@ -159,6 +159,7 @@ class Submission(db.Model):
     stdout: Mapped[str | None] = mapped_column(sa.Text)
     stderr: Mapped[str | None] = mapped_column(sa.Text)
     duration_s: Mapped[float | None]
+    compute_s: Mapped[float | None]  # what the tests themselves cost (candidate calls + reference), from the harness
 
     attempt: Mapped[ExamAttempt] = relationship(back_populates="submissions")
     task: Mapped[ExamTask] = relationship()

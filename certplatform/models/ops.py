@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,6 +19,8 @@ class WorkerHeartbeat(db.Model):
     worker: Mapped[str] = mapped_column(sa.String(200), unique=True)
     backend: Mapped[str] = mapped_column(sa.String(20))
     sandbox_status: Mapped[str] = mapped_column(sa.String(200))  # "ok" or "error: ..."
+    # The worker's warm sandbox pool per runtime: {"triton-cpu": {"ready", "starting", "target", ...}}; None: no pool.
+    sandbox_pool: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 

@@ -48,7 +48,8 @@ def _grade_file(exam: LoadedExam, task: LoadedExamTask, code: str, backend_name:
     )
     started = time.monotonic()
     try:
-        return get_backend(backend_name, current_app.config).grade(request)
+        # One grade per command: a pool of warm containers would only cost a second container.
+        return get_backend(backend_name, {**current_app.config, "SANDBOX_POOL_SIZE": 0}).grade(request)
     except BackendUnavailable as exc:
         return not_gradable(str(exc), time.monotonic() - started, backend_name)
 

@@ -29,6 +29,9 @@ class TaskKind:
     submission_name: str  # the file name the candidate's code gets inside /grade/submission/
     description: str
     source_suffix: str = ".py"  # of the task's starter/solution files and of uploads (".md" for documents)
+    # Its harness kind runs the torch candidate interpreter (run_candidate.py), which a pooled container has
+    # already started with torch and triton imported; other kinds are graded in a cold container.
+    warm_candidate: bool = False
 
 
 _KINDS: dict[str, TaskKind] = {}
@@ -75,6 +78,7 @@ TRITON_OP = register(
         runtimes=frozenset({"triton-cpu", "triton-gpu"}),
         submission_name="submission.py",
         description="One Python file defining an operator computed by Triton kernels it launches",
+        warm_candidate=True,
     )
 )
 
@@ -85,6 +89,7 @@ CHIP_PROFILE = register(
         submission_name="submission.py",
         description="One Python file defining an operator for a chip capability profile; every launch is checked "
         "against the profile",
+        warm_candidate=True,
     )
 )
 

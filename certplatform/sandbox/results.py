@@ -22,6 +22,7 @@ class TestOutcome:
     score: float
     message: str
     parts: tuple[dict, ...] | None = field(default=None, compare=False)  # the message as codes (grader_messages)
+    compute_s: float | None = None  # the candidate's calls and the reference in this test (harness-measured)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class GradeResult:
     backend: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     parts: tuple[dict, ...] | None = field(default=None, compare=False)  # the message as codes (grader_messages)
+    compute_s: float | None = None  # the sum of the tests' compute_s: what the tests themselves cost
 
     @property
     def gradable(self) -> bool:
@@ -46,9 +48,13 @@ class GradeResult:
         return {
             "status": self.status,
             "score": self.score,
-            "tests": [{"name": t.name, "passed": t.passed, "message": t.message} for t in self.tests],
+            "tests": [
+                {"name": t.name, "passed": t.passed, "message": t.message, "compute_s": _rounded(t.compute_s)}
+                for t in self.tests
+            ],
             "message": self.message,
             "duration_s": round(self.duration_s, 3),
+            "compute_s": _rounded(self.compute_s),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -58,6 +64,10 @@ class GradeResult:
         for test in data["tests"]:
             test.pop("parts")
         return data
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 6)
 
 
 def not_gradable(message: str, duration_s: float = 0.0, backend: str = "") -> GradeResult:
@@ -95,6 +105,7 @@ def parse_results(raw: bytes, duration_s: float, backend: str) -> GradeResult:
             _score(t.get("score", 0)),
             _text(t.get("message"), 2000),
             _parts(t.get("parts")),
+            _seconds(t.get("compute_s")),
         )
         for t in tests_raw[:MAX_TESTS]
         if isinstance(t, dict)
@@ -115,7 +126,16 @@ def parse_results(raw: bytes, duration_s: float, backend: str) -> GradeResult:
         backend=backend,
         extra={"timing": timings} if timings else {},
         parts=_parts(data.get("parts")),
+        compute_s=_seconds(data.get("compute_s")),
     )
+
+
+def _seconds(value: Any) -> float | None:
+    """A compute time from results.json: a finite non-negative number, else unknown (never an error: it decides
+    nothing)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
 
 
 def _parts(value: Any) -> tuple[dict, ...] | None:

@@ -169,6 +169,7 @@ def store(submission: Submission, result: GradeResult) -> Submission:
             "score": t.score,
             "message": t.message,
             **({"parts": list(t.parts)} if t.parts else {}),
+            **({"compute_s": t.compute_s} if t.compute_s is not None else {}),
         }
         for t in result.tests
     ]
@@ -176,6 +177,7 @@ def store(submission: Submission, result: GradeResult) -> Submission:
     submission.stdout = result.stdout
     submission.stderr = result.stderr
     submission.duration_s = result.duration_s
+    submission.compute_s = result.compute_s
     submission.backend = result.backend or None
     submission.finished_at = utcnow()
     submission.lease_expires_at = None
@@ -191,9 +193,13 @@ def store(submission: Submission, result: GradeResult) -> Submission:
 
 def record_heartbeat(worker: str) -> WorkerHeartbeat:
     """Note that `worker` is alive and how its sandbox looks; /healthz reads the latest of these."""
+    pool = None
     try:
         current = backend()
         name, status = current.name, current.health()
+        pool = current.pool_status() if hasattr(current, "pool_status") else None
+        if hasattr(current, "reap"):  # periodically, too: what a killed grading left behind on this host
+            current.reap()
     except BackendUnavailable as exc:
         name, status = current_app.config["SANDBOX_BACKEND"], f"error: {exc}"
     beat = db.session.scalar(sa.select(WorkerHeartbeat).where(WorkerHeartbeat.worker == worker))
@@ -201,8 +207,39 @@ def record_heartbeat(worker: str) -> WorkerHeartbeat:
         beat = WorkerHeartbeat(worker=worker, backend=name, sandbox_status=status[:200])
         db.session.add(beat)
     beat.backend, beat.sandbox_status, beat.checked_at = name, status[:200], utcnow()
+    beat.sandbox_pool = pool
     db.session.commit()
     return beat
+
+
+def reap_sandboxes() -> list[str]:
+    """Remove this host's sandbox containers whose owning worker process is gone (at worker start)."""
+    current = backend()
+    return current.reap() if hasattr(current, "reap") else []
+
+
+def warm_sandboxes() -> int:
+    """Ask this process's pool to keep containers warm for the live tasks that can use them (one per distinct
+    runtime and container limits); the number of such keys."""
+    from certplatform.models import Exam, ExamTask
+
+    current = backend()
+    if getattr(current, "pool_size", 0) <= 0:
+        return 0
+    keys = set()
+    for task in db.session.scalars(
+        sa.select(ExamTask).join(Exam).where(ExamTask.deleted_at.is_(None), Exam.deleted_at.is_(None))
+    ):
+        try:
+            if kinds.get(task.kind).warm_candidate:
+                limits = Limits.from_mapping(task.limits)
+                keys.add(
+                    (runtime_for(task.exam.runtime), limits.memory_mb, limits.pids, limits.cpus, limits.file_size_mb)
+                )
+                current.warm_up(runtime_for(task.exam.runtime), limits)
+        except (kinds.UnknownTaskKind, KeyError, ValueError):
+            continue
+    return len(keys)
 
 
 def _unsent_queued(sent_before) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,8 @@ class HealthReport:
     broker: str
     sandbox: str
     sandbox_build: dict[str, Any] | None = None  # the last image build: state, phase, percent (None: none here)
+    # Warm containers per grading worker that has a pool: {worker: {runtime: {"warm", "importing", ...}}}.
+    sandbox_pool: dict[str, Any] | None = None
 
     @property
     def failing(self) -> list[str]:
@@ -39,6 +42,7 @@ class HealthReport:
             "broker": self.broker,
             "sandbox": self.sandbox,
             "sandbox_build": self.sandbox_build,
+            "sandbox_pool": self.sandbox_pool,
         }
 
 
@@ -86,6 +90,18 @@ def _sandbox(build: BuildStatus | None) -> str:
     return beat.sandbox_status
 
 
+def _pool() -> dict[str, Any] | None:
+    """The warm-container pools of the workers that reported recently (None when no worker keeps one)."""
+    since = utcnow() - timedelta(seconds=current_app.config["HEARTBEAT_STALE_S"])
+    try:
+        beats = db.session.scalars(sa.select(WorkerHeartbeat).where(WorkerHeartbeat.checked_at >= since)).all()
+    except Exception:  # the database part reports the failure
+        db.session.rollback()
+        return None
+    pools = {beat.worker: beat.sandbox_pool for beat in beats if beat.sandbox_pool}
+    return pools or None
+
+
 def check() -> HealthReport:
     from certplatform.services import sandbox_build
 
@@ -95,4 +111,5 @@ def check() -> HealthReport:
         broker=_broker(),
         sandbox=_sandbox(build),  # an image being built is not a failure: submissions wait for it
         sandbox_build=build.as_json() if build is not None else None,
+        sandbox_pool=_pool(),
     )

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ TASKS = ("vector_add", "gelu", "softmax", "rms_norm", "matmul")
 os.environ["TRITON_INTERPRET"] = "1"  # the checker half of the harness runs inside pytest
 sys.path.insert(0, str(HARNESS))
 
-from gradelib import checker, kinds  # noqa: E402
+from gradelib import checker, kinds, warm  # noqa: E402
+from gradelib.context import WarmSlot  # noqa: E402
 from gradelib.layout import Layout  # noqa: E402
 from gradelib.limits import Limits  # noqa: E402
 
@@ -126,8 +128,13 @@ def grade_base():
 
 
 @pytest.fixture
-def grade_source(grade_base):
-    """grade_source(source, **options) -> GradeResult, graded in-process (pytest is the checker)."""
+def grade_source(grade_base, request):
+    """grade_source(source, **options) -> GradeResult, graded in-process (pytest is the checker).
+
+    Parametrized indirectly with "warm", the candidate process is started before the submission exists, with
+    the limits a pooled container starts it with, and handed its submission and task limits afterwards (as in a
+    pooled container); "cold" (the default) starts it for the submission."""
+    mode = getattr(request, "param", "cold")
 
     def run(
         source: str,
@@ -139,19 +146,29 @@ def grade_source(grade_base):
         seed: int = 42,
         **limits,
     ):
-        root = make_root(grade_base, source, tests_dir, call_seconds)
-        (root / "seed").write_text(f"{seed}\n")
         base = {"wall_seconds": 60, "output_kb": 16}
         base.update(limits)
-        return checker.grade(
-            Layout(root), limits=Limits.from_mapping(base), isolation=isolation, static_scan=static_scan
-        )
+        task_limits = Limits.from_mapping(base)
+        slot = None
+        if mode == "warm":
+            pool_limits = replace(task_limits, wall_seconds=3600, output_kb=64)
+            slot = WarmSlot(warm.start_warm(Layout(grade_base / "grade"), pool_limits, (), isolation))
+        root = make_root(grade_base, source, tests_dir, call_seconds)
+        (root / "seed").write_text(f"{seed}\n")
+        try:
+            return checker.grade(
+                Layout(root), limits=task_limits, isolation=isolation, static_scan=static_scan, warm=slot
+            )
+        finally:
+            if slot is not None:
+                slot.discard()
 
     return run
 
 
 def candidate_pids() -> list[int]:
     """Processes any grade of these tests started as the candidate (they carry a grade token), still alive."""
+    own = str(HARNESS).encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -160,7 +177,11 @@ def candidate_pids() -> list[int]:
             status = (entry / "status").read_text()
             if "\nUid:\t10001\t" not in status or "\nState:\tZ" in status:
                 continue
-            if b"CERTPLATFORM_GRADE_TOKEN=" in (entry / "environ").read_bytes():
+            # Only this checkout's harness: other checkouts on a shared host grade concurrently.
+            if (
+                b"CERTPLATFORM_GRADE_TOKEN=" in (entry / "environ").read_bytes()
+                and own in (entry / "cmdline").read_bytes()
+            ):
                 found.append(int(entry.name))
         except OSError:
             continue

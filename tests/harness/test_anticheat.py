@@ -3,9 +3,13 @@ process."""
 
 import json
 
+import pytest
 from gradelib.results import ERROR, FAILED, PASSED, REJECTED
 
 from .conftest import GOOD_ADD, candidate_pids
+
+# The same checks against a candidate process started warm, as a pooled container starts it.
+pytestmark = pytest.mark.parametrize("grade_source", ["cold", "warm"], indirect=True)
 
 PRELUDE = "import torch\nimport triton\nimport triton.language as tl\n"
 KERNEL = GOOD_ADD.split("def add(x, y):")[0]

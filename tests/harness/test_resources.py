@@ -3,9 +3,13 @@ harness still answers within its wall limit."""
 
 import time
 
+import pytest
 from gradelib.results import ERROR, TIMEOUT
 
 from .conftest import GOOD_ADD, candidate_pids
+
+# The same checks against a candidate process started warm, as a pooled container starts it.
+pytestmark = pytest.mark.parametrize("grade_source", ["cold", "warm"], indirect=True)
 
 SLOW_CALL = GOOD_ADD.replace("def add(x, y):", "def add(x, y):\n    ABUSE")
 

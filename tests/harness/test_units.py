@@ -107,3 +107,10 @@ def test_channel_times_out_and_reports_closed_peers():
         a.close()
         with pytest.raises(channel.ChannelClosed):
             channel.recv(b, deadline=time.monotonic() + 1)
+
+
+def test_compute_time_is_the_sum_of_the_tests_and_absent_when_unmeasured():
+    measured = (TestResult("a", True, 1.0, "ok", compute_s=0.5), TestResult("b", False, 0.0, "x", compute_s=0.25))
+    data = json.loads(GradeResult(PASSED, 0.5, measured, "m").to_json())
+    assert data["compute_s"] == 0.75 and [t["compute_s"] for t in data["tests"]] == [0.5, 0.25]
+    assert "compute_s" not in json.loads(GradeResult(PASSED, 1.0, (TestResult("a", True, 1.0),)).to_json())

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
 import logging
 import os
 import socket
 import tarfile
+import threading
 import time
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +22,21 @@ import requests.exceptions
 from docker.types import Mount
 
 from certplatform.sandbox import build_status, images
+from certplatform.sandbox import pool as pool_module
 from certplatform.sandbox.backends.base import BackendUnavailable, GradeRequest, layout_tar
-from certplatform.sandbox.limits import runtime_profile
+from certplatform.sandbox.limits import Limits, runtime_profile
 from certplatform.sandbox.results import MAX_RESULTS_BYTES, GradeResult, not_gradable, parse_results
 
 log = logging.getLogger(__name__)
 HARNESS_COMMAND = ["python3", "/opt/harness/grade.py", "--quiet"]
 HARNESS_FAILED = 70  # grader contract: the harness itself failed, so nothing was graded
-LABEL = "certplatform.sandbox"
+LABEL = pool_module.LABEL
 # The oldest engine API we support (Debian bookworm's docker.io 20.10); newer engines accept it. A fixed version
 # also spares the SDK a probe in its constructor, which leaks its connection when the engine does not answer.
 DOCKER_API_VERSION = "1.41"
+# One pool per process and configuration: a forked worker process starts its own (the owner label is per pid).
+_POOLS: dict[tuple, pool_module.SandboxPool] = {}
+_POOLS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -41,6 +47,11 @@ class DockerBackend:
     image_overrides: dict[str, str]
     timeout_s: float = 30  # for each engine API call, not the grading run
     runtime: str = "triton-cpu"  # the runtime whose image the health check looks for (SANDBOX_RUNTIME)
+    pool_size: int = 0  # warm single-use containers kept per pool key (0: every grade starts a cold container)
+    pool_max_age_s: float = 600  # a warm container that waited longer is replaced
+    pool_preload: tuple[str, ...] = ("torch", "triton", "triton.language")  # imported by the waiting candidate
+    pool_reap_s: float = 60  # how often the pool removes containers whose owner process is gone
+    pool_label: str = "pool"  # the sandbox label of pooled containers (tests tell their own apart)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> DockerBackend:
@@ -48,6 +59,10 @@ class DockerBackend:
             repo_root=Path(config["SANDBOX_REPO_ROOT"]),
             image_overrides=dict(config.get("SANDBOX_IMAGES") or {}),
             runtime=config.get("SANDBOX_RUNTIME") or "triton-cpu",
+            pool_size=int(config.get("SANDBOX_POOL_SIZE") or 0),
+            pool_max_age_s=float(config.get("SANDBOX_POOL_MAX_AGE_S") or 600),
+            pool_preload=tuple(config.get("SANDBOX_POOL_PRELOAD") or cls.pool_preload),
+            pool_reap_s=float(config.get("SANDBOX_POOL_REAP_S") or 60),
         )
 
     def client(self) -> docker.DockerClient:
@@ -68,6 +83,81 @@ class DockerBackend:
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise BackendUnavailable(f"the Docker engine does not answer: {exc}") from exc
 
+    def pool(self) -> pool_module.SandboxPool | None:
+        """This process's pool for this configuration (None when pooling is off); started on first use."""
+        if self.pool_size <= 0:
+            return None
+        ident = (
+            os.getpid(),
+            self.pool_label,
+            str(self.repo_root),
+            tuple(sorted(self.image_overrides.items())),
+            self.pool_size,
+            self.pool_max_age_s,
+            self.pool_preload,
+        )
+        with _POOLS_LOCK:
+            found = _POOLS.get(ident)
+            if found is None or found.closed:
+                found = _POOLS[ident] = pool_module.SandboxPool(
+                    start_container=self._start_warm,
+                    client_factory=self.client,
+                    size=self.pool_size,
+                    max_age_s=self.pool_max_age_s,
+                    reap_interval_s=self.pool_reap_s,
+                )
+            return found
+
+    def pool_status(self) -> dict[str, Any] | None:
+        pool = self.pool()
+        return pool.status() if pool is not None else None
+
+    def warm_up(self, runtime: str, limits: Limits) -> None:
+        """Keep containers for these limits warm before the first grade asks for them."""
+        pool = self.pool()
+        if pool is not None:
+            pool.want(pool_module.PoolKey.of(runtime, self.image_for(runtime), limits))
+
+    def reap(self) -> list[str]:
+        """Remove this host's sandbox containers whose owner process is gone."""
+        with closing(self.client()) as client:
+            return pool_module.reap_orphans(client)
+
+    def _start_warm(self, client, key: pool_module.PoolKey) -> str:
+        """Create and start one pooled container: the hardening of every grade, the pool's limits copied in."""
+        profile = runtime_profile(key.runtime)
+        command = [*HARNESS_COMMAND, "--wait", str(int(self.pool_max_age_s) + 60)]
+        command += ["--preload", ",".join(self.pool_preload)]
+        container = self._create(client, key.image, command, key.limits, key.runtime, self.pool_label, key)
+        try:
+            limits_json = json.dumps(key.limits.as_dict()).encode()
+            if not container.put_archive("/grade", _root_file_tar("limits.json", limits_json)):
+                raise BackendUnavailable("could not copy the pool's limits into the sandbox")
+            runtime_json = profile.runtime_json()
+            if runtime_json is not None and not container.put_archive("/grade", _runtime_tar(runtime_json)):
+                raise BackendUnavailable("could not copy the runtime description into the sandbox")
+            container.start()
+        except BaseException:
+            container.remove(force=True, v=True)
+            raise
+        return container.id
+
+    def _create(self, client, tag: str, command: list[str], limits: Limits, runtime: str, label: str, key=None):
+        """A grading container, cold or pooled (`key`): the same options, mounts and owner labels for both."""
+        labels = {LABEL: label, **pool_module.owner_labels()}
+        if key is not None:
+            labels[pool_module.POOL_LABEL] = key.label
+        return client.containers.create(
+            tag,
+            command,
+            # /grade is an anonymous volume: put_archive cannot write into a read-only root or a tmpfs mount.
+            mounts=[Mount(target="/grade", source=None, type="volume")],
+            labels=labels,
+            stdin_open=False,
+            detach=True,
+            **limits.docker_options(runtime),
+        )
+
     def health(self) -> str:
         """'ok' when the engine answers and the configured runtime's image exists."""
         try:
@@ -84,7 +174,7 @@ class DockerBackend:
         client = None
         try:
             profile = runtime_profile(request.runtime)
-            options = request.limits.docker_options(request.runtime)
+            request.limits.docker_options(request.runtime)  # refuses an unknown runtime before the engine is asked
         except ValueError as exc:
             return not_gradable(str(exc), backend=self.name)
         try:
@@ -94,15 +184,18 @@ class DockerBackend:
                 return not_gradable(
                     f"sandbox image {tag} is missing: run `certplatform sandbox build`", backend=self.name
                 )
-            container = client.containers.create(
-                tag,
-                HARNESS_COMMAND,
-                # /grade is an anonymous volume: put_archive cannot write into a read-only root or a tmpfs mount.
-                mounts=[Mount(target="/grade", source=None, type="volume")],
-                labels={LABEL: request.label or "grade"},
-                stdin_open=False,
-                detach=True,
-                **options,
+            pool = self.pool() if request.kind.warm_candidate else None
+            if pool is not None:
+                warm = pool.take(pool_module.PoolKey.of(request.runtime, tag, request.limits))
+                container = self._claim(client, warm) if warm is not None else None
+                if container is not None:
+                    result = self._grade_warm(container, request, started)
+                    if result is not None:
+                        return result
+                    container.remove(force=True, v=True)  # it was not usable after all: grade cold
+                    container = None
+            container = self._create(
+                client, tag, HARNESS_COMMAND, request.limits, request.runtime, request.label or "grade"
             )
             if not container.put_archive("/grade", layout_tar(request)):
                 return not_gradable("could not copy the submission into the sandbox", backend=self.name)
@@ -110,17 +203,8 @@ class DockerBackend:
             if runtime_json is not None and not container.put_archive("/grade", _runtime_tar(runtime_json)):
                 return not_gradable("could not copy the runtime description into the sandbox", backend=self.name)
             container.start()
-            timed_out = False
-            try:
-                exit_code = container.wait(timeout=request.limits.kill_after_s)["StatusCode"]
-            except requests.exceptions.ConnectionError:  # the wait timed out: the run overstayed even the grace
-                timed_out = True
-                container.kill()
-                exit_code = None
-            duration = time.monotonic() - started
-            container.reload()
-            oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
-            return self._result(container, exit_code, timed_out, oom, duration, request)
+            exit_code, timed_out, oom = _wait(container, request.limits.kill_after_s)
+            return self._result(container, exit_code, timed_out, oom, time.monotonic() - started, request)
         except (docker.errors.DockerException, requests.exceptions.RequestException, BackendUnavailable) as exc:
             log.warning("sandbox failure for %s: %s", request.label, exc)
             return not_gradable(
@@ -134,6 +218,30 @@ class DockerBackend:
                     log.error("could not remove sandbox container %s: %s", container.id, exc)
             if client is not None:
                 client.close()
+
+    def _claim(self, client, warm: pool_module.Warm):
+        """The pooled container, if it still waits for a submission; removed and None otherwise."""
+        try:
+            container = client.containers.get(warm.id)
+        except docker.errors.NotFound:
+            return None
+        if container.status == "running":
+            return container
+        container.remove(force=True, v=True)
+        return None
+
+    def _grade_warm(self, container, request: GradeRequest, started: float) -> GradeResult | None:
+        """Deliver the submission to a waiting container and grade; None when the container turned out unusable
+        (its harness ended before it saw the submission), so the caller grades in a cold one."""
+        if not container.put_archive("/grade", layout_tar(request)):
+            return None
+        if not container.put_archive("/grade", _root_file_tar("go", b"")):
+            return None
+        exit_code, timed_out, oom = _wait(container, request.limits.kill_after_s)
+        if exit_code == warm_exit_unused():
+            return None
+        result = self._result(container, exit_code, timed_out, oom, time.monotonic() - started, request)
+        return replace(result, extra={**result.extra, "pooled": container.short_id})
 
     def _result(self, container, exit_code, timed_out, oom, duration, request) -> GradeResult:
         raw = _read_results(container)
@@ -175,6 +283,18 @@ class DockerBackend:
         return not_gradable(f"the grader wrote no result (exit code {exit_code})", duration, self.name)
 
 
+def close_pools() -> None:
+    """Remove every warm container this process's pools hold (at exit, and when a test is done with a pool)."""
+    with _POOLS_LOCK:
+        mine = [key for key in _POOLS if key[0] == os.getpid()]
+        pools = [_POOLS.pop(key) for key in mine]
+    for pool in pools:
+        pool.close()
+
+
+atexit.register(close_pools)
+
+
 def _probe_engine_socket() -> None:
     """Fail fast, with a clear message, when a local engine socket does not accept connections.
 
@@ -192,14 +312,37 @@ def _probe_engine_socket() -> None:
             raise BackendUnavailable(f"the Docker engine does not answer at {path}: {exc.strerror or exc}") from exc
 
 
-def _runtime_tar(data: bytes) -> bytes:
-    """/grade/runtime.json owned by root and 0600, like every file the contract says the backend copies in."""
+def _wait(container, kill_after_s: float) -> tuple[int | None, bool, bool]:
+    """Wait for the harness to end: (exit code, whether it had to be killed, whether it ran out of memory)."""
+    timed_out = False
+    try:
+        exit_code = container.wait(timeout=kill_after_s)["StatusCode"]
+    except requests.exceptions.ConnectionError:  # the wait timed out: the run overstayed even the grace
+        timed_out = True
+        container.kill()
+        exit_code = None
+    container.reload()
+    return exit_code, timed_out, bool(container.attrs.get("State", {}).get("OOMKilled"))
+
+
+def warm_exit_unused() -> int:
+    """The exit code of a pooled harness that ended without a submission (gradelib/warm.py EXIT_UNUSED)."""
+    return 75
+
+
+def _root_file_tar(name: str, data: bytes) -> bytes:
+    """One file owned by root and 0600, like every file the contract says the backend copies in."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo("runtime.json")
+        info = tarfile.TarInfo(name)
         info.size, info.mode, info.uid, info.gid = len(data), 0o600, 0, 0
         tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def _runtime_tar(data: bytes) -> bytes:
+    """/grade/runtime.json owned by root and 0600."""
+    return _root_file_tar("runtime.json", data)
 
 
 def _harness_message(raw: bytes | None) -> str:

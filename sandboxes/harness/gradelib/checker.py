@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from . import kinds
-from .context import GradeContext
+from .context import GradeContext, WarmSlot
 from .isolation import IsolationError, candidate_identity, lock_down, readable_by
 from .layout import Layout
 from .limits import Limits
@@ -37,8 +37,12 @@ def grade(
     started: float | None = None,
     static_scan: bool = True,
     scratch_base: Path | None = None,
+    warm: WarmSlot | None = None,
 ) -> GradeResult:
-    """Grade the submission in layout. Raises HarnessError for infrastructure problems."""
+    """Grade the submission in layout. Raises HarnessError for infrastructure problems.
+
+    `warm` holds a candidate process started before the submission arrived (a pooled container); a kind that
+    does not take it has it stopped before it runs."""
     started = time.monotonic() if started is None else started
     try:
         identity = candidate_identity(isolation)
@@ -73,8 +77,15 @@ def grade(
         spec=spec,
         static_scan=static_scan,
         runtime=runtime,
+        warm=warm,
     )
-    result = kind.grade(ctx)
+    if warm is not None and not getattr(kind, "takes_warm_candidate", False):
+        warm.discard()
+    try:
+        result = kind.grade(ctx)
+    finally:
+        if warm is not None:
+            warm.discard()
     if not identity.isolated:
         result = dataclasses.replace(result, message=f"{result.message}\n[{identity.note}]".strip())
     return result

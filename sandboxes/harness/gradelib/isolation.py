@@ -158,7 +158,7 @@ def child_setup(limits: Limits, nproc_base: int, cwd: Path, limit_address_space:
     # container (no CAP_DAC_OVERRIDE) may not enter the candidate's 0700 scratch directory.
     os.chdir(cwd)
     os.umask(0o077)
-    soft_cpu = int(limits.wall_seconds * max(1.0, limits.cpus)) + 5
+    soft_cpu = cpu_seconds(limits)
     _setrlimit(resource.RLIMIT_CPU, soft_cpu, soft_cpu + 5)
     _setrlimit(resource.RLIMIT_FSIZE, limits.file_size_mb << 20)
     _setrlimit(resource.RLIMIT_CORE, 0)
@@ -173,6 +173,11 @@ def child_setup(limits: Limits, nproc_base: int, cwd: Path, limit_address_space:
     if _LIBC is not None:
         _LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def cpu_seconds(limits: Limits) -> int:
+    """The candidate's RLIMIT_CPU (soft; the hard limit is 5 s above): about wall time x cpus."""
+    return int(limits.wall_seconds * max(1.0, limits.cpus)) + 5
 
 
 def _setrlimit(which: int, soft: int, hard: int | None = None) -> None:

@@ -37,6 +37,9 @@ class TestResult:
     # The message as codes and arguments (messages.py), so a reader gets it in their language; absent when the
     # message has no code.
     parts: tuple[dict, ...] | None = None
+    # Seconds spent in the work the test itself needs: the candidate's call(s) and the checker's reference. Absent
+    # for kinds that do not measure it.
+    compute_s: float | None = None
 
     __test__ = False  # not a pytest test class
 
@@ -51,6 +54,8 @@ class TestResult:
             data["timing"] = dict(self.timing)
         if self.parts:
             data["parts"] = list(self.parts)
+        if self.compute_s is not None:
+            data["compute_s"] = round(float(self.compute_s), 6)
         return data
 
 
@@ -70,7 +75,14 @@ class GradeResult:
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score {self.score} outside [0, 1]")
 
+    @property
+    def compute_s(self) -> float | None:
+        """The submission's compute time: the sum over its tests (None when no test measured it)."""
+        measured = [t.compute_s for t in self.tests if t.compute_s is not None]
+        return sum(measured) if measured else None
+
     def to_dict(self) -> dict:
+        compute = self.compute_s
         return {
             "status": self.status,
             "score": round(float(self.score), 6),
@@ -79,6 +91,7 @@ class GradeResult:
             "stdout": self.stdout,
             "stderr": self.stderr,
             **({"parts": list(self.parts)} if self.parts else {}),
+            **({"compute_s": round(compute, 6)} if compute is not None else {}),
         }
 
     def to_json(self, cap: int = MAX_RESULTS_BYTES) -> str:

@@ -13,10 +13,18 @@ import socket
 import time
 import warnings
 
+# What a warm process may import before the snapshot beyond what it always imports: the modules a submission
+# may import (static_scan.ALLOWED_MODULES), nothing a submission could not reach anyway.
+PRELOADABLE = frozenset({"torch", "triton", "triton.language", "math", "typing", "functools"})
+
 
 def main(argv: list[str]) -> int:
-    # argv: socket fd, submission path, the entry, then any other functions of the task (a config function).
-    fd, submission, entry, others = int(argv[0]), argv[1], argv[2], argv[3:]
+    # argv: socket fd, then either the submission path, the entry and any other functions of the task (a config
+    # function), or `--warm` and the modules to import before waiting for them (a pooled container).
+    fd = int(argv[0])
+    warm = len(argv) > 1 and argv[1] == "--warm"
+    submission, entry, others = (None, None, []) if warm else (argv[1], argv[2], argv[3:])
+    preload = argv[2:] if warm else []
     sock = socket.socket(fileno=fd)
     device = os.environ.get("CERTPLATFORM_DEVICE", "cpu")
     if device == "cpu" and os.environ.get("TRITON_INTERPRET") != "1":
@@ -25,6 +33,8 @@ def main(argv: list[str]) -> int:
         return _fatal(sock, "TRITON_INTERPRET must not be set on the GPU runtime")
     if device not in ("cpu", "cuda"):
         return _fatal(sock, f"unknown device {device!r}")
+    if any(name not in PRELOADABLE for name in preload):
+        return _fatal(sock, f"cannot preload {sorted(set(preload) - PRELOADABLE)}")
     # Correct kernels that mask with -inf make numpy warn (overflow in exp, -inf - -inf); that is not an
     # error.
     warnings.filterwarnings("ignore", category=RuntimeWarning)
@@ -34,6 +44,10 @@ def main(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(max(1, int(os.environ.get("CERTPLATFORM_CPUS", "1"))))
+    import importlib
+
+    for name in preload:
+        importlib.import_module(name)
     from . import candidate_loop, channel, guards, launch_log, messages  # noqa: F401 - loaded before the snapshot
 
     guard = guards.Guard()
@@ -66,6 +80,12 @@ def main(argv: list[str]) -> int:
     guard.reset()
     launch_log.take()
     before = guards.snapshot()
+    if warm:
+        # Everything up to here is the harness's own work; the submission is not on disk for this process yet.
+        try:
+            submission, entry, others = _wait_for_load(sock)
+        except (ValueError, OSError) as exc:
+            return _fatal(sock, f"bad load message: {exc}")
 
     functions = candidate_loop.open_submission(
         sock,
@@ -87,6 +107,29 @@ def main(argv: list[str]) -> int:
         return None
 
     return candidate_loop.serve(sock, answer)
+
+
+def _wait_for_load(sock: socket.socket) -> tuple[str, str, list[str]]:
+    """Tell the checker this process is warm, then wait for its submission; lower the CPU limit to the task's."""
+    import resource
+
+    from . import channel
+
+    channel.send(sock, {"type": "warm"})
+    header, _ = channel.recv(sock)
+    if header.get("type") != "load":
+        raise ValueError(f"expected load, got {header.get('type')!r}")
+    submission, entry, others = header.get("submission"), header.get("entry"), header.get("functions") or []
+    seconds = header.get("cpu_seconds")
+    if not (isinstance(submission, str) and isinstance(entry, str) and isinstance(seconds, int) and seconds > 0):
+        raise ValueError("submission, entry and cpu_seconds are required")
+    if not all(isinstance(name, str) for name in others):
+        raise ValueError("functions must be names")
+    # Lowering one's own limits needs no privilege; the hard limit 5 s above the soft one, as at a cold start.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    new_hard = seconds + 5 if hard == resource.RLIM_INFINITY else min(hard, seconds + 5)
+    resource.setrlimit(resource.RLIMIT_CPU, (min(seconds, new_hard), new_hard))
+    return submission, entry, list(others)
 
 
 def _fatal(sock: socket.socket, message: str) -> int:

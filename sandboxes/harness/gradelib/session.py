@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import channel
-from .isolation import TOKEN_VAR, Identity, child_setup, count_processes_of, kill_candidate, signal_processes
+from .isolation import (
+    TOKEN_VAR,
+    Identity,
+    child_setup,
+    count_processes_of,
+    cpu_seconds,
+    kill_candidate,
+    signal_processes,
+)
 from .limits import Limits
 from .runtime import Runtime
 
@@ -66,20 +74,24 @@ class CandidateProcess:
     def __init__(
         self,
         *,
-        submission: Path,
-        entry: str,
+        submission: Path | None,
+        entry: str | None,
         scratch: Path,
         identity: Identity,
         limits: Limits,
         runtime: Runtime | None = None,
         runner: str = "run_candidate.py",
         functions: tuple[str, ...] = (),
+        preload: tuple[str, ...] = (),
     ):
+        """With `submission` None the process starts warm: it imports torch, triton and `preload`, then waits
+        for `load()` (a pooled container's candidate, started before its one submission arrives)."""
         self.submission, self.entry, self.scratch = submission, entry, scratch
         self.functions = tuple(functions)  # the task's other functions the checker may call (a config function)
         self.runner = runner  # entry script at the top of the harness (plain kinds: run_plan_candidate.py)
         self.identity, self.limits = identity, limits
         self.runtime = runtime or Runtime()
+        self.preload = tuple(preload)
         self.token = secrets.token_hex(16)
         self.flooded = False
         self.proc: subprocess.Popen | None = None
@@ -125,9 +137,7 @@ class CandidateProcess:
                 "-B",
                 str(HARNESS_DIR / self.runner),
                 str(child.fileno()),
-                str(self.submission),
-                self.entry,
-                *self.functions,
+                *self._arguments(),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -142,12 +152,46 @@ class CandidateProcess:
         )
         child.close()
         self.sock = parent
-        keep = self.limits.output_kb * 1024
-        hard = max(1 << 20, 16 * keep)
+        keep, hard = self._output_caps()
         self.out = _Capture(self.proc.stdout, keep, hard, self._flood)
         self.err = _Capture(self.proc.stderr, keep, hard, self._flood)
         self.out.start()
         self.err.start()
+
+    def _arguments(self) -> list[str]:
+        if self.submission is None:
+            return ["--warm", *self.preload]
+        return [str(self.submission), self.entry, *self.functions]
+
+    def _output_caps(self) -> tuple[int, int]:
+        keep = int(self.limits.output_kb * 1024)
+        return keep, max(1 << 20, 16 * keep)
+
+    def wait_warm(self, deadline: float) -> None:
+        """Until a warm process has its imports done; raises channel errors when it cannot get there."""
+        header, _ = self.request(None, (), deadline)
+        if header.get("type") != "warm":
+            raise channel.ProtocolError(f"expected a warm process, got {header.get('type')!r}: {header.get('error')}")
+
+    def load(self, submission: Path, entry: str, functions: tuple[str, ...], limits: Limits) -> None:
+        """Give a warm process its submission and the task's own limits: its output caps here, and the CPU
+        limit, which the process lowers on itself before it imports the submission (the pool started it with
+        the container's, not the task's). The container-level limits are the same by construction (pool key)."""
+        self.submission, self.entry, self.functions, self.limits = submission, entry, tuple(functions), limits
+        keep, hard = self._output_caps()
+        for capture in (self.out, self.err):
+            capture.keep, capture.hard_cap = keep, hard
+        header = {
+            "type": "load",
+            "submission": str(submission),
+            "entry": entry,
+            "functions": list(self.functions),
+            "cpu_seconds": cpu_seconds(limits),
+        }
+        try:
+            channel.send(self.sock, header)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise channel.ChannelClosed(str(exc)) from None
 
     def _flood(self) -> None:
         self.flooded = True

@@ -4,6 +4,7 @@ helpers, the padded input encoding and the comparison. Runs only in the checker 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,6 +64,8 @@ class Case:
     # float64 sum_k |term_k| behind each output element (for matmul |a| @ |b|); fp32 is then graded against the
     # fp32 error bound instead of FlagGems' atol (see FP32_BOUND_FACTOR).
     magnitude: torch.Tensor | None = field(default=None, compare=False, repr=False)
+    # Seconds the checker spent computing `expected` (and `magnitude`): the reference's share of compute_s.
+    reference_s: float = field(default=0.0, compare=False)
 
     @property
     def tolerance(self) -> tuple[float, float]:
@@ -96,6 +99,7 @@ def make_case(
     matmul: `lambda a, b: a.abs() @ b.abs()`); fp32 is then graded against the error bound of fp32 arithmetic."""
     kwargs = dict(kwargs or {})
     tolerance(torch.float32, reduce_dim, dot_precision)  # refuses an unknown precision while cases.py loads
+    started = time.perf_counter()
     upcast = tuple(a.double() if isinstance(a, torch.Tensor) else a for a in args)
     expected = reference(*upcast, **kwargs).double()
     dtype = out_dtype or next(a.dtype for a in args if isinstance(a, torch.Tensor))
@@ -105,6 +109,7 @@ def make_case(
         bound = magnitude(*upcast, **kwargs).double()
         if bound.shape != expected.shape:
             raise ValueError(f"magnitude has shape {tuple(bound.shape)}, expected {tuple(expected.shape)}")
+    reference_s = time.perf_counter() - started
     return Case(
         name=name,
         args=args,
@@ -116,6 +121,7 @@ def make_case(
         reference=reference,
         dot_precision=dot_precision,
         magnitude=bound,
+        reference_s=reference_s,
     )
 
 

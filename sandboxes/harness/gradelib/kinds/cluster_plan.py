@@ -44,9 +44,9 @@ def _result(status: str, score: float, *parts, tests=(), stdout: str = "", stder
     return GradeResult(status, score, tuple(tests), text_of(found), stdout, stderr, found or None)
 
 
-def _test(name: str, passed: bool, score: float, *parts) -> TestResult:
+def _test(name: str, passed: bool, score: float, *parts, compute_s: float | None = None) -> TestResult:
     found = parts_of(*parts)
-    return TestResult(name, passed, score, text_of(found), parts=found or None)
+    return TestResult(name, passed, score, text_of(found), parts=found or None, compute_s=compute_s)
 
 
 def _checker_parts(message) -> list[dict] | None:
@@ -161,8 +161,9 @@ class ClusterPlanKind:
         except Exception as exc:  # the checker must survive any shape of candidate output
             score, passed, message = 0.0, False, msg("plan.check_failed", error=f"{type(exc).__name__}: {exc}")
         score = min(1.0, max(0.0, float(score)))
-        elapsed = msg("test.elapsed", seconds=f"{float(reply.get('elapsed') or 0.0):.2f}")
+        seconds = max(0.0, float(reply.get("elapsed") or 0.0))
+        elapsed = msg("test.elapsed", seconds=f"{seconds:.2f}")
         parts = _checker_parts(message)
         if parts is None:  # a checker that words its message itself: English only
-            return TestResult(case.name, bool(passed), score, f"{message}; {elapsed.text}")
-        return _test(case.name, bool(passed), score, *parts, elapsed)
+            return TestResult(case.name, bool(passed), score, f"{message}; {elapsed.text}", compute_s=seconds)
+        return _test(case.name, bool(passed), score, *parts, elapsed, compute_s=seconds)

@@ -3,6 +3,7 @@ case calls it on checker-generated inputs and compares the output with a float64
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -44,13 +45,15 @@ def _result(status: str, score: float, *parts, tests=(), stdout: str = "", stder
     return GradeResult(status, score, tuple(tests), text_of(found), stdout, stderr, found or None)
 
 
-def _test(name: str, passed: bool, *parts, timing: dict | None = None) -> TestResult:
+def _test(name: str, passed: bool, *parts, timing: dict | None = None, compute_s: float | None = None) -> TestResult:
     found = parts_of(*parts)
-    return TestResult(name, passed, 1.0 if passed else 0.0, text_of(found), timing, found or None)
+    return TestResult(name, passed, 1.0 if passed else 0.0, text_of(found), timing, found or None, compute_s)
 
 
 @register("triton_op")
 class TritonOpKind:
+    takes_warm_candidate = True  # its candidate is run_candidate.py, which a pooled container starts warm
+
     def grade(self, ctx: GradeContext) -> GradeResult:
         spec = ctx.spec
         submission = ctx.layout.submission_file()
@@ -71,26 +74,31 @@ class TritonOpKind:
         cases: list[Case] = list(spec.cases(gen))
         call_seconds = float(getattr(spec, "CALL_SECONDS", DEFAULT_CALL_SECONDS))
 
-        scratch = make_scratch(ctx.scratch_base, ctx.identity)
+        warm = ctx.warm.take("run_candidate.py") if ctx.warm is not None else None
+        scratch = warm.scratch if warm is not None else make_scratch(ctx.scratch_base, ctx.identity)
         # The file imported is the file scanned: a root-owned, read-only copy outside the candidate's scratch.
         code_dir = Path(tempfile.mkdtemp(prefix="submission-", dir=ctx.scratch_base))
         os.chmod(code_dir, 0o755)  # noqa: S103 - the candidate must read it; it cannot write it
         target = code_dir / "submission.py"
         target.write_bytes(raw)
         os.chmod(target, 0o444)
-        proc = CandidateProcess(
+        functions = tuple(getattr(spec, "FUNCTIONS", ()))
+        proc = warm or CandidateProcess(
             submission=target,
             entry=spec.ENTRY,
             scratch=scratch,
             identity=ctx.identity,
             limits=ctx.limits,
             runtime=ctx.runtime,
-            functions=tuple(getattr(spec, "FUNCTIONS", ())),
+            functions=functions,
         )
         results: list[TestResult] = []
         stop: _Stop | None = None
         try:
-            proc.start()
+            if warm is not None:
+                proc.load(target, spec.ENTRY, functions, ctx.limits)
+            else:
+                proc.start()
             try:
                 self._wait_ready(proc, ctx)
                 for case in cases:
@@ -106,7 +114,7 @@ class TritonOpKind:
             shutil.rmtree(code_dir, ignore_errors=True)
 
         for case in cases[len(results) :]:
-            results.append(_test(case.name, False, msg("grade.not_run")))
+            results.append(_test(case.name, False, msg("grade.not_run"), compute_s=case.reference_s))
         tests = tuple(results)
         if outcome.flooded and (stop is None or stop.status != REJECTED):
             stop = _Stop(ERROR, msg("grade.flood", kb=ctx.limits.output_kb))
@@ -172,8 +180,15 @@ class TritonOpKind:
         return reply, out_blobs
 
     def _run_case(self, proc: CandidateProcess, case: Case, ctx: GradeContext, call_seconds: float) -> TestResult:
+        """One test, with its compute time: the candidate's call as it measured it plus the reference."""
+        calls: list[float] = []
+        result = self._run_case_calls(proc, case, ctx, call_seconds, calls)
+        return dataclasses.replace(result, compute_s=case.reference_s + sum(calls))
+
+    def _run_case_calls(self, proc, case: Case, ctx: GradeContext, call_seconds: float, calls: list) -> TestResult:
         header, blobs = encode_args(case)
         reply, out_blobs = self._exchange(proc, header, blobs, case, ctx, call_seconds)
+        calls.append(_seconds(reply.get("elapsed")))
         what = msg("where.test", name=repr(case.name))
         if reply.get("error"):
             return self._raised(case, reply)
@@ -263,6 +278,13 @@ class TritonOpKind:
         except Exception as exc:  # a reference that cannot run in this dtype on the GPU: no baseline, no speedup
             print(f"torch reference of {case.name!r} not timed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return None
+
+
+def _seconds(value) -> float:
+    """A duration the candidate process reported: a finite non-negative number, else 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+        return 0.0
+    return float(value)
 
 
 def _in(case: Case, detail) -> Message:

@@ -1,0 +1,331 @@
+"""Warm, single-use sandbox containers: started before their submission arrives, used for one grade, destroyed.
+
+A pooled container is created exactly like a cold one (`Limits.docker_options(runtime)`, the same image, user,
+capabilities and mounts) and runs `grade.py --wait`: its checker and its unprivileged candidate interpreter start
+and import torch and triton, then wait for one submission (grader contract, section 2). The backend takes one
+container per grade and removes it afterwards whatever happened; a background thread keeps `size` containers
+per pool key, recycles those that waited longer than `max_age_s`, and reaps containers of dead owners.
+
+A pool key is what a container fixes at creation: the runtime, the image, and the limits the container itself
+enforces (memory, pids, cpus, scratch size). The wall limit and output caps are the task's, applied by the
+harness when the submission arrives. Keys are learned from the grades asked for (the first grade of a key is
+cold) and forgotten after `key_idle_s` without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import docker.errors
+import requests.exceptions
+
+from certplatform.sandbox.limits import Limits
+
+log = logging.getLogger(__name__)
+LABEL = "certplatform.sandbox"  # every grading container: its value names the grade (or "pool")
+OWNER_LABEL = "certplatform.owner"  # "<host>:<pid>" of the process that created the container
+OWNER_START_LABEL = "certplatform.owner-start"  # that process's start time, so a reused pid is not mistaken for it
+POOL_LABEL = "certplatform.pool"  # a warm container's pool key
+# A warm candidate starts with a CPU limit for this wall time and lowers it to its task's when the submission
+# arrives (a process may lower its own limits, never raise them).
+POOL_WALL_S = 3600
+POOL_OUTPUT_KB = 64
+WARM_MARKER = b"certplatform-harness: warm"  # what a pooled harness prints on stderr when it waits (warm.py)
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+
+
+@dataclass(frozen=True)
+class PoolKey:
+    runtime: str
+    image: str
+    limits: Limits  # the container-level limits; wall_seconds and output_kb are the pool's own
+
+    @classmethod
+    def of(cls, runtime: str, image: str, limits: Limits) -> PoolKey:
+        return cls(runtime, image, replace(limits, wall_seconds=POOL_WALL_S, output_kb=POOL_OUTPUT_KB))
+
+    @property
+    def label(self) -> str:
+        lim = self.limits
+        return f"{self.runtime}/{lim.memory_mb}m/{lim.pids}p/{lim.cpus:g}c/{lim.file_size_mb}f"
+
+
+@dataclass
+class Warm:
+    """One pooled container, as the pool knows it."""
+
+    id: str
+    key: PoolKey
+    created: float  # time.monotonic()
+    warm: bool = False  # its harness said so in the log: imports done, waiting for the submission
+
+
+# -- owners --------------------------------------------------------------------------------------------------
+
+
+def process_start(pid: int) -> str | None:
+    """The start time of `pid` in clock ticks since boot (/proc/PID/stat field 22); None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def owner_labels() -> dict[str, str]:
+    """Labels naming this process as a container's owner."""
+    pid = os.getpid()
+    return {OWNER_LABEL: f"{socket.gethostname()}:{pid}", OWNER_START_LABEL: process_start(pid) or ""}
+
+
+def owner_gone(labels: dict[str, str]) -> bool:
+    """True when the labels name a process of this host that no longer runs; other hosts' owners are theirs."""
+    host, _, pid = labels.get(OWNER_LABEL, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    started = process_start(int(pid))
+    return started is None or started != labels.get(OWNER_START_LABEL, started)
+
+
+def reap_orphans(client) -> list[str]:
+    """Remove every sandbox container of this host whose owner process is gone (killed between creating and
+    removing it, or a pool that was never closed); the names of those removed."""
+    removed = []
+    try:
+        # Sparse: the list's own fields, without inspecting each container (one removed meanwhile is no error).
+        found = client.containers.list(all=True, filters={"label": OWNER_LABEL}, sparse=True)
+    except ENGINE_ERRORS as exc:
+        log.warning("could not list sandbox containers to reap: %s", exc)
+        return removed
+    for container in found:
+        labels = container.attrs.get("Labels") or {}
+        if LABEL in labels and owner_gone(labels):
+            try:
+                container.remove(force=True, v=True)
+                removed.append(((container.attrs.get("Names") or [container.id])[0]).lstrip("/"))
+            except docker.errors.NotFound:
+                pass
+            except ENGINE_ERRORS as exc:
+                log.warning("could not reap sandbox container %s: %s", container.name, exc)
+    if removed:
+        log.warning("reaped %d sandbox container(s) of dead owners: %s", len(removed), ", ".join(removed))
+    return removed
+
+
+# -- the pool ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SandboxPool:
+    """Keeps `size` warm containers per key, for one process (see the module docstring)."""
+
+    start_container: Any  # (client, key) -> container id: creates and starts one warm container
+    client_factory: Any  # () -> docker client (one per thread; closed by the caller)
+    size: int
+    max_age_s: float
+    reap_interval_s: float = 60.0
+    key_idle_s: float = 3600.0
+    _ready: dict[PoolKey, deque[Warm]] = field(default_factory=dict)
+    _starting: dict[PoolKey, int] = field(default_factory=dict)
+    _used: dict[PoolKey, float] = field(default_factory=dict)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _thread: threading.Thread | None = None
+    _closed: bool = False
+    _last_reap: float = 0.0
+    _last_error: str = ""
+
+    def take(self, key: PoolKey) -> Warm | None:
+        """A container of `key` for one grade (never handed out again), the warm ones first; None if none."""
+        with self._cond:
+            self._used[key] = time.monotonic()
+            queue = self._ready.get(key) or deque()
+            chosen = next((w for w in queue if w.warm), None) or (queue[0] if queue else None)
+            if chosen is not None:
+                queue.remove(chosen)
+            self._cond.notify_all()
+        self._ensure_thread()
+        return chosen
+
+    def want(self, key: PoolKey) -> None:
+        """Keep `key` warm from now on, before its first grade."""
+        with self._cond:
+            self._used.setdefault(key, time.monotonic())
+            self._cond.notify_all()
+        self._ensure_thread()
+
+    def status(self) -> dict[str, Any]:
+        """Per runtime: warm containers, ones still importing, ones being created, and the configured size."""
+        with self._cond:
+            out: dict[str, Any] = {}
+            for key in set(self._ready) | set(self._starting) | set(self._used):
+                entry = out.setdefault(
+                    key.runtime, {"warm": 0, "importing": 0, "creating": 0, "size": self.size, "keys": 0}
+                )
+                queue = self._ready.get(key, ())
+                entry["warm"] += sum(1 for w in queue if w.warm)
+                entry["importing"] += sum(1 for w in queue if not w.warm)
+                entry["creating"] += self._starting.get(key, 0)
+                entry["keys"] += 1 if key in self._used else 0
+            for entry in out.values():
+                entry["max_age_s"] = self.max_age_s
+                if self._last_error:
+                    entry["last_error"] = self._last_error[:200]
+            return out
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def warm_count(self, key: PoolKey) -> int:
+        """Containers of `key` that have their imports done and wait for a submission."""
+        with self._cond:
+            return sum(1 for w in self._ready.get(key, ()) if w.warm)
+
+    def wanted(self) -> list[PoolKey]:
+        """The keys kept warm."""
+        with self._cond:
+            return list(self._used)
+
+    def held(self) -> set[str]:
+        """Ids of the containers waiting in this pool (not yet handed to a grade)."""
+        with self._cond:
+            return {w.id for queue in self._ready.values() for w in queue}
+
+    def close(self) -> None:
+        """Stop refilling and remove every container this pool holds."""
+        with self._cond:
+            self._closed = True
+            held = [w for queue in self._ready.values() for w in queue]
+            self._ready.clear()
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if held:
+            self._remove([w.id for w in held])
+
+    # -- background ----------------------------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        with self._cond:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="sandbox-pool", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        client = None
+        while True:
+            with self._cond:
+                if self._closed:
+                    break
+            try:
+                if client is None:
+                    client = self.client_factory()
+                self._tick(client)
+                self._last_error = ""
+            except Exception as exc:  # the engine went away: keep trying, grades fall back to cold containers
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("sandbox pool: %s", self._last_error)
+                if client is not None:
+                    client.close()
+                client = None
+                with self._cond:
+                    self._cond.wait(timeout=5)
+                continue
+            with self._cond:
+                if not self._closed and not self._wants_more():
+                    # Poll faster while containers are importing, to notice them warm.
+                    importing = any(not w.warm for q in self._ready.values() for w in q)
+                    self._cond.wait(timeout=0.25 if importing else 5)
+        if client is not None:
+            client.close()
+
+    def _wants_more(self) -> bool:
+        return any(self._missing(key) > 0 for key in self._used)
+
+    def _missing(self, key: PoolKey) -> int:
+        return self.size - len(self._ready.get(key, ())) - self._starting.get(key, 0)
+
+    def _tick(self, client) -> None:
+        now = time.monotonic()
+        if now - self._last_reap >= self.reap_interval_s:
+            self._last_reap = now
+            reap_orphans(client)
+        self._recycle(now)
+        self._notice_warm(client)
+        with self._cond:
+            for key in [k for k, used in self._used.items() if now - used > self.key_idle_s]:
+                del self._used[key]
+            key = next((k for k in self._used if self._missing(k) > 0), None)
+            if key is None:
+                return
+            self._starting[key] = self._starting.get(key, 0) + 1
+        try:
+            container_id = self.start_container(client, key)
+        finally:
+            with self._cond:
+                self._starting[key] -= 1
+        with self._cond:
+            if self._closed:
+                held = [container_id]
+            else:
+                self._ready.setdefault(key, deque()).append(Warm(container_id, key, time.monotonic()))
+                held = []
+        if held:
+            self._remove(held, client)
+
+    def _recycle(self, now: float) -> None:
+        """Containers that waited longer than max_age_s, and all of a key nobody asked for lately, are removed."""
+        with self._cond:
+            old = []
+            for key, queue in self._ready.items():
+                for warm in list(queue):
+                    if now - warm.created > self.max_age_s or key not in self._used:
+                        queue.remove(warm)
+                        old.append(warm.id)
+        if old:
+            self._remove(old)
+
+    def _notice_warm(self, client) -> None:
+        with self._cond:
+            importing = [w for q in self._ready.values() for w in q if not w.warm]
+        for warm in importing:
+            try:
+                container = client.containers.get(warm.id)
+                if container.status != "running":
+                    self._drop(warm)
+                elif WARM_MARKER in container.logs(stdout=False, stderr=True, tail=20):
+                    warm.warm = True
+            except docker.errors.NotFound:
+                self._drop(warm)
+
+    def _drop(self, warm: Warm) -> None:
+        """A pooled container that stopped before it was used (its warm start failed): removed, not handed out."""
+        with self._cond:
+            queue = self._ready.get(warm.key)
+            if queue is not None and warm in queue:
+                queue.remove(warm)
+        log.warning("sandbox pool: container %s stopped before use", warm.id[:12])
+        self._remove([warm.id])
+
+    def _remove(self, ids: list[str], client=None) -> None:
+        own = client is None
+        client = client or self.client_factory()
+        try:
+            for container_id in ids:
+                try:
+                    client.containers.get(container_id).remove(force=True, v=True)
+                except docker.errors.NotFound:
+                    pass
+                except ENGINE_ERRORS as exc:  # the owner label lets the reaper finish the job
+                    log.error("could not remove pooled container %s: %s", container_id[:12], exc)
+        finally:
+            if own:
+                client.close()

@@ -1,0 +1,147 @@
+"""A pooled container's harness: start the checker and the candidate interpreter, import torch and triton in
+both, then wait for the one submission this container will ever grade (`grade.py --wait SECONDS`).
+
+The backend created the container with the limits of its pool (`/grade/limits.json`, and `/grade/runtime.json`
+on the GPU) and delivers the submission later: the layout with `put_archive`, then `/grade/go`, which must be a
+root-owned file. From then on it is an ordinary grade, with the wall limit counted from the moment `go`
+appeared. The candidate process is the same fresh interpreter under the same user and limits as in a cold
+container; only its start happened earlier.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import channel, kinds
+from .checker import EXIT_GRADED, EXIT_HARNESS_FAILURE, HarnessError, grade, write_results
+from .context import WarmSlot
+from .isolation import IsolationError, candidate_identity, make_scratch, remove_scratch
+from .layout import Layout
+from .limits import Limits
+from .results import ERROR, GradeResult
+from .runner import PRELOADABLE
+from .runtime import Runtime, RuntimeConfigError, check_available
+from .session import CandidateProcess
+
+WARM_MARKER = "certplatform-harness: warm"  # on stderr once the candidate's imports are done
+EXIT_UNUSED = 75  # waited the whole --wait without a submission; nothing was graded, nothing written
+WARM_UP_SECONDS = 120.0
+POLL_SECONDS = 0.005
+# The limits the container itself enforces: a pooled container serves only tasks whose values are equal.
+CONTAINER_LIMITS = ("memory_mb", "pids", "cpus", "file_size_mb")
+
+
+def trigger_file(layout: Layout) -> Path:
+    return layout.root / "go"
+
+
+def run_warm(root: Path, *, wait_seconds: float, preload: tuple[str, ...], isolation: str, echo: bool) -> int:
+    layout = Layout(root)
+    try:
+        unknown = sorted(set(preload) - PRELOADABLE)
+        if unknown:
+            raise HarnessError(f"cannot preload {', '.join(unknown)} (allowed: {', '.join(sorted(PRELOADABLE))})")
+        pool_limits = Limits.load(layout.limits_file)
+        kinds.load_builtin()
+        for name in preload:
+            importlib.import_module(name)
+        proc = start_warm(layout, pool_limits, preload, isolation)
+    except (
+        HarnessError,
+        IsolationError,
+        RuntimeConfigError,
+        channel.ProtocolError,
+        channel.ChannelTimeout,
+        channel.ChannelClosed,
+        OSError,
+        ValueError,
+    ) as exc:
+        return _failed(layout, f"harness error: warm start failed: {exc}", echo)
+    print(WARM_MARKER, file=sys.stderr, flush=True)  # the backend reads this from the container's log
+    slot = WarmSlot(proc)
+    started = _wait_for_trigger(layout, wait_seconds, proc)
+    if started is None:
+        slot.discard()
+        return EXIT_UNUSED
+    code = EXIT_GRADED
+    try:
+        limits = Limits.load(layout.limits_file)
+        changed = [n for n in CONTAINER_LIMITS if getattr(limits, n) != getattr(pool_limits, n)]
+        if changed:
+            raise HarnessError(f"the task's limits differ from the container's in {', '.join(changed)}")
+        result = grade(layout, limits=limits, isolation=isolation, started=started, warm=slot)
+    except (
+        HarnessError,
+        IsolationError,
+        RuntimeConfigError,
+        channel.ProtocolError,
+        channel.ChannelClosed,
+        ValueError,
+    ) as exc:
+        code, result = EXIT_HARNESS_FAILURE, GradeResult(ERROR, 0.0, message=f"harness error: {exc}")
+    except Exception as exc:
+        code = EXIT_HARNESS_FAILURE
+        result = GradeResult(ERROR, 0.0, message=f"harness error: {type(exc).__name__}: {exc}")
+    finally:
+        slot.discard()
+    text = result.to_json()
+    write_results(layout, text)
+    if echo:
+        print(text, flush=True)
+    return code
+
+
+def start_warm(layout: Layout, limits: Limits, preload: tuple[str, ...], isolation: str) -> CandidateProcess:
+    """A candidate process with its imports done, waiting for `load()`; its scratch is on the tempdir."""
+    identity = candidate_identity(isolation)
+    runtime = Runtime.load(layout.runtime_file)
+    check_available(runtime)
+    scratch = make_scratch(Path(tempfile.gettempdir()), identity)
+    proc = CandidateProcess(
+        submission=None,
+        entry=None,
+        scratch=scratch,
+        identity=identity,
+        limits=limits,
+        runtime=runtime,
+        preload=preload,
+    )
+    try:
+        proc.start()
+        proc.wait_warm(time.monotonic() + WARM_UP_SECONDS)
+    except BaseException:
+        if proc.proc is not None:
+            proc.stop(graceful=False)
+        remove_scratch(scratch, identity)
+        raise
+    return proc
+
+
+def _wait_for_trigger(layout: Layout, wait_seconds: float, proc: CandidateProcess) -> float | None:
+    """The monotonic time `go` appeared (root-owned), or None after wait_seconds or when the warm process died."""
+    deadline = time.monotonic() + wait_seconds
+    go = trigger_file(layout)
+    while time.monotonic() < deadline:
+        try:
+            if go.stat().st_uid == 0:
+                return time.monotonic()
+        except FileNotFoundError:
+            pass
+        if proc.proc.poll() is not None:
+            return None
+        time.sleep(POLL_SECONDS)
+    return None
+
+
+def _failed(layout: Layout, message: str, echo: bool) -> int:
+    text = GradeResult(ERROR, 0.0, message=message).to_json()
+    with contextlib.suppress(OSError):
+        write_results(layout, text)
+    if echo:
+        print(text, flush=True)
+    return EXIT_HARNESS_FAILURE
