@@ -11,12 +11,13 @@ from __future__ import annotations
 import torch
 
 from . import guards, timing
+from .call_inputs import build_args, violations
+from .candidate_loop import describe
 from .channel import dtype_name, tensor_bytes
-from .runner import _build_args, _describe, _violations  # runner imports this module once it is loaded
 
 
 def time_call(fn, header: dict, blobs: list[bytes], guard, clock, before, submission: str):
-    args, kwargs, buffers = _build_args(header, blobs, "cuda")
+    args, kwargs, buffers, _apply = build_args(header, blobs, "cuda")
     budget_s = float(header.get("budget_s", 2.0))
     last: list[object] = []
     counts = {"calls": 0, "idle": 0}
@@ -40,7 +41,7 @@ def time_call(fn, header: dict, blobs: list[bytes], guard, clock, before, submis
             finally:
                 guard_ok = guards.guard_is_current(guard)
     except BaseException as exc:
-        error = _describe(exc, submission)
+        error = describe(exc, submission)
     finally:
         guard.pad = True
     record = guard.reset()
@@ -50,7 +51,7 @@ def time_call(fn, header: dict, blobs: list[bytes], guard, clock, before, submis
         "calls": counts["calls"],
         "idle_calls": counts["idle"],
         "error": error,
-        "violations": _violations(record, before, guard_ok, "phase.timing"),
+        "violations": violations(record, before, guard_ok, "phase.timing"),
         "output": None,
     }
     out_blobs = [tensor_bytes(b) for b in buffers]

@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
 
     for name in preload:
         importlib.import_module(name)
-    from . import candidate_loop, channel, guards, launch_log, messages  # noqa: F401 - loaded before the snapshot
+    from . import call_inputs, candidate_loop, channel, guards, launch_log, messages  # noqa: F401 - before the snapshot
 
     guard = guards.Guard()
     clock = None
@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
         submission,
         (entry, *others),
         guard,
-        lambda: _violations(guard.reset(), before, guard_ok=True, phase="phase.import"),
+        lambda: call_inputs.violations(guard.reset(), before, guard_ok=True, phase="phase.import"),
     )
     if functions is None:
         return 0
@@ -158,85 +158,14 @@ def _warm_up(device: str = "cpu") -> None:
         torch.cuda.synchronize()
 
 
-def _describe(exc: BaseException, submission: str) -> str:
-    from .candidate_loop import describe
-
-    return describe(exc, submission)
-
-
-def _resource_hint(exc: BaseException) -> str | None:
-    if isinstance(exc, MemoryError):
-        return "out of memory (memory limit)"
-    if isinstance(exc, RecursionError):
-        return "recursion limit"
-    if isinstance(exc, OSError):
-        return {
-            27: "file size limit exceeded",
-            28: "scratch disk full",
-            24: "too many open files",
-            11: "process limit reached",
-        }.get(exc.errno)
-    return None
-
-
-def _violations(record, before, guard_ok: bool, phase: str) -> list[dict]:
-    """The rules the guards saw broken, as messages (codes and arguments) for the checker."""
-    from . import guards
-    from .messages import msg
-
-    when = msg(phase)
-    found = []
-    if record.torch_ops:
-        ops = ", ".join(f"aten.{name} x{count}" for name, count in sorted(record.torch_ops.items())[:8])
-        found.append(msg("rule.torch_compute", phase=when, ops=ops).to_dict())
-    patched = guards.patched_since(before)
-    if patched:
-        found.append(msg("rule.replaced", phase=when, names=", ".join(patched[:8])).to_dict())
-    if not guard_ok:
-        found.append(msg("rule.guard_disabled", phase=when).to_dict())
-    return found
-
-
-def _build_args(header: dict, blobs: list[bytes], device: str = "cpu"):
-    import torch
-
-    from .channel import dtype_of, tensor_from_bytes
-
-    buffers = []
-
-    def build(spec):
-        if spec["kind"] == "value":
-            return spec["value"]
-        if spec["kind"] == "profile":  # a chip_profile task's ChipProfile (public module in the image)
-            from chipprofile import ChipProfile
-
-            return ChipProfile.from_wire(spec["value"])
-        if spec["kind"] == "dtype":
-            return dtype_of(spec["value"])
-        if spec["kind"] == "block":  # migrate_block's module, built from its weights without initialisation
-            import tinyblock
-
-            return tinyblock.build(spec["config"], {name: build(w) for name, w in spec["weights"].items()})
-        buf = tensor_from_bytes(blobs[spec["blob"]], spec["dtype"], [spec["storage_numel"]])
-        if device != "cpu":  # the whole padded buffer moves, so the NaN guards around the view come along
-            buf = buf.to(device)
-        buffers.append(buf)
-        return torch.as_strided(buf, spec["shape"], spec["stride"], spec["offset"])
-
-    args = [build(s) for s in header["args"]]
-    kwargs = {k: build(s) for k, s in header["kwargs"].items()}
-    apply = None if header.get("apply") is None else [build(s) for s in header["apply"]]
-    return args, kwargs, buffers, apply
-
-
 def _call(fn, header, blobs, guard, before, submission, device="cpu"):
     import torch
 
-    from . import guards, launch_log
+    from . import call_inputs, candidate_loop, guards, launch_log
     from .channel import tensor_bytes
     from .messages import msg
 
-    args, kwargs, buffers, apply = _build_args(header, blobs, device)
+    args, kwargs, buffers, apply = call_inputs.build_args(header, blobs, device)
     guard.reset()
     launch_log.take()
     error = None
@@ -257,8 +186,8 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
             finally:
                 guard_ok = guards.guard_is_current(guard)
     except BaseException as exc:
-        error = _describe(exc, submission)
-        hint = _resource_hint(exc)
+        error = candidate_loop.describe(exc, submission)
+        hint = call_inputs.resource_hint(exc)
         resource = hint is not None
         if hint:
             error = f"{hint}: {error}"
@@ -272,7 +201,7 @@ def _call(fn, header, blobs, guard, before, submission, device="cpu"):
         "launch_log": launch_log.take(),
         "error": error,
         "resource": resource,
-        "violations": _violations(record, before, guard_ok, "phase.call"),
+        "violations": call_inputs.violations(record, before, guard_ok, "phase.call"),
         "output": None,
         "output_problem": None,
         "shares_input": False,
