@@ -18,7 +18,7 @@ from certplatform.sandbox import images, kinds, pool
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.backends.docker_backend import DockerBackend
 from tests.exam_fixtures import REPO, TASKS, source
-from tests.test_docker_sandbox import REQUIRED, _limits
+from tests.test_docker_sandbox import _limits
 
 pytestmark = pytest.mark.docker
 RUN = f"pytest-pool-{uuid.uuid4().hex[:8]}"
@@ -28,13 +28,7 @@ RUN = f"pytest-pool-{uuid.uuid4().hex[:8]}"
 def engine():
     import docker
 
-    try:
-        client = docker.from_env(timeout=600)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        if REQUIRED:
-            pytest.fail(f"no Docker engine: {exc}", pytrace=False)
-        pytest.skip(f"no Docker engine: {exc}")
+    client = docker.from_env(timeout=600)  # the tests are marked `docker`: the engine answered
     images.build_runtime_image(client, "triton-cpu", REPO)
     yield client
     for container in client.containers.list(all=True, filters={"label": pool.LABEL}):
