@@ -35,6 +35,7 @@ class DataCase:
     calls: tuple[Call, ...]
     judge: Callable[[list], tuple[bool, str]] = field(compare=False, repr=False)
     profile: object | None = None
+    reference_s: float = field(default=0.0, compare=False)  # nothing is computed before the calls
 
 
 def _short(value) -> str:

@@ -24,3 +24,4 @@ class ForwardCase:
     footprint: Callable[[dict], int] | None = field(default=None, compare=False, repr=False)
     tiles: Callable[[dict], dict[str, int]] | None = field(default=None, compare=False, repr=False)
     require_launch: bool = True
+    reference_s: float = field(default=0.0, compare=False)  # the references are computed in judge()
