@@ -23,25 +23,10 @@ from ..messages import Message, msg, parts_of, text_of, valid
 from ..results import ERROR, FAILED, PASSED, REJECTED, TIMEOUT, GradeResult, TestResult, score_of
 from ..session import CandidateProcess
 from . import register
-from .triton_op import _exit_reason
+from .triton_op import _exit_reason, _result, _Stop  # one way to end a grade for every kind
 
 MAX_SOURCE_BYTES = 256 << 10
 DEFAULT_CALL_SECONDS = 20.0
-
-
-class _Stop(Exception):
-    """Grading ends early with this status and message (one or more messages)."""
-
-    def __init__(self, status: str, *parts: Message | dict):
-        self.parts = parts_of(*parts)
-        self.message = text_of(self.parts)
-        super().__init__(self.message)
-        self.status = status
-
-
-def _result(status: str, score: float, *parts, tests=(), stdout: str = "", stderr: str = "") -> GradeResult:
-    found = parts_of(*parts)
-    return GradeResult(status, score, tuple(tests), text_of(found), stdout, stderr, found or None)
 
 
 def _test(name: str, passed: bool, score: float, *parts, compute_s: float | None = None) -> TestResult:
