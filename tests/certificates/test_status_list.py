@@ -52,9 +52,11 @@ def test_encoding_follows_the_specification() -> None:
         "not multibase",
         "u!!!",
         "u" + base64.urlsafe_b64encode(b"not gzip").decode(),
-        "u" + base64.urlsafe_b64encode(gzip.compress(b"\0" * 64)[:-6]).decode(),  # truncated
-        "u" + base64.urlsafe_b64encode(gzip.compress(b"\0" * (17 * 1024 * 1024))).decode(),  # a zip bomb
+        "u" + base64.urlsafe_b64encode(gzip.compress(b"\0" * 64, mtime=0)[:-6]).decode(),
+        "u" + base64.urlsafe_b64encode(gzip.compress(b"\0" * (17 * 1024 * 1024), mtime=0)).decode(),
     ],
+    # Named, not by value: pytest-xdist's workers must collect the same test ids.
+    ids=["not multibase", "bad base64", "not gzip", "truncated gzip", "zip bomb"],
 )
 def test_malformed_lists_are_refused(encoded: str) -> None:
     with pytest.raises(ValueError):
