@@ -104,14 +104,14 @@ def test_launch_check_names_the_limit(profile, launch, expected):
     if expected is None:
         assert problem is None
     else:
-        assert problem is not None and expected in problem
+        assert problem is not None and expected in problem.text
 
 
 def test_log_check_names_the_launch_number_and_kernel():
     log = {"launches": [_launch(), _launch(kernel="second", constexprs={"BLOCK_N": 8192})], "dropped": 0}
     problem = check_log(log, PUBLIC_PROFILES["mlu-like"], _bytes)
-    assert problem.startswith("launch 2 (second) on mlu-like: BLOCK_N=8192 > max_block_numel 4096")
-    assert "more than" in check_log({"launches": [], "dropped": 3}, PUBLIC_PROFILES["mlu-like"], _bytes)
+    assert problem.text.startswith("launch 2 (second) on mlu-like: BLOCK_N=8192 > max_block_numel 4096")
+    assert "more than" in check_log({"launches": [], "dropped": 3}, PUBLIC_PROFILES["mlu-like"], _bytes).text
 
 
 def test_a_variant_without_a_dtype_is_labelled_and_lacks_it():

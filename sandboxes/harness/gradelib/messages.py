@@ -248,6 +248,47 @@ TEMPLATES: dict[str, str] = {
         "goodput %(goodput)s (%(good)s of %(requests)s requests met both targets; TTFT met by %(ttft)s, TPOT by "
         "%(tpot)s) = %(ratio)s of the reference allocation"
     ),
+    # -- chip_profile (L2): the launch check against the chip's profile, its judges and its calls -------------
+    "chip.launch": N_("launch %(index)s (%(kernel)s) on %(chip)s: %(problem)s"),
+    "chip.too_many_launches": N_("more than %(count)s kernel launches in one call"),
+    "chip.warps_ignored": N_("num_warps=%(warps)s passed, but this chip ignores num_warps (do not pass it)"),
+    "chip.warps_not_allowed": N_("num_warps=%(warps)s is not one of the allowed %(allowed)s"),
+    "chip.default_warps_not_allowed": N_("num_warps=%(warps)s (the default) is not one of the allowed %(allowed)s"),
+    "chip.threads": N_(
+        "num_warps·warp_size = %(warps)s·%(warp_size)s = %(threads)s > max_threads_per_program %(max)s"
+    ),
+    "chip.stages": N_("num_stages=%(stages)s > num_stages_max %(max)s"),
+    "chip.not_pow2": N_("%(name)s=%(value)s is not a power of two"),
+    "chip.block_over": N_("%(name)s=%(value)s > max_block_numel %(max)s"),
+    "chip.tile_numel": N_("block %(dims)s = %(numel)s elements > max_block_numel %(max)s"),
+    "chip.onchip": N_("tile %(used)s > on-chip %(onchip)s"),
+    "chip.no_grid": N_("its grid could not be evaluated"),
+    "chip.grid": N_("grid axis %(axis)s has %(n)s programs > max_grid[%(axis)s] %(cap)s"),
+    "chip.dtype": N_("argument %(name)s is %(dtype)s, which this chip does not have"),
+    "chip.index_span": N_(
+        "argument %(name)s spans %(span)s elements ≥ max_index %(max)s (this chip has no int64: split the launch)"
+    ),
+    "chip.expected_raise": N_("returned a tensor; expected %(error)s to be raised"),
+    "chip.raised_as_required": N_("raised %(error)s as required"),
+    "chip.raised_other": N_("expected %(expected)s, but raised %(error)s"),
+    "chip.wrong_dtype": N_("output dtype is %(got)s, expected %(expected)s"),
+    "chip.exact_mismatch": N_(
+        "%(count)s of %(total)s elements differ; first at index %(index)s: got %(got)s, expected %(expected)s"
+    ),
+    "chip.ok_exact": N_("ok (exact)"),
+    "chip.bf16_dtype": N_("output dtype is %(got)s, expected int16 (bf16 bits)"),
+    "chip.bf16_rounding": N_(
+        "only %(exact)s of the output bits equal round-to-nearest-even of the fp32 result (at least %(required)s "
+        "required): truncating instead of rounding?"
+    ),
+    "chip.bit_exact": N_("%(share)s bit-exact"),
+    "chip.reads_name": N_(
+        "reads '.name': choose from the profile's capabilities, never from a chip's name (hidden profiles have "
+        "meaningless names); printing it is allowed"
+    ),
+    "chip.names_chip": N_("the string %(text)s names a chip profile: do not branch on it"),
+    "chip.call_raised": N_("%(call)s raised %(error)s"),
+    "chip.call_output": N_("%(call)s: %(detail)s"),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "
