@@ -254,9 +254,7 @@ TEMPLATES: dict[str, str] = {
     "chip.warps_ignored": N_("num_warps=%(warps)s passed, but this chip ignores num_warps (do not pass it)"),
     "chip.warps_not_allowed": N_("num_warps=%(warps)s is not one of the allowed %(allowed)s"),
     "chip.default_warps_not_allowed": N_("num_warps=%(warps)s (the default) is not one of the allowed %(allowed)s"),
-    "chip.threads": N_(
-        "num_warps·warp_size = %(warps)s·%(warp_size)s = %(threads)s > max_threads_per_program %(max)s"
-    ),
+    "chip.threads": N_("num_warps·warp_size = %(warps)s·%(warp_size)s = %(threads)s > max_threads_per_program %(max)s"),
     "chip.stages": N_("num_stages=%(stages)s > num_stages_max %(max)s"),
     "chip.not_pow2": N_("%(name)s=%(value)s is not a power of two"),
     "chip.block_over": N_("%(name)s=%(value)s > max_block_numel %(max)s"),
@@ -289,6 +287,38 @@ TEMPLATES: dict[str, str] = {
     "chip.names_chip": N_("the string %(text)s names a chip profile: do not branch on it"),
     "chip.call_raised": N_("%(call)s raised %(error)s"),
     "chip.call_output": N_("%(call)s: %(detail)s"),
+    # -- tuned_mm: mm_config's config checked against the prompt's rules, and mm's launches against it -------
+    "mm.not_dict": N_("returned %(type)s, expected a dict like tune_configs.yaml's entries"),
+    "mm.unexpected_keys": N_("unexpected keys %(keys)s (allowed: META, num_warps, num_stages)"),
+    "mm.meta_keys": N_("META must hold exactly BLOCK_M, BLOCK_N and BLOCK_K"),
+    "mm.not_integers": N_("BLOCK_M, BLOCK_N, BLOCK_K and num_stages must be integers"),
+    "mm.warps_ignored": N_("num_warps=%(warps)s, but this chip ignores num_warps (leave it out)"),
+    "mm.warps_missing": N_("num_warps is missing (this chip uses it)"),
+    "mm.dot_min": N_("%(name)s=%(value)s < dot_min[%(index)s] = %(least)s (the smallest tile tl.dot accepts)"),
+    "mm.tile_numel": N_("tile %(dims)s = %(numel)s elements > max_block_numel %(max)s"),
+    "mm.threads": N_("num_warps·warp_size = %(threads)s > max_threads_per_program %(max)s"),
+    "mm.stages": N_("num_stages=%(stages)s is outside 1..num_stages_max %(max)s"),
+    "mm.footprint": N_(
+        "footprint (BM·BK + BK·BN)·elem·stages + BM·BN·4 = (%(bm)s·%(bk)s + %(bk)s·%(bn)s)·%(elem)s·%(stages)s + "
+        "%(bm)s·%(bn)s·4 = %(used)s > on-chip %(onchip)s"
+    ),
+    "mm.wave": N_(
+        "wave rule: cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = %(programs)s programs < compute_units %(units)s, though "
+        "dot_min tiles would give %(least)s"
+    ),
+    "mm.small_bucket": N_("small-M bucket: M=%(m)s <= %(small)s needs BLOCK_M = dot_min[0] = %(least)s, got %(got)s"),
+    "mm.large_bucket": N_(
+        "large-M bucket: M=%(m)s >= %(large)s keeps BLOCK_M = dot_min[0] = %(got)s, though a legal config with a "
+        "taller tile exists"
+    ),
+    "mm.config_problem": N_("mm_config(M=%(m)s, N=%(n)s, K=%(k)s, %(dtype)s) on %(chip)s: %(problem)s"),
+    "mm.config_ok": N_("ok: %(config)s"),
+    "mm.buckets_ok": N_("ok: M=%(small)s -> %(first)s, M=%(large)s -> %(second)s"),
+    "mm.same_config": N_("the same config for M=%(small)s and M=%(large)s (keep a small-M bucket): %(problem)s"),
+    "mm.launch_block": N_("%(name)s=%(got)s, but mm_config returned %(name)s=%(want)s for this shape"),
+    "mm.launch_warps": N_("num_warps=%(got)s, but mm_config returned num_warps=%(want)s"),
+    "mm.launch_stages": N_("num_stages=%(got)s, but mm_config returned num_stages=%(want)s"),
+    "mm.launch_programs": N_("%(programs)s programs, expected cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = %(expected)s"),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "

@@ -54,7 +54,8 @@ def profile_violations(source: str) -> tuple[set[int], list[Message]]:
 def missing_functions(source: str, names) -> list[Message]:
     """The task's other functions (FUNCTIONS) the source does not define at top level, as scan messages."""
     defined = {n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    return [msg("scan.line", line=1, reason=msg("scan.no_entry", entry=repr(name))) for name in names if name not in defined]
+    missing = [name for name in names if name not in defined]
+    return [msg("scan.line", line=1, reason=msg("scan.no_entry", entry=repr(name))) for name in missing]
 
 
 def _imports_public_module(node) -> bool:
@@ -147,7 +148,8 @@ class ChipProfileKind(TritonOpKind):
         if reply.get("error"):
             return None, msg("chip.call_raised", call=call.describe(), error=str(reply["error"]))
         if reply.get("output_problem"):
-            return None, msg("chip.call_output", call=call.describe(), detail=from_channel([reply["output_problem"]])[0])
+            detail = from_channel([reply["output_problem"]])[0]
+            return None, msg("chip.call_output", call=call.describe(), detail=detail)
         return reply.get("value"), None
 
     def _judge(self, out, case, reply: dict) -> tuple[bool, str]:
