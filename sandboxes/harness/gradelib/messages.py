@@ -319,6 +319,28 @@ TEMPLATES: dict[str, str] = {
     "mm.launch_warps": N_("num_warps=%(got)s, but mm_config returned num_warps=%(want)s"),
     "mm.launch_stages": N_("num_stages=%(got)s, but mm_config returned num_stages=%(want)s"),
     "mm.launch_programs": N_("%(programs)s programs, expected cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = %(expected)s"),
+    # -- migrate_block: the forward's taps and output, and op_record -----------------------------------------
+    "block.missing_taps": N_("missing tap(s) %(missing)s (the forward must return all of %(taps)s)"),
+    "block.unknown_taps": N_("unknown tap(s) %(unknown)s (the taps are %(taps)s)"),
+    "block.tap_shape": N_("tap %(name)s has shape %(got)s, expected %(expected)s (%(meaning)s)"),
+    "block.output": N_("output: %(detail)s"),
+    "block.end_to_end": N_("end to end: ||out - ref|| / ||ref|| = %(error)s > %(bound)s against the float64 block"),
+    "block.ok": N_("ok: %(count)s taps and the output within tolerance; end to end %(error)s"),
+    "record.keys": N_(
+        "expected a dict with exactly the keys 'replaced' (a list of op names) and 'unused' (op -> reason)"
+    ),
+    "record.replaced_type": N_("'replaced' must be a list of aten op names (strings)"),
+    "record.unused_type": N_("'unused' must map aten op names to a reason (a string)"),
+    "record.strange": N_("%(ops)s: not ops of the block's torch forward (its ops: %(known)s)"),
+    "record.both": N_("%(ops)s: listed both as replaced and as unused"),
+    "record.computing": N_(
+        "%(ops)s left out, but these ops compute: every computation of the forward must run in your kernels"
+    ),
+    "record.missing": N_("%(ops)s: neither replaced nor left out with a reason"),
+    "record.no_reason": N_("%(ops)s: give a reason (at least %(least)s characters) for every op left out"),
+    "record.problem": N_("op_record on %(chip)s: %(problem)s"),
+    "record.ok": N_("replaced %(replaced)s; unused %(unused)s"),
+    "record.ok_none": N_("replaced %(replaced)s; unused none"),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "
