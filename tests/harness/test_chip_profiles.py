@@ -165,12 +165,13 @@ def test_the_published_footprint_formula():
 )
 def test_a_launch_verdict_reaches_the_candidate_in_their_language(app, language, says, never):
     """A tile over the chip's on-chip memory, judged as the kind judges a call, through results.json to the page."""
-    from certplatform.sandbox import grader_messages
-    from certplatform.sandbox.results import parse_results
     from gradelib.chips import chip_case
     from gradelib.kinds.chip_profile import ChipProfileKind
     from gradelib.kinds.triton_op import _test
     from gradelib.results import FAILED, GradeResult
+
+    from certplatform.sandbox import grader_messages
+    from certplatform.sandbox.results import parse_results
 
     x = torch.zeros(4, 2048)
     case = chip_case("copy (4, 2048)", lambda t: t, (x,), PUBLIC_PROFILES["mlu-like"], footprint=tile_footprint)
