@@ -10,6 +10,9 @@ be defined at top level, and its cases may call them and judge the plain data th
 (gradelib/data_cases.py), alone or as the companion of a launching case. A case may also call the entry for a
 forward function and judge the output and named intermediate tensors that forward returns
 (gradelib/forward_cases.py, migrate_block).
+
+Every verdict (the launch check, the judges of a task's cases) is a message of gradelib/messages.py, so the
+candidate reads it in their language; a judge that returns a plain string is shown as it is, in English.
 """
 
 from __future__ import annotations
