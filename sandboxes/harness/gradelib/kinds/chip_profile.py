@@ -155,7 +155,7 @@ class ChipProfileKind(TritonOpKind):
             return None, msg("chip.call_output", call=call.describe(), detail=detail)
         return reply.get("value"), None
 
-    def _judge(self, out, case, reply: dict) -> tuple[bool, str]:
+    def _judge(self, out, case, reply: dict) -> tuple[bool, Message | dict]:
         # A launch the chip could not run fails the case first, whatever the interpreter computed.
         log = reply.get("launch_log")
         problem = check_log(log, case.profile, case.footprint, case.tiles)
