@@ -104,14 +104,14 @@ def test_launch_check_names_the_limit(profile, launch, expected):
     if expected is None:
         assert problem is None
     else:
-        assert problem is not None and expected in problem
+        assert problem is not None and expected in problem.text
 
 
 def test_log_check_names_the_launch_number_and_kernel():
     log = {"launches": [_launch(), _launch(kernel="second", constexprs={"BLOCK_N": 8192})], "dropped": 0}
     problem = check_log(log, PUBLIC_PROFILES["mlu-like"], _bytes)
-    assert problem.startswith("launch 2 (second) on mlu-like: BLOCK_N=8192 > max_block_numel 4096")
-    assert "more than" in check_log({"launches": [], "dropped": 3}, PUBLIC_PROFILES["mlu-like"], _bytes)
+    assert problem.text.startswith("launch 2 (second) on mlu-like: BLOCK_N=8192 > max_block_numel 4096")
+    assert "more than" in check_log({"launches": [], "dropped": 3}, PUBLIC_PROFILES["mlu-like"], _bytes).text
 
 
 def test_a_variant_without_a_dtype_is_labelled_and_lacks_it():
@@ -154,3 +154,46 @@ def test_the_published_footprint_formula():
     assert tile_footprint(launch) == 8 * 32 * 4 * 3, "widest float argument, 1 stage when none is passed"
     assert tile_footprint({**launch, "options": {"num_stages": 2}}, elem=2) == 8 * 32 * 2 * 4
     assert tile_footprint(_launch(tensors={})) == 256 * 4 * 3
+
+
+@pytest.mark.parametrize(
+    ("language", "says", "never"),
+    [
+        ("en", "launch 1 (row_kernel) on mlu-like: tile 24 KiB > on-chip 16 KiB", "片上"),
+        ("zh-CN", "第 1 次启动（row_kernel）在 mlu-like 上：分块 24 KiB > 片上存储 16 KiB", "on-chip"),
+    ],
+)
+def test_a_launch_verdict_reaches_the_candidate_in_their_language(app, language, says, never):
+    """A tile over the chip's on-chip memory, judged as the kind judges a call, through results.json to the page."""
+    from gradelib.chips import chip_case
+    from gradelib.kinds.chip_profile import ChipProfileKind
+    from gradelib.kinds.triton_op import _test
+    from gradelib.results import FAILED, GradeResult
+
+    from certplatform.sandbox import grader_messages
+    from certplatform.sandbox.results import parse_results
+
+    x = torch.zeros(4, 2048)
+    case = chip_case("copy (4, 2048)", lambda t: t, (x,), PUBLIC_PROFILES["mlu-like"], footprint=tile_footprint)
+    log = {"launches": [_launch(kernel="row_kernel", constexprs={"BLOCK_N": 2048})], "dropped": 0}
+    passed, verdict = ChipProfileKind()._judge(x.clone(), case, {"launch_log": log})
+    test = _test(case.name, passed, verdict)
+    raw = GradeResult(FAILED, 0.0, (test,), "0 of 1 tests passed").to_json().encode()
+    stored = parse_results(raw, 1.0, "process").tests[0]
+    assert not passed and stored.message.startswith(says if language == "en" else "launch 1 (row_kernel)")
+    with app.test_request_context("/", headers={"Accept-Language": language}):
+        shown = grader_messages.test_message({"message": stored.message, "parts": list(stored.parts)})
+    assert shown.startswith(says) and never not in shown, shown
+
+
+def test_every_harness_message_has_its_chinese():
+    """Each template of gradelib/messages.py is in the Chinese catalog, translated and not fuzzy."""
+    from babel.messages.pofile import read_po
+    from gradelib.messages import TEMPLATES
+
+    po = REPO / "certplatform" / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    missing = [code for code, text in TEMPLATES.items() if not (catalog.get(text) and catalog.get(text).string)]
+    fuzzy = [code for code, text in TEMPLATES.items() if catalog.get(text) and catalog.get(text).fuzzy]
+    assert not missing and not fuzzy, (missing, fuzzy)

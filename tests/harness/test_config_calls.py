@@ -140,7 +140,7 @@ def test_a_task_can_limit_each_tile_instead_of_the_product_of_all_blocks():
     }
     npu = PUBLIC_PROFILES["npu-like"]
     default = check_launch(launch, npu, None)
-    assert "block BLOCK_M·BLOCK_N·BLOCK_K = 4096 elements > max_block_numel 256" in default
+    assert "block BLOCK_M·BLOCK_N·BLOCK_K = 4096 elements > max_block_numel 256" in default.text
 
     def tiles(entry):
         c = entry["constexprs"]
@@ -148,7 +148,7 @@ def test_a_task_can_limit_each_tile_instead_of_the_product_of_all_blocks():
 
     assert check_launch(launch, npu, None, tiles) is None
     wide = {**launch, "constexprs": {"BLOCK_M": 16, "BLOCK_N": 32, "BLOCK_K": 16}}
-    assert "block BLOCK_M·BLOCK_N = 512 elements > max_block_numel 256" in check_launch(wide, npu, None, tiles)
+    assert "block BLOCK_M·BLOCK_N = 512 elements > max_block_numel 256" in check_launch(wide, npu, None, tiles).text
 
 
 def _tuned_mm_cases():

@@ -186,9 +186,9 @@ def test_the_record_rules():
     }
     messages = {label: cases.record_problem(record) for label, record in bad.items()}
     assert all(messages.values()), messages
-    assert "silu left out, but these ops compute" in messages["compute left out"]
-    assert f"{cases.COMPUTE_OPS[0]}: neither replaced nor left out" in messages["missing"]
-    assert "give a reason" in messages["no reason"]
+    assert "silu left out, but these ops compute" in messages["compute left out"].text
+    assert f"{cases.COMPUTE_OPS[0]}: neither replaced nor left out" in messages["missing"].text
+    assert "give a reason" in messages["no reason"].text
 
 
 def test_each_tap_is_judged_against_its_own_operation_from_the_previous_taps():
@@ -205,11 +205,11 @@ def test_each_tap_is_judged_against_its_own_operation_from_the_previous_taps():
     # An error in q only: the attention reference is built from the candidate's q, so only q_rope is blamed.
     wrong_q = {**taps, "q_rope": taps["q_rope"] * 1.01}
     passed, message = judge(out.float(), wrong_q)
-    assert not passed and message.startswith("tap q_rope:"), message
+    assert not passed and message.text.startswith("tap q_rope:"), message
     no_k = {name: t for name, t in taps.items() if name != "k_rope"}
-    assert "missing tap(s) k_rope" in judge(out.float(), no_k)[1]
+    assert "missing tap(s) k_rope" in judge(out.float(), no_k)[1].text
     shaped = {**taps, "k_rope": taps["q_rope"]}
-    assert "tap k_rope has shape" in judge(out.float(), shaped)[1]
+    assert "tap k_rope has shape" in judge(out.float(), shaped)[1].text
     assert set(TAPS) == set(taps)
 
 

@@ -15,6 +15,7 @@ import torch
 from chipprofile import PUBLIC_PROFILES, ChipProfile, dtype_key
 
 from .data_cases import Call
+from .messages import Message, msg
 from .triton_cases import Case, compare
 
 DEFAULT_NUM_WARPS = 4  # what Triton uses when a launch does not pass num_warps
@@ -142,68 +143,92 @@ def check_launch(
     profile: ChipProfile,
     footprint: Callable[[dict], int] | None,
     tiles: Callable[[dict], dict[str, int]] | None = None,
-) -> str | None:
-    """The first limit of `profile` this launch breaks, as a sentence, or None. `tiles` names the tiles whose
+) -> Message | None:
+    """The first limit of `profile` this launch breaks, as a message, or None. `tiles` names the tiles whose
     element counts max_block_numel limits (default: the product of every BLOCK* constexpr)."""
-    options = launch.get("options", {})
+    return (
+        _options_problem(launch.get("options", {}), profile)
+        or _block_problem(launch, profile, footprint, tiles)
+        or _grid_problem(launch.get("grid"), profile)
+        or _tensor_problem(launch.get("tensors", {}), profile)
+    )
+
+
+def _options_problem(options: dict, profile: ChipProfile) -> Message | None:
     if profile.warps_ignored:
         if "num_warps" in options:
-            return f"num_warps={options['num_warps']} passed, but this chip ignores num_warps (do not pass it)"
+            return msg("chip.warps_ignored", warps=options["num_warps"])
     else:
         warps = options.get("num_warps", DEFAULT_NUM_WARPS)
-        shown = "" if "num_warps" in options else " (the default)"
         if warps not in profile.allowed_num_warps:
-            return f"num_warps={warps}{shown} is not one of the allowed {list(profile.allowed_num_warps)}"
+            code = "chip.warps_not_allowed" if "num_warps" in options else "chip.default_warps_not_allowed"
+            return msg(code, warps=warps, allowed=str(list(profile.allowed_num_warps)))
         if warps * profile.warp_size > profile.max_threads_per_program:
-            return (
-                f"num_warps·warp_size = {warps}·{profile.warp_size} = {warps * profile.warp_size} "
-                f"> max_threads_per_program {profile.max_threads_per_program}"
+            return msg(
+                "chip.threads",
+                warps=warps,
+                warp_size=profile.warp_size,
+                threads=warps * profile.warp_size,
+                max=profile.max_threads_per_program,
             )
     stages = options.get("num_stages", DEFAULT_NUM_STAGES)
     if stages > profile.num_stages_max:
-        return f"num_stages={stages} > num_stages_max {profile.num_stages_max}"
-    for name, value in block_constexprs(launch).items():
-        if not is_pow2(value):
-            return f"{name}={value} is not a power of two"
-        if value > profile.max_block_numel:
-            return f"{name}={value} > max_block_numel {profile.max_block_numel}"
-    for dims, numel in (tiles or block_product)(launch).items():
-        if numel > profile.max_block_numel:
-            return f"block {dims} = {numel} elements > max_block_numel {profile.max_block_numel}"
-    if footprint is not None:
-        used = int(footprint(launch))
-        if used > profile.onchip_bytes:
-            return f"tile {kib(used)} > on-chip {kib(profile.onchip_bytes)}"
-    grid = launch.get("grid")
-    if grid is None:
-        return "its grid could not be evaluated"
-    for axis, (n, cap) in enumerate(zip(grid, profile.max_grid, strict=True)):
-        if n > cap:
-            return f"grid axis {axis} has {n} programs > max_grid[{axis}] {cap}"
-    for name, t in launch.get("tensors", {}).items():
-        if not profile.supports(t["dtype"]):
-            return f"argument {name} is {dtype_key(t['dtype'])}, which this chip does not have"
-    if "int64" not in profile.dtypes:
-        for name, t in launch.get("tensors", {}).items():
-            if t["span"] >= profile.max_index:
-                return (
-                    f"argument {name} spans {t['span']} elements ≥ max_index {profile.max_index} "
-                    "(this chip has no int64: split the launch)"
-                )
+        return msg("chip.stages", stages=stages, max=profile.num_stages_max)
     return None
 
 
-def check_log(log: dict | None, profile: ChipProfile, footprint, tiles=None) -> str | None:
+def _block_problem(launch: dict, profile: ChipProfile, footprint, tiles) -> Message | None:
+    for name, value in block_constexprs(launch).items():
+        if not is_pow2(value):
+            return msg("chip.not_pow2", name=name, value=value)
+        if value > profile.max_block_numel:
+            return msg("chip.block_over", name=name, value=value, max=profile.max_block_numel)
+    for dims, numel in (tiles or block_product)(launch).items():
+        if numel > profile.max_block_numel:
+            return msg("chip.tile_numel", dims=dims, numel=numel, max=profile.max_block_numel)
+    if footprint is not None:
+        used = int(footprint(launch))
+        if used > profile.onchip_bytes:
+            return msg("chip.onchip", used=kib(used), onchip=kib(profile.onchip_bytes))
+    return None
+
+
+def _grid_problem(grid, profile: ChipProfile) -> Message | None:
+    if grid is None:
+        return msg("chip.no_grid")
+    for axis, (n, cap) in enumerate(zip(grid, profile.max_grid, strict=True)):
+        if n > cap:
+            return msg("chip.grid", axis=axis, n=n, cap=cap)
+    return None
+
+
+def _tensor_problem(tensors: dict, profile: ChipProfile) -> Message | None:
+    for name, t in tensors.items():
+        if not profile.supports(t["dtype"]):
+            return msg("chip.dtype", name=name, dtype=dtype_key(t["dtype"]))
+    if "int64" not in profile.dtypes:
+        for name, t in tensors.items():
+            if t["span"] >= profile.max_index:
+                return msg("chip.index_span", name=name, span=t["span"], max=profile.max_index)
+    return None
+
+
+def check_log(log: dict | None, profile: ChipProfile, footprint, tiles=None) -> Message | None:
     """The first violating launch of one call, named by its number and kernel."""
     if not log:
         return None
     if log.get("dropped"):
-        return f"more than {len(log.get('launches', []))} kernel launches in one call"
+        return msg("chip.too_many_launches", count=len(log.get("launches", [])))
     for i, launch in enumerate(log.get("launches", []), start=1):
         problem = check_launch(launch, profile, footprint, tiles)
         if problem:
-            return f"launch {i} ({launch.get('kernel', '?')}) on {label(profile)}: {problem}"
+            return launch_message(i, launch, profile, problem)
     return None
+
+
+def launch_message(index: int, launch: dict, profile: ChipProfile, problem: Message) -> Message:
+    """'launch 2 (kernel) on mlu-like: <problem>'."""
+    return msg("chip.launch", index=index, kernel=str(launch.get("kernel", "?")), chip=label(profile), problem=problem)
 
 
 # ---- cases -------------------------------------------------------------------------------------------------
@@ -223,7 +248,7 @@ class ChipCase(Case):
     extra: dict = field(default_factory=dict, compare=False, repr=False)
     tiles: Callable[[dict], dict[str, int]] | None = field(default=None, compare=False, repr=False)
     companion: Call | None = None
-    judge_launches: Callable[[dict, object], str | None] | None = field(default=None, compare=False, repr=False)
+    judge_launches: Callable[[dict, object], Message | None] | None = field(default=None, compare=False, repr=False)
 
 
 def chip_case(
@@ -276,31 +301,36 @@ def chip_case(
     )
 
 
-def judge_output(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
+def judge_output(out: torch.Tensor, case: ChipCase) -> tuple[bool, Message]:
     if case.expect_error:
-        return False, f"returned a tensor; expected {case.expect_error} to be raised"
+        return False, msg("chip.expected_raise", error=case.expect_error)
     if case.judge is not None:
         return case.judge(out, case)
     return compare(out, case)
 
 
-def exact_judge(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
+def _short(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def exact_judge(out: torch.Tensor, case: ChipCase) -> tuple[bool, Message]:
     """A copy of input elements (a gather): dtype, shape and every value exactly as expected."""
     if out.dtype != case.dtype:
-        return (
-            False,
-            f"output dtype is {str(out.dtype).replace('torch.', '')}, expected {str(case.dtype).replace('torch.', '')}",
-        )
+        return False, msg("chip.wrong_dtype", got=_short(out.dtype), expected=_short(case.dtype))
     if tuple(out.shape) != tuple(case.expected.shape):
-        return False, f"output shape is {tuple(out.shape)}, expected {tuple(case.expected.shape)}"
+        return False, msg("test.wrong_shape", got=str(tuple(out.shape)), expected=str(tuple(case.expected.shape)))
     wrong = out.double() != case.expected
     if bool(wrong.any()):
         first = tuple(int(i) for i in torch.nonzero(wrong)[0])
-        return False, (
-            f"{int(wrong.sum())} of {out.numel()} elements differ; first at index {first}: "
-            f"got {float(out.double()[first]):.6g}, expected {float(case.expected[first]):.6g}"
+        return False, msg(
+            "chip.exact_mismatch",
+            count=int(wrong.sum()),
+            total=out.numel(),
+            index=str(first),
+            got=f"{float(out.double()[first]):.6g}",
+            expected=f"{float(case.expected[first]):.6g}",
         )
-    return True, "ok (exact)"
+    return True, msg("chip.ok_exact")
 
 
 # ---- bf16 stored as int16 bits -----------------------------------------------------------------------------
@@ -310,9 +340,9 @@ def bf16_judge(min_exact: float = 0.99):
     """Output int16 bits of bf16 values: within bf16 tolerance of the float64 reference and bit-identical to
     torch's fp32 -> bf16 rounding (case.extra['rounded']) on at least `min_exact` of the elements."""
 
-    def judge(out: torch.Tensor, case: ChipCase) -> tuple[bool, str]:
+    def judge(out: torch.Tensor, case: ChipCase) -> tuple[bool, Message]:
         if out.dtype != torch.int16:
-            return False, f"output dtype is {str(out.dtype).replace('torch.', '')}, expected int16 (bf16 bits)"
+            return False, msg("chip.bf16_dtype", got=_short(out.dtype))
         as_bf16 = replace(case, dtype=torch.bfloat16)
         values = out.contiguous().view(torch.bfloat16)
         ok, message = compare(values, as_bf16)
@@ -322,10 +352,7 @@ def bf16_judge(min_exact: float = 0.99):
             return True, message
         exact = float((out.reshape(-1) == case.extra["rounded"].reshape(-1)).double().mean())
         if exact < min_exact:
-            return False, (
-                f"only {exact:.1%} of the output bits equal round-to-nearest-even of the fp32 result "
-                f"(at least {min_exact:.0%} required): truncating instead of rounding?"
-            )
-        return True, f"{message}; {exact:.1%} bit-exact"
+            return False, msg("chip.bf16_rounding", exact=f"{exact:.1%}", required=f"{min_exact:.0%}")
+        return True, msg("grade.joined", first=message, second=msg("chip.bit_exact", share=f"{exact:.1%}"))
 
     return judge

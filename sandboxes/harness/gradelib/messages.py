@@ -248,6 +248,99 @@ TEMPLATES: dict[str, str] = {
         "goodput %(goodput)s (%(good)s of %(requests)s requests met both targets; TTFT met by %(ttft)s, TPOT by "
         "%(tpot)s) = %(ratio)s of the reference allocation"
     ),
+    # -- chip_profile (L2): the launch check against the chip's profile, its judges and its calls -------------
+    "chip.launch": N_("launch %(index)s (%(kernel)s) on %(chip)s: %(problem)s"),
+    "chip.too_many_launches": N_("more than %(count)s kernel launches in one call"),
+    "chip.warps_ignored": N_("num_warps=%(warps)s passed, but this chip ignores num_warps (do not pass it)"),
+    "chip.warps_not_allowed": N_("num_warps=%(warps)s is not one of the allowed %(allowed)s"),
+    "chip.default_warps_not_allowed": N_("num_warps=%(warps)s (the default) is not one of the allowed %(allowed)s"),
+    "chip.threads": N_("num_warps·warp_size = %(warps)s·%(warp_size)s = %(threads)s > max_threads_per_program %(max)s"),
+    "chip.stages": N_("num_stages=%(stages)s > num_stages_max %(max)s"),
+    "chip.not_pow2": N_("%(name)s=%(value)s is not a power of two"),
+    "chip.block_over": N_("%(name)s=%(value)s > max_block_numel %(max)s"),
+    "chip.tile_numel": N_("block %(dims)s = %(numel)s elements > max_block_numel %(max)s"),
+    "chip.onchip": N_("tile %(used)s > on-chip %(onchip)s"),
+    "chip.no_grid": N_("its grid could not be evaluated"),
+    "chip.grid": N_("grid axis %(axis)s has %(n)s programs > max_grid[%(axis)s] %(cap)s"),
+    "chip.dtype": N_("argument %(name)s is %(dtype)s, which this chip does not have"),
+    "chip.index_span": N_(
+        "argument %(name)s spans %(span)s elements ≥ max_index %(max)s (this chip has no int64: split the launch)"
+    ),
+    "chip.expected_raise": N_("returned a tensor; expected %(error)s to be raised"),
+    "chip.raised_as_required": N_("raised %(error)s as required"),
+    "chip.raised_other": N_("expected %(expected)s, but raised %(error)s"),
+    "chip.wrong_dtype": N_("output dtype is %(got)s, expected %(expected)s"),
+    "chip.exact_mismatch": N_(
+        "%(count)s of %(total)s elements differ; first at index %(index)s: got %(got)s, expected %(expected)s"
+    ),
+    "chip.ok_exact": N_("ok (exact)"),
+    "chip.bf16_dtype": N_("output dtype is %(got)s, expected int16 (bf16 bits)"),
+    "chip.bf16_rounding": N_(
+        "only %(exact)s of the output bits equal round-to-nearest-even of the fp32 result (at least %(required)s "
+        "required): truncating instead of rounding?"
+    ),
+    "chip.bit_exact": N_("%(share)s bit-exact"),
+    "chip.reads_name": N_(
+        "reads '.name': choose from the profile's capabilities, never from a chip's name (hidden profiles have "
+        "meaningless names); printing it is allowed"
+    ),
+    "chip.names_chip": N_("the string %(text)s names a chip profile: do not branch on it"),
+    "chip.call_raised": N_("%(call)s raised %(error)s"),
+    "chip.call_output": N_("%(call)s: %(detail)s"),
+    # -- tuned_mm: mm_config's config checked against the prompt's rules, and mm's launches against it -------
+    "mm.not_dict": N_("returned %(type)s, expected a dict like tune_configs.yaml's entries"),
+    "mm.unexpected_keys": N_("unexpected keys %(keys)s (allowed: META, num_warps, num_stages)"),
+    "mm.meta_keys": N_("META must hold exactly BLOCK_M, BLOCK_N and BLOCK_K"),
+    "mm.not_integers": N_("BLOCK_M, BLOCK_N, BLOCK_K and num_stages must be integers"),
+    "mm.warps_ignored": N_("num_warps=%(warps)s, but this chip ignores num_warps (leave it out)"),
+    "mm.warps_missing": N_("num_warps is missing (this chip uses it)"),
+    "mm.dot_min": N_("%(name)s=%(value)s < dot_min[%(index)s] = %(least)s (the smallest tile tl.dot accepts)"),
+    "mm.tile_numel": N_("tile %(dims)s = %(numel)s elements > max_block_numel %(max)s"),
+    "mm.threads": N_("num_warps·warp_size = %(threads)s > max_threads_per_program %(max)s"),
+    "mm.stages": N_("num_stages=%(stages)s is outside 1..num_stages_max %(max)s"),
+    "mm.footprint": N_(
+        "footprint (BM·BK + BK·BN)·elem·stages + BM·BN·4 = (%(bm)s·%(bk)s + %(bk)s·%(bn)s)·%(elem)s·%(stages)s + "
+        "%(bm)s·%(bn)s·4 = %(used)s > on-chip %(onchip)s"
+    ),
+    "mm.wave": N_(
+        "wave rule: cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = %(programs)s programs < compute_units %(units)s, though "
+        "dot_min tiles would give %(least)s"
+    ),
+    "mm.small_bucket": N_("small-M bucket: M=%(m)s <= %(small)s needs BLOCK_M = dot_min[0] = %(least)s, got %(got)s"),
+    "mm.large_bucket": N_(
+        "large-M bucket: M=%(m)s >= %(large)s keeps BLOCK_M = dot_min[0] = %(got)s, though a legal config with a "
+        "taller tile exists"
+    ),
+    "mm.config_problem": N_("mm_config(M=%(m)s, N=%(n)s, K=%(k)s, %(dtype)s) on %(chip)s: %(problem)s"),
+    "mm.config_ok": N_("ok: %(config)s"),
+    "mm.buckets_ok": N_("ok: M=%(small)s -> %(first)s, M=%(large)s -> %(second)s"),
+    "mm.same_config": N_("the same config for M=%(small)s and M=%(large)s (keep a small-M bucket): %(problem)s"),
+    "mm.launch_block": N_("%(name)s=%(got)s, but mm_config returned %(name)s=%(want)s for this shape"),
+    "mm.launch_warps": N_("num_warps=%(got)s, but mm_config returned num_warps=%(want)s"),
+    "mm.launch_stages": N_("num_stages=%(got)s, but mm_config returned num_stages=%(want)s"),
+    "mm.launch_programs": N_("%(programs)s programs, expected cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = %(expected)s"),
+    # -- migrate_block: the forward's taps and output, and op_record -----------------------------------------
+    "block.missing_taps": N_("missing tap(s) %(missing)s (the forward must return all of %(taps)s)"),
+    "block.unknown_taps": N_("unknown tap(s) %(unknown)s (the taps are %(taps)s)"),
+    "block.tap_shape": N_("tap %(name)s has shape %(got)s, expected %(expected)s (%(meaning)s)"),
+    "block.output": N_("output: %(detail)s"),
+    "block.end_to_end": N_("end to end: ||out - ref|| / ||ref|| = %(error)s > %(bound)s against the float64 block"),
+    "block.ok": N_("ok: %(count)s taps and the output within tolerance; end to end %(error)s"),
+    "record.keys": N_(
+        "expected a dict with exactly the keys 'replaced' (a list of op names) and 'unused' (op -> reason)"
+    ),
+    "record.replaced_type": N_("'replaced' must be a list of aten op names (strings)"),
+    "record.unused_type": N_("'unused' must map aten op names to a reason (a string)"),
+    "record.strange": N_("%(ops)s: not ops of the block's torch forward (its ops: %(known)s)"),
+    "record.both": N_("%(ops)s: listed both as replaced and as unused"),
+    "record.computing": N_(
+        "%(ops)s left out, but these ops compute: every computation of the forward must run in your kernels"
+    ),
+    "record.missing": N_("%(ops)s: neither replaced nor left out with a reason"),
+    "record.no_reason": N_("%(ops)s: give a reason (at least %(least)s characters) for every op left out"),
+    "record.problem": N_("op_record on %(chip)s: %(problem)s"),
+    "record.ok": N_("replaced %(replaced)s; unused %(unused)s"),
+    "record.ok_none": N_("replaced %(replaced)s; unused none"),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "

@@ -10,6 +10,9 @@ be defined at top level, and its cases may call them and judge the plain data th
 (gradelib/data_cases.py), alone or as the companion of a launching case. A case may also call the entry for a
 forward function and judge the output and named intermediate tensors that forward returns
 (gradelib/forward_cases.py, migrate_block).
+
+Every verdict (the launch check, the judges of a task's cases) is a message of gradelib/messages.py, so the
+candidate reads it in their language; a judge that returns a plain string is shown as it is, in English.
 """
 
 from __future__ import annotations
@@ -21,22 +24,22 @@ from .. import channel
 from ..chips import check_log, judge_output
 from ..data_cases import Call, DataCase
 from ..forward_cases import ForwardCase
-from ..messages import from_channel, msg, text_of
+from ..messages import Message, from_channel, msg
 from ..results import ERROR, REJECTED, GradeResult, TestResult
 from ..static_scan import SubmissionSyntaxError, scan
 from ..triton_cases import encode_call
 from . import register
-from .triton_op import MAX_SOURCE_BYTES, TritonOpKind, _in, _plain, _Stop, _test
+from .triton_op import MAX_SOURCE_BYTES, TritonOpKind, _in, _plain, _result, _Stop, _test
 
 # Public modules of the image a submission may import: the profile type and migrate_block's tiny Llama block.
 PUBLIC_MODULES = ("chipprofile", "tinyblock")
 
 
-def profile_violations(source: str) -> tuple[set[int], list[str]]:
+def profile_violations(source: str) -> tuple[set[int], list[Message]]:
     """(lines importing the public profile module, rule breaks of this kind: reading `.name`)."""
     tree = ast.parse(source)
     import_lines: set[int] = set()
-    problems: list[str] = []
+    problems: list[Message] = []
     printed: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
@@ -45,19 +48,17 @@ def profile_violations(source: str) -> tuple[set[int], list[str]]:
         if _imports_public_module(node):
             import_lines.add(node.lineno)
         elif isinstance(node, ast.Attribute) and node.attr == "name" and id(node) not in printed:
-            problems.append(
-                f"line {node.lineno}: reads '.name': choose from the profile's capabilities, never from a "
-                "chip's name (hidden profiles have meaningless names); printing it is allowed"
-            )
+            problems.append(msg("scan.line", line=node.lineno, reason=msg("chip.reads_name")))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_chip(node.value):
-            problems.append(f"line {node.lineno}: the string {node.value!r} names a chip profile: do not branch on it")
+            problems.append(msg("scan.line", line=node.lineno, reason=msg("chip.names_chip", text=repr(node.value))))
     return import_lines, problems
 
 
-def missing_functions(source: str, names) -> list[str]:
+def missing_functions(source: str, names) -> list[Message]:
     """The task's other functions (FUNCTIONS) the source does not define at top level, as scan messages."""
     defined = {n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-    return [f"line 1: {msg('scan.no_entry', entry=repr(name)).text}" for name in names if name not in defined]
+    missing = [name for name in names if name not in defined]
+    return [msg("scan.line", line=1, reason=msg("scan.no_entry", entry=repr(name))) for name in missing]
 
 
 def _imports_public_module(node) -> bool:
@@ -78,22 +79,20 @@ class ChipProfileKind(TritonOpKind):
         if ctx.static_scan:
             raw = ctx.layout.submission_file().read_bytes()
             if len(raw) > MAX_SOURCE_BYTES:
-                return GradeResult(REJECTED, 0.0, message=f"submission is larger than {MAX_SOURCE_BYTES // 1024} KB")
+                return _result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
             source = raw.decode("utf-8", errors="replace")
             try:
                 import_lines, problems = profile_violations(source)
                 violations = [
-                    str(v)
+                    v.message
                     for v in scan(source, ctx.spec.ENTRY, filename="submission.py")
                     if not (v.line in import_lines and "import" in v.reason)
                 ]
             except (SubmissionSyntaxError, SyntaxError) as exc:
-                return GradeResult(ERROR, 0.0, message=f"the submission is not valid Python: {exc}")
+                return _result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
             violations += problems + missing_functions(source, getattr(ctx.spec, "FUNCTIONS", ()))
             if violations:
-                return GradeResult(
-                    REJECTED, 0.0, message="the submission breaks the exam rules:\n" + "\n".join(violations[:20])
-                )
+                return _result(REJECTED, 0.0, msg("scan.rules_broken", violations=violations[:20]))
             ctx = replace(ctx, static_scan=False)  # scanned above, with this kind's import allowance
         return super().grade(ctx)
 
@@ -105,14 +104,14 @@ class ChipProfileKind(TritonOpKind):
             for call in case.calls:
                 value, problem = self._call_for_data(proc, call, case, ctx, call_seconds)
                 if problem:
-                    return TestResult(case.name, False, 0.0, problem)
+                    return _test(case.name, False, problem)
                 values.append(value)
             passed, message = case.judge(values)
-            return TestResult(case.name, passed, 1.0 if passed else 0.0, message)
+            return _test(case.name, passed, _part(message))
         if getattr(case, "companion", None) is not None:
             value, problem = self._call_for_data(proc, case.companion, case, ctx, call_seconds)
             if problem:
-                return TestResult(case.name, False, 0.0, problem)
+                return _test(case.name, False, problem)
             case = replace(case, extra={**case.extra, "companion_value": value})
         return super()._run_case(proc, case, ctx, call_seconds)
 
@@ -131,7 +130,7 @@ class ChipProfileKind(TritonOpKind):
             return _test(case.name, False, msg("test.no_launch"))
         problem = check_log(reply.get("launch_log"), case.profile, case.footprint, case.tiles)
         if problem:
-            return TestResult(case.name, False, 0.0, problem)
+            return _test(case.name, False, problem)
         try:
             out = _tensor(out_blobs, reply.get("output") or {})
             taps = {str(name): _tensor(out_blobs, meta) for name, meta in (reply.get("taps") or {}).items()}
@@ -142,7 +141,7 @@ class ChipProfileKind(TritonOpKind):
             return _test(case.name, False, msg("test.canary", count=int(reply["canary_damage"])))
         passed, message = case.judge(out, taps)
         elapsed = msg("test.elapsed", seconds=f"{float(reply.get('elapsed') or 0.0):.2f}")
-        return TestResult(case.name, passed, 1.0 if passed else 0.0, f"{message}; {elapsed.text}")
+        return _test(case.name, passed, _part(message), elapsed)
 
     def _call_for_data(self, proc, call: Call, case, ctx, call_seconds: float):
         """(the plain data `call` returned, None) or (None, why the case fails); rule breaks stop grading."""
@@ -150,20 +149,22 @@ class ChipProfileKind(TritonOpKind):
         header.update(function=call.function, returns="data")
         reply, _ = self._exchange(proc, header, blobs, case, ctx, call_seconds)
         if reply.get("error"):
-            return None, f"{call.describe()} raised {reply['error']}"
+            return None, msg("chip.call_raised", call=call.describe(), error=str(reply["error"]))
         if reply.get("output_problem"):
-            return None, f"{call.describe()}: {text_of(from_channel([reply['output_problem']]))}"
+            detail = from_channel([reply["output_problem"]])[0]
+            return None, msg("chip.call_output", call=call.describe(), detail=detail)
         return reply.get("value"), None
 
-    def _judge(self, out, case, reply: dict) -> tuple[bool, str]:
+    def _judge(self, out, case, reply: dict) -> tuple[bool, Message | dict]:
         # A launch the chip could not run fails the case first, whatever the interpreter computed.
         log = reply.get("launch_log")
         problem = check_log(log, case.profile, case.footprint, case.tiles)
         if problem is None and case.judge_launches is not None:
             problem = case.judge_launches(log or {}, case.extra.get("companion_value"))
         if problem:
-            return False, problem
-        return judge_output(out, case)
+            return False, _part(problem)
+        passed, message = judge_output(out, case)
+        return passed, _part(message)
 
     def _raised(self, case, reply: dict) -> TestResult:
         error = str(reply.get("error") or "")
@@ -171,11 +172,18 @@ class ChipProfileKind(TritonOpKind):
         if expected and error.startswith(f"{expected}:"):
             problem = check_log(reply.get("launch_log"), case.profile, case.footprint, case.tiles)
             if problem:
-                return TestResult(case.name, False, 0.0, problem)
-            return TestResult(case.name, True, 1.0, f"raised {expected} as required")
+                return _test(case.name, False, problem)
+            return _test(case.name, True, msg("chip.raised_as_required", error=expected))
         if expected:
-            return TestResult(case.name, False, 0.0, f"expected {expected}, but raised {error}")
+            return _test(case.name, False, msg("chip.raised_other", expected=expected, error=error))
         return super()._raised(case, reply)
+
+
+def _part(message) -> Message | dict:
+    """A judge's verdict as a message; a task's plain-text verdict is shown as it is (in English)."""
+    if isinstance(message, (Message, dict)):
+        return message
+    return msg("plan.detail", detail=str(message))
 
 
 def _tensor(out_blobs, meta: dict):

@@ -11,6 +11,7 @@ from tinyblock import TAPS, BlockConfig, TinyLlamaBlock, weight_shapes
 from gradelib.chips import block_product, label, run_profiles, tile_footprint
 from gradelib.data_cases import Call, DataCase
 from gradelib.forward_cases import ForwardCase
+from gradelib.messages import Message, msg
 from gradelib.triton_cases import Case, compare
 
 KIND = "chip_profile"
@@ -115,16 +116,17 @@ def block_judge(block: TinyLlamaBlock, x: torch.Tensor, seq: int):
     dtype = x.dtype
     dims = reduce_dims(block.config, seq)
 
-    def judge(out, taps: dict) -> tuple[bool, str]:
+    def judge(out, taps: dict) -> tuple[bool, Message]:
         missing = [name for name in TAPS if name not in taps]
         if missing:
-            return False, f"missing tap(s) {', '.join(missing)} (the forward must return all of {', '.join(TAPS)})"
+            return False, msg("block.missing_taps", missing=", ".join(missing), taps=", ".join(TAPS))
         unknown = sorted(name[:40] for name in set(taps) - set(TAPS))
         if unknown:
-            return False, f"unknown tap(s) {', '.join(unknown[:5])} (the taps are {', '.join(TAPS)})"
+            return False, msg("block.unknown_taps", unknown=", ".join(unknown[:5]), taps=", ".join(TAPS))
         for name in TAPS:
             if tuple(taps[name].shape) != shapes[name]:
-                return False, f"tap {name} has shape {tuple(taps[name].shape)}, expected {shapes[name]} ({TAPS[name]})"
+                got, expected = str(tuple(taps[name].shape)), str(shapes[name])
+                return False, msg("block.tap_shape", name=name, got=got, expected=expected, meaning=TAPS[name])
         with torch.no_grad():
             refs = tap_references(ref, x64, taps)
         received = {**taps, "output": out}
@@ -132,56 +134,56 @@ def block_judge(block: TinyLlamaBlock, x: torch.Tensor, seq: int):
             case = Case(name, (), refs[name], dtype, reduce_dim=dims[name])
             ok, message = compare(received[name], case)
             if not ok:
-                return False, f"tap {name}: {message.text}" if name != "output" else f"output: {message.text}"
+                return False, msg("test.in_tap", tap=name, detail=message) if name != "output" else msg(
+                    "block.output", detail=message
+                )
         error = float((out.double() - expected_out).norm() / expected_out.norm())
         if not error <= END_TO_END[dtype]:
-            return False, (
-                f"end to end: ||out - ref|| / ||ref|| = {error:.2e} > {END_TO_END[dtype]:.0e} against the float64 block"
-            )
-        return True, f"ok: {len(TAPS)} taps and the output within tolerance; end to end {error:.1e}"
+            return False, msg("block.end_to_end", error=f"{error:.2e}", bound=f"{END_TO_END[dtype]:.0e}")
+        return True, msg("block.ok", count=len(TAPS), error=f"{error:.1e}")
 
     return judge
 
 
-def record_problem(record) -> str | None:
+def record_problem(record) -> Message | None:
     if type(record) is not dict or set(record) != {"replaced", "unused"}:
-        return "expected a dict with exactly the keys 'replaced' (a list of op names) and 'unused' (op -> reason)"
+        return msg("record.keys")
     replaced, unused = record["replaced"], record["unused"]
     if type(replaced) is not list or any(type(op) is not str for op in replaced):
-        return "'replaced' must be a list of aten op names (strings)"
+        return msg("record.replaced_type")
     if type(unused) is not dict or any(type(r) is not str for r in unused.values()):
-        return "'unused' must map aten op names to a reason (a string)"
+        return msg("record.unused_type")
     known = set(COMPUTE_OPS) | set(HOST_OPS)
     named = [*replaced, *unused]
     strange = sorted(set(named) - known)
     if strange:
-        return f"{', '.join(strange)}: not ops of the block's torch forward (its ops: {', '.join(sorted(known))})"
+        return msg("record.strange", ops=", ".join(strange), known=", ".join(sorted(known)))
     both = sorted(set(replaced) & set(unused))
     if both:
-        return f"{', '.join(both)}: listed both as replaced and as unused"
+        return msg("record.both", ops=", ".join(both))
     computing = sorted(op for op in unused if op in COMPUTE_OPS)
     if computing:
-        return (
-            f"{', '.join(computing)} left out, but these ops compute: every computation of the forward must run in "
-            "your kernels"
-        )
+        return msg("record.computing", ops=", ".join(computing))
     missing = sorted(known - set(named))
     if missing:
-        return f"{', '.join(missing)}: neither replaced nor left out with a reason"
+        return msg("record.missing", ops=", ".join(missing))
     short = sorted(op for op, reason in unused.items() if len(reason.strip()) < MIN_REASON)
     if short:
-        return f"{', '.join(short)}: give a reason (at least {MIN_REASON} characters) for every op left out"
+        return msg("record.no_reason", ops=", ".join(short), least=MIN_REASON)
     return None
 
 
 def record_judge(profile):
-    def judge(values: list) -> tuple[bool, str]:
+    def judge(values: list) -> tuple[bool, Message]:
         record = values[0]
         problem = record_problem(record)
         if problem:
-            return False, f"op_record on {label(profile)}: {problem}"
+            return False, msg("record.problem", chip=label(profile), problem=problem)
         unused = "; ".join(f"{op}: {reason}" for op, reason in sorted(record["unused"].items()))
-        return True, f"replaced {', '.join(sorted(record['replaced']))}; unused {unused or 'none'}"
+        replaced = ", ".join(sorted(record["replaced"]))
+        return True, msg("record.ok", replaced=replaced, unused=unused) if unused else msg(
+            "record.ok_none", replaced=replaced
+        )
 
     return judge
 

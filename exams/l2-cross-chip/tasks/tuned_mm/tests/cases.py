@@ -4,9 +4,9 @@ reference with every launch compared with what mm_config returned for that shape
 hidden ones (drawn within the task's published ranges, so that the dot_min tile always fits)."""
 
 import torch
-
-from gradelib.chips import chip_case, is_pow2, kib, label, run_profiles
+from gradelib.chips import chip_case, is_pow2, kib, label, launch_message, run_profiles
 from gradelib.data_cases import Call, DataCase
+from gradelib.messages import Message, msg
 from gradelib.triton_cases import randn
 
 KIND = "chip_profile"
@@ -70,25 +70,25 @@ def _elem(dtype: torch.dtype) -> int:
 # ---- the rules of the prompt -------------------------------------------------------------------------------
 
 
-def parse(config, profile) -> tuple[tuple | None, str | None]:
+def parse(config, profile) -> tuple[tuple | None, Message | None]:
     """((BM, BN, BK, num_warps or None, num_stages), None) or (None, what is wrong with the dict's form)."""
     if type(config) is not dict:
-        return None, f"returned {type(config).__name__}, expected a dict like tune_configs.yaml's entries"
+        return None, msg("mm.not_dict", type=type(config).__name__)
     unknown = set(config) - {"META", "num_warps", "num_stages"}
     if unknown:
-        return None, f"unexpected keys {sorted(unknown)} (allowed: META, num_warps, num_stages)"
+        return None, msg("mm.unexpected_keys", keys=str(sorted(unknown)))
     meta = config.get("META")
     if type(meta) is not dict or set(meta) != {"BLOCK_M", "BLOCK_N", "BLOCK_K"}:
-        return None, "META must hold exactly BLOCK_M, BLOCK_N and BLOCK_K"
+        return None, msg("mm.meta_keys")
     values = [meta["BLOCK_M"], meta["BLOCK_N"], meta["BLOCK_K"], config.get("num_stages")]
     if any(type(v) is not int for v in values):
-        return None, "BLOCK_M, BLOCK_N, BLOCK_K and num_stages must be integers"
+        return None, msg("mm.not_integers")
     warps = config.get("num_warps")
     if profile.warps_ignored:
         if warps is not None:
-            return None, f"num_warps={warps}, but this chip ignores num_warps (leave it out)"
+            return None, msg("mm.warps_ignored", warps=str(warps))
     elif type(warps) is not int:
-        return None, "num_warps is missing (this chip uses it)"
+        return None, msg("mm.warps_missing")
     return (*values[:3], warps, values[3]), None
 
 
@@ -96,42 +96,42 @@ def footprint(bm: int, bn: int, bk: int, elem: int, stages: int) -> int:
     return (bm * bk + bk * bn) * elem * stages + bm * bn * ACC_BYTES
 
 
-def legality_problem(cfg: tuple, M: int, N: int, elem: int, profile) -> str | None:
+def legality_problem(cfg: tuple, M: int, N: int, elem: int, profile) -> Message | None:
     """The first chip rule (or the wave rule) the config breaks for this shape."""
     bm, bn, bk, warps, stages = cfg
     for name, value, least in zip(("BLOCK_M", "BLOCK_N", "BLOCK_K"), (bm, bn, bk), profile.dot_min, strict=True):
         if not is_pow2(value):
-            return f"{name}={value} is not a power of two"
+            return msg("chip.not_pow2", name=name, value=value)
         if value < least:
             index = ("BLOCK_M", "BLOCK_N", "BLOCK_K").index(name)
-            return f"{name}={value} < dot_min[{index}] = {least} (the smallest tile tl.dot accepts)"
+            return msg("mm.dot_min", name=name, value=value, index=index, least=least)
     for dims, numel in (("BLOCK_M·BLOCK_K", bm * bk), ("BLOCK_K·BLOCK_N", bk * bn), ("BLOCK_M·BLOCK_N", bm * bn)):
         if numel > profile.max_block_numel:
-            return f"tile {dims} = {numel} elements > max_block_numel {profile.max_block_numel}"
+            return msg("mm.tile_numel", dims=dims, numel=numel, max=profile.max_block_numel)
     if warps is not None:
         if warps not in profile.allowed_num_warps:
-            return f"num_warps={warps} is not one of the allowed {list(profile.allowed_num_warps)}"
+            return msg("chip.warps_not_allowed", warps=warps, allowed=str(list(profile.allowed_num_warps)))
         if warps * profile.warp_size > profile.max_threads_per_program:
-            return (
-                f"num_warps·warp_size = {warps * profile.warp_size} > max_threads_per_program "
-                f"{profile.max_threads_per_program}"
-            )
+            return msg("mm.threads", threads=warps * profile.warp_size, max=profile.max_threads_per_program)
     if not 1 <= stages <= profile.num_stages_max:
-        return f"num_stages={stages} is outside 1..num_stages_max {profile.num_stages_max}"
+        return msg("mm.stages", stages=stages, max=profile.num_stages_max)
     used = footprint(bm, bn, bk, elem, stages)
     if used > profile.onchip_bytes:
-        return (
-            f"footprint (BM·BK + BK·BN)·elem·stages + BM·BN·4 = ({bm}·{bk} + {bk}·{bn})·{elem}·{stages} + "
-            f"{bm}·{bn}·4 = {kib(used)} > on-chip {kib(profile.onchip_bytes)}"
+        return msg(
+            "mm.footprint",
+            bm=bm,
+            bn=bn,
+            bk=bk,
+            elem=elem,
+            stages=stages,
+            used=kib(used),
+            onchip=kib(profile.onchip_bytes),
         )
     dm, dn, _ = profile.dot_min
     if cdiv(M, dm) * cdiv(N, dn) >= profile.compute_units:
         programs = cdiv(M, bm) * cdiv(N, bn)
         if programs < profile.compute_units:
-            return (
-                f"wave rule: cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = {programs} programs < compute_units "
-                f"{profile.compute_units}, though dot_min tiles would give {cdiv(M, dm) * cdiv(N, dn)}"
-            )
+            return msg("mm.wave", programs=programs, units=profile.compute_units, least=cdiv(M, dm) * cdiv(N, dn))
     return None
 
 
@@ -151,44 +151,41 @@ def taller_tile_exists(M: int, N: int, elem: int, profile) -> bool:
     return False
 
 
-def config_problem(config, M: int, N: int, K: int, dtype: torch.dtype, profile) -> str | None:
+def config_problem(config, M: int, N: int, K: int, dtype: torch.dtype, profile) -> Message | None:
     """Everything the prompt checks on one returned config, as the first problem found, or None."""
     cfg, problem = parse(config, profile)
     if problem is None:
         problem = legality_problem(cfg, M, N, _elem(dtype), profile)
     if problem is None and M <= SMALL_M and cfg[0] != profile.dot_min[0]:
-        problem = f"small-M bucket: M={M} <= {SMALL_M} needs BLOCK_M = dot_min[0] = {profile.dot_min[0]}, got {cfg[0]}"
+        problem = msg("mm.small_bucket", m=M, small=SMALL_M, least=profile.dot_min[0], got=cfg[0])
     if (
         problem is None
         and M >= LARGE_M
         and cfg[0] == profile.dot_min[0]
         and taller_tile_exists(M, N, _elem(dtype), profile)
     ):
-        problem = (
-            f"large-M bucket: M={M} >= {LARGE_M} keeps BLOCK_M = dot_min[0] = {cfg[0]}, though a legal config with a "
-            "taller tile exists"
-        )
+        problem = msg("mm.large_bucket", m=M, large=LARGE_M, got=cfg[0])
     if problem is None:
         return None
-    return f"mm_config(M={M}, N={N}, K={K}, {_short(dtype)}) on {label(profile)}: {problem}"
+    return msg("mm.config_problem", m=M, n=N, k=K, dtype=_short(dtype), chip=label(profile), problem=problem)
 
 
 def config_judge(M, N, K, dtype, profile):
-    def judge(values: list) -> tuple[bool, str]:
+    def judge(values: list) -> tuple[bool, Message]:
         problem = config_problem(values[0], M, N, K, dtype, profile)
-        return (False, problem) if problem else (True, f"ok: {values[0]}")
+        return (False, problem) if problem else (True, msg("mm.config_ok", config=str(values[0])))
 
     return judge
 
 
 def bucket_judge(small: int, large: int, N, K, dtype, profile):
-    def judge(values: list) -> tuple[bool, str]:
+    def judge(values: list) -> tuple[bool, Message]:
         problems = [config_problem(v, m, N, K, dtype, profile) for v, m in zip(values, (small, large), strict=True)]
         problems = [p for p in problems if p]
         if not problems:
-            return True, f"ok: M={small} -> {values[0]}, M={large} -> {values[1]}"
+            return True, msg("mm.buckets_ok", small=small, first=str(values[0]), large=large, second=str(values[1]))
         if values[0] == values[1]:
-            return False, f"the same config for M={small} and M={large} (keep a small-M bucket): {problems[0]}"
+            return False, msg("mm.same_config", small=small, large=large, problem=problems[0])
         return False, problems[0]
 
     return judge
@@ -214,32 +211,38 @@ def launches_judge(M: int, N: int, K: int, dtype: torch.dtype, profile):
     """Every launch carries the config mm_config returned for (M, N, K, dtype), over cdiv(M,BM)·cdiv(N,BN)
     programs."""
 
-    def judge(log: dict, config) -> str | None:
+    def judge(log: dict, config) -> Message | None:
         problem = config_problem(config, M, N, K, dtype, profile)
         if problem:
             return problem
         cfg, _ = parse(config, profile)
-        bm, bn, bk, warps, stages = cfg
-        want = {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}
         for i, launch in enumerate(log.get("launches", []), start=1):
-            where = f"launch {i} ({launch.get('kernel', '?')}) on {label(profile)}"
-            got = launch.get("constexprs", {})
-            for name, value in want.items():
-                if got.get(name) != value:
-                    return f"{where}: {name}={got.get(name)}, but mm_config returned {name}={value} for this shape"
-            options = launch.get("options", {})
-            if warps is not None and options.get("num_warps", 4) != warps:
-                return f"{where}: num_warps={options.get('num_warps', 4)}, but mm_config returned num_warps={warps}"
-            if options.get("num_stages", 1) != stages:
-                return f"{where}: num_stages={options.get('num_stages', 1)}, but mm_config returned num_stages={stages}"
-            grid = launch.get("grid") or [0, 0, 0]
-            programs = grid[0] * grid[1] * grid[2]
-            expected = cdiv(M, bm) * cdiv(N, bn)
-            if programs != expected:
-                return f"{where}: {programs} programs, expected cdiv(M, BLOCK_M)·cdiv(N, BLOCK_N) = {expected}"
+            problem = launch_mismatch(launch, cfg, M, N)
+            if problem:
+                return launch_message(i, launch, profile, problem)
         return None
 
     return judge
+
+
+def launch_mismatch(launch: dict, cfg: tuple, M: int, N: int) -> Message | None:
+    """How one launch differs from the config mm_config returned (blocks, options, program count), or None."""
+    bm, bn, bk, warps, stages = cfg
+    got = launch.get("constexprs", {})
+    for name, value in {"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": bk}.items():
+        if got.get(name) != value:
+            return msg("mm.launch_block", name=name, got=str(got.get(name)), want=value)
+    options = launch.get("options", {})
+    if warps is not None and options.get("num_warps", 4) != warps:
+        return msg("mm.launch_warps", got=str(options.get("num_warps", 4)), want=warps)
+    if options.get("num_stages", 1) != stages:
+        return msg("mm.launch_stages", got=str(options.get("num_stages", 1)), want=stages)
+    grid = launch.get("grid") or [0, 0, 0]
+    programs = grid[0] * grid[1] * grid[2]
+    expected = cdiv(M, bm) * cdiv(N, bn)
+    if programs != expected:
+        return msg("mm.launch_programs", programs=programs, expected=expected)
+    return None
 
 
 def reference(a, b):
