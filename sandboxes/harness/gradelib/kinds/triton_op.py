@@ -114,7 +114,7 @@ class TritonOpKind:
             shutil.rmtree(code_dir, ignore_errors=True)
 
         for case in cases[len(results) :]:
-            results.append(_test(case.name, False, msg("grade.not_run"), compute_s=getattr(case, "reference_s", None)))
+            results.append(_test(case.name, False, msg("grade.not_run"), compute_s=case.reference_s))
         tests = tuple(results)
         if outcome.flooded and (stop is None or stop.status != REJECTED):
             stop = _Stop(ERROR, msg("grade.flood", kb=ctx.limits.output_kb))
