@@ -22,6 +22,7 @@ from tests.factories import PASSWORD
 pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`, scripts/test) each test file runs in one worker, and every test that
     grades as the machine's candidate user (uid 10001, in a container too) runs in the same worker: two such gradings
