@@ -22,18 +22,14 @@ from tests.factories import PASSWORD
 pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups into the test ids
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`, scripts/test) each test file runs in one worker, and every test that
-    grades as the machine's candidate user (uid 10001, in a container too) runs in the same worker: two such gradings
-    at once would each see the other's processes as their own."""
+    """Every test that grades as the machine's candidate user (uid 10001, in a container too: the same uid seen from
+    the host) is `host_candidate`: two such gradings at once would each see the other's processes as their own, so
+    scripts/test runs them in one process (`-m host_candidate`) beside one for the rest, and the harness tests after."""
     for item in items:
-        host = (
-            item.get_closest_marker("host_candidate")
-            or item.get_closest_marker("docker")  # a container's candidate is the same uid, seen from the host
-            or item.nodeid.startswith("tests/harness/")
-        )
-        item.add_marker(pytest.mark.xdist_group("host-candidate" if host else item.nodeid.split("::")[0]))
+        if item.get_closest_marker("docker") or item.nodeid.startswith("tests/harness/"):
+            item.add_marker(pytest.mark.host_candidate)
 
 
 @pytest.hookimpl(tryfirst=True)
