@@ -10,7 +10,7 @@ from certplatform.sandbox import kinds
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.limits import Limits
 from tests.exam_fixtures import REPO
-from tests.test_docker_sandbox import RUN, _leftovers, backend  # noqa: F401  (backend is a fixture)
+from tests.test_docker_sandbox import RUN, _leftovers, pooled_backend  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.docker
 EXAM = REPO / "exams" / "l2-cross-chip"
@@ -24,22 +24,45 @@ def _expectation(text: str) -> tuple[str, str]:
     return status, needle
 
 
-@pytest.mark.parametrize(("task", "name"), WRONG)
-def test_wrong_solution_is_caught_in_a_container(backend, task, name) -> None:  # noqa: F811
-    code = (EXAM / "tasks" / task / "wrong" / name).read_text()
-    status, needle = _expectation(code)
-    limits = Limits.from_mapping(next(t for t in SPEC["tasks"] if t["id"] == task)["limits"])
+def _grade(backend, task: str, code: str):
     request = GradeRequest(
         code=code,
         tests_dir=EXAM / "tasks" / task / "tests",
         kind=kinds.get("chip_profile"),
         runtime="triton-cpu",
-        limits=limits,
+        limits=Limits.from_mapping(next(t for t in SPEC["tasks"] if t["id"] == task)["limits"]),
         label=f"{RUN}-l2-{task}",
     )
-    result = backend.grade(request)
+    return backend.grade(request)
+
+
+@pytest.mark.parametrize(("task", "name"), WRONG)
+def test_wrong_solution_is_caught_in_a_container(pooled_backend, task, name) -> None:  # noqa: F811
+    code = (EXAM / "tasks" / task / "wrong" / name).read_text()
+    status, needle = _expectation(code)
+    result = _grade(pooled_backend, task, code)
     verdicts = [result.message] + [t.message for t in result.tests if not t.passed]
     assert result.status == status and result.score < 1.0, result
     assert any(needle in v for v in verdicts), verdicts[:5]
     assert result.backend == "docker" and "not isolated" not in result.message
     assert not _leftovers()
+
+
+def test_tuned_mm_reference_scores_one_with_both_functions_checked(pooled_backend) -> None:  # noqa: F811
+    result = _grade(pooled_backend, "tuned_mm", (EXAM / "tasks" / "tuned_mm" / "solution.py").read_text())
+    assert result.status == "passed" and result.score == 1.0, result
+    names = [t.name for t in result.tests]
+    assert any("mm_config(" in n for n in names) and any("buckets M=" in n for n in names)
+    assert any(n.startswith("hidden ") for n in names) and "chip-" not in str(names), "hidden names stay hidden"
+    assert result.backend == "docker" and not _leftovers()
+
+
+def test_migrate_block_reference_scores_one_with_its_record(pooled_backend) -> None:  # noqa: F811
+    result = _grade(pooled_backend, "migrate_block", (EXAM / "tasks" / "migrate_block" / "solution.py").read_text())
+    assert result.status == "passed" and result.score == 1.0, result
+    names = [t.name for t in result.tests]
+    assert any("op_record(block)" in n for n in names) and any("block fp16" in n for n in names)
+    assert any(n.startswith("hidden ") for n in names) and "chip-" not in str(names), "hidden names stay hidden"
+    record = next(t.message for t in result.tests if "op_record" in t.name)
+    assert "replaced _softmax" in record and "unused ones:" in record, "the mentor sees the record"
+    assert result.backend == "docker" and not _leftovers()

@@ -34,14 +34,15 @@ def _limits(task: str) -> Limits:
 
 class PrewarmedBackend(DockerBackend):
     """The Docker backend with a pool, whose every grade of this module must happen in a pooled container: the
-    same tests then run against pooled containers exactly as against cold ones. Before each test (outside its
-    timing) the pool is given the time to have a warm container for every key the tests use."""
+    same tests then run against pooled containers exactly as against cold ones. Before each grade the pool is
+    given the time to have a warm container for every key the tests use."""
 
     def settle(self) -> None:
         pool = self.pool()
         _wait_until(lambda: all(pool.warm_count(key) >= 1 for key in pool.wanted()), 300, "warm containers")
 
     def grade(self, request: GradeRequest):
+        self.settle()
         result = super().grade(request)
         if request.kind.warm_candidate and result.status != "not_gradable":
             assert result.extra.get("pooled"), f"not graded in a pooled container: {result}"
@@ -56,22 +57,49 @@ def _wait_until(predicate, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module", params=["cold", "pooled"])
-def backend(request) -> DockerBackend:
+def exam_limits(exam: Path, tasks: tuple[str, ...] | None = None) -> list[Limits]:
+    """The limits of an exam's tasks (all, or the ones named), as its grades ask for them."""
+    import yaml
+
+    spec = yaml.safe_load((exam / "exam.yaml").read_text())
+    return [Limits.from_mapping(t["limits"]) for t in spec["tasks"] if tasks is None or t["id"] in tasks]
+
+
+def _image() -> None:
     import docker
 
     with closing(docker.from_env(timeout=600)) as client:
         images.build_runtime_image(client, "triton-cpu", REPO)  # cached by content hash
-    if request.param == "cold":
-        yield DockerBackend(repo_root=REPO, image_overrides={})
-        return
+
+
+def _prewarmed(warm: list[Limits]):
+    """A PrewarmedBackend keeping one container warm for each of these limits; closed, and checked to leave
+    nothing behind, when the module is done."""
     pooled = PrewarmedBackend(repo_root=REPO, image_overrides={}, pool_size=1, pool_label=f"{RUN}-pool")
-    for task in TASK_IDS:  # the container-level limits the tests use: the tasks' own, and a smaller memory
-        pooled.warm_up("triton-cpu", _limits(task))
-    pooled.warm_up("triton-cpu", replace(_limits("vector_add"), memory_mb=768))
+    for limits in warm:
+        pooled.warm_up("triton-cpu", limits)
     yield pooled
     pooled.pool().close()
     assert _leftovers() == [], "the pool left a container behind"
+
+
+@pytest.fixture(scope="module", params=["cold", "pooled"])
+def backend(request) -> DockerBackend:
+    """This module's grades, once in cold containers and once in pooled ones."""
+    _image()
+    if request.param == "cold":
+        yield DockerBackend(repo_root=REPO, image_overrides={})
+        return
+    # The container-level limits the tests use: the tasks' own, and a smaller memory.
+    yield from _prewarmed([*exam_limits(REAL_EXAM, TASK_IDS), replace(_limits("vector_add"), memory_mb=768)])
+
+
+@pytest.fixture(scope="module")
+def pooled_backend(request) -> DockerBackend:
+    """Pooled containers warmed for the limits of the requesting module's exam (its EXAM): modules that grade
+    another exam's tasks in a container, once the equivalence of cold and pooled containers is shown here."""
+    _image()
+    yield from _prewarmed(exam_limits(request.module.EXAM))
 
 
 def _request(task: str, code: str, **limits: object) -> GradeRequest:
