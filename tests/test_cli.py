@@ -85,3 +85,13 @@ def test_demo_data_includes_valid_revoked_and_expired_certificates(app, runner, 
     statuses = {kind: issuing.status(issuing.lookup(first[kind])) for kind in ("valid", "revoked", "expired")}
     assert statuses == {"valid": "valid", "revoked": "revoked", "expired": "expired"}
     assert Path(first["valid_pdf"]).read_bytes() == issuing.lookup(first["valid"]).pdf
+
+
+def test_selftest_pool_needs_the_docker_backend(runner) -> None:
+    result = runner.invoke(args=["exams", "selftest", "--backend", "process", "--pool", "1"])
+    assert result.exit_code == 2 and "--pool needs the docker backend" in result.output
+
+
+def test_selftest_pool_size_is_bounded(runner) -> None:
+    result = runner.invoke(args=["exams", "selftest", "--backend", "docker", "--pool", "9"])
+    assert result.exit_code == 2 and "--pool" in result.output

@@ -36,20 +36,33 @@ def _exams() -> dict[str, LoadedExam]:
     return {e.slug: e for e in tree.exams}
 
 
-def _grade_file(exam: LoadedExam, task: LoadedExamTask, code: str, backend_name: str) -> GradeResult:
+def _runtime(exam: LoadedExam) -> str:
+    return current_app.config.get("SANDBOX_RUNTIME") or exam.spec.runtime
+
+
+def _limits(task: LoadedExamTask) -> Limits:
+    return Limits.from_mapping(task.spec.limits.model_dump())
+
+
+def _backend(backend_name: str, pool_size: int = 0):
+    """The backend for these commands: one grade per `grade` command, where a pool of warm containers would only
+    cost a second container, hence no pool unless asked for."""
+    return get_backend(backend_name, {**current_app.config, "SANDBOX_POOL_SIZE": pool_size})
+
+
+def _grade_file(exam: LoadedExam, task: LoadedExamTask, code: str, backend_name: str, backend=None) -> GradeResult:
     root = Path(current_app.config["CONTENT_ROOT"])
     request = GradeRequest(
         code=code,
         tests_dir=root / task.path / "tests",
         kind=kinds.get(task.spec.kind),
-        runtime=current_app.config.get("SANDBOX_RUNTIME") or exam.spec.runtime,
-        limits=Limits.from_mapping(task.spec.limits.model_dump()),
+        runtime=_runtime(exam),
+        limits=_limits(task),
         label=f"cli-{exam.slug}-{task.spec.id}",
     )
     started = time.monotonic()
     try:
-        # One grade per command: a pool of warm containers would only cost a second container.
-        return get_backend(backend_name, {**current_app.config, "SANDBOX_POOL_SIZE": 0}).grade(request)
+        return (backend or _backend(backend_name)).grade(request)
     except BackendUnavailable as exc:
         return not_gradable(str(exc), time.monotonic() - started, backend_name)
 
@@ -99,29 +112,48 @@ def exams() -> None:
 @exams.command("selftest")
 @click.argument("exam_slug", required=False)
 @click.option("--backend", type=BACKENDS, default=None, help="Sandbox backend (default: SANDBOX_BACKEND).")
+@click.option(
+    "--pool",
+    "pool_size",
+    type=click.IntRange(0, 4),
+    default=0,
+    show_default=True,
+    help="Docker only: grade in warm single-use containers, this many kept ready per task's limits, all started "
+    "before the first grade (as workers with SANDBOX_POOL_SIZE do).",
+)
 @with_appcontext
-def selftest(exam_slug: str | None, backend: str | None) -> None:
+def selftest(exam_slug: str | None, backend: str | None, pool_size: int) -> None:
     """Grade every task's solution.py (must score 1.0) and starter.py (must not pass) in the real sandbox."""
     found = _exams()
     if exam_slug is not None and exam_slug not in found:
         _usage(f"unknown exam {exam_slug!r}")
     backend = backend or current_app.config["SANDBOX_BACKEND"]
+    if pool_size and backend != "docker":
+        _usage("--pool needs the docker backend")
     root = Path(current_app.config["CONTENT_ROOT"])
+    chosen = [(slug, exam) for slug, exam in sorted(found.items()) if exam_slug in (None, slug)]
+    grader = None
+    if pool_size:
+        grader = _backend(backend, pool_size)
+        for _, exam in chosen:
+            for task in exam.tasks:
+                if kinds.get(task.spec.kind).warm_candidate:
+                    grader.warm_up(_runtime(exam), _limits(task))
     problems: list[str] = []
     not_gradable_seen = False
-    for slug, exam in sorted(found.items()):
-        if exam_slug is not None and slug != exam_slug:
-            continue
+    for slug, exam in chosen:
         for task in exam.tasks:
             suffix = kinds.source_suffix(task.spec.kind)
             for name, must_pass in ((f"solution{suffix}", True), (f"starter{suffix}", False)):
-                result = _grade_file(exam, task, (root / task.path / name).read_text(encoding="utf-8"), backend)
+                code = (root / task.path / name).read_text(encoding="utf-8")
+                result = _grade_file(exam, task, code, backend, grader)
                 ok = (result.status == "passed" and result.score == 1.0) if must_pass else result.status != "passed"
                 not_gradable_seen |= not result.gradable
                 verdict = "ok " if ok and result.gradable else "BAD"
+                container = ("warm " if result.extra.get("pooled") else "cold ") if grader is not None else ""
                 click.echo(
                     f"{verdict} {slug}/{task.spec.id}/{name:<12} {result.status:<12} {result.score:.3f} "
-                    f"{result.duration_s:6.1f} s  {result.message[:100]}"
+                    f"{result.duration_s:6.1f} s  {container}{result.message[:100]}"
                 )
                 if not (ok and result.gradable):
                     problems.append(

@@ -23,7 +23,7 @@ TASKS = ("vector_add", "gelu", "softmax", "rms_norm", "matmul")
 os.environ["TRITON_INTERPRET"] = "1"  # the checker half of the harness runs inside pytest
 sys.path.insert(0, str(HARNESS))
 
-from gradelib import checker, kinds, warm  # noqa: E402
+from gradelib import checker, isolation, kinds, warm  # noqa: E402
 from gradelib.context import WarmSlot  # noqa: E402
 from gradelib.layout import Layout  # noqa: E402
 from gradelib.limits import Limits  # noqa: E402
@@ -71,17 +71,29 @@ def add(x, y):
 """
 
 
+# The candidate's account: the harness's own (uid 10001), or the one CERTPLATFORM_CANDIDATE_USER names, which
+# scripts/test uses so that these tests grade beside the others' without sharing the candidate's process count.
+CANDIDATE = os.environ.get(isolation.USER_VAR) or isolation.CANDIDATE_USER
+
+
 def ensure_candidate_user() -> None:
-    """The isolation tests need the real candidate user (uid 10001); CI runs as root and creates it."""
+    """The isolation tests need the real candidate user; CI runs as root and creates it."""
     try:
-        pwd.getpwnam("candidate")
+        pwd.getpwnam(CANDIDATE)
     except KeyError:
         if os.geteuid() != 0:
             pytest.fail("the harness tests must run as root (they test the privilege drop)")
+        uid = ["--uid", str(isolation.CANDIDATE_UID)] if CANDIDATE == isolation.CANDIDATE_USER else ["--system"]
         subprocess.run(
-            ["useradd", "--no-create-home", "--uid", "10001", "--shell", "/usr/sbin/nologin", "candidate"],
+            ["useradd", "--no-create-home", *uid, "--user-group", "--shell", "/usr/sbin/nologin", CANDIDATE],
             check=True,
         )
+
+
+def candidate_ids() -> tuple[int, int]:
+    """The candidate's uid and gid."""
+    entry = pwd.getpwnam(CANDIDATE)
+    return entry.pw_uid, entry.pw_gid
 
 
 def ensure_reachable_by_candidate() -> None:
@@ -169,13 +181,14 @@ def grade_source(grade_base, request):
 def candidate_pids() -> list[int]:
     """Processes any grade of these tests started as the candidate (they carry a grade token), still alive."""
     own = str(HARNESS).encode()
+    uid, _ = candidate_ids()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             status = (entry / "status").read_text()
-            if "\nUid:\t10001\t" not in status or "\nState:\tZ" in status:
+            if f"\nUid:\t{uid}\t" not in status or "\nState:\tZ" in status:
                 continue
             # Only this checkout's harness: other checkouts on a shared host grade concurrently.
             if (

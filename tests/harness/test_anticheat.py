@@ -6,7 +6,7 @@ import json
 import pytest
 from gradelib.results import ERROR, FAILED, PASSED, REJECTED
 
-from .conftest import GOOD_ADD, candidate_pids
+from .conftest import GOOD_ADD, candidate_ids, candidate_pids
 
 # The same checks against a candidate process started warm, as a pooled container starts it.
 pytestmark = pytest.mark.parametrize("grade_source", ["cold", "warm"], indirect=True)
@@ -144,7 +144,8 @@ def test_candidate_runs_as_the_candidate_user_and_cannot_read_hidden_files(grade
     source = GOOD_ADD + f"\nPATHS = {paths!r}\n" + HIDDEN_PROBE
     result = grade_source(source, static_scan=False)
     assert result.status == PASSED, result
-    assert "uid 10001 10001 10001 []" in result.stdout
+    uid, gid = candidate_ids()
+    assert f"uid {uid} {uid} {gid} []" in result.stdout
     assert result.stdout.count("denied") == 5, result.stdout
     assert "READ" not in result.stdout and "ROOT AGAIN" not in result.stdout
 

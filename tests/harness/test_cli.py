@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from .conftest import GOOD_ADD, HARNESS, candidate_pids, make_root
+from .conftest import GOOD_ADD, HARNESS, candidate_ids, candidate_pids, make_root
 
 
 def run_grade(*args):
@@ -80,7 +80,7 @@ def test_grades_with_only_the_container_capabilities(grade_base):
 
 def test_hidden_files_not_owned_by_root_are_a_harness_error_not_a_leak(grade_base):
     root = make_root(grade_base, GOOD_ADD)
-    os.chown(root / "tests" / "cases.py", 10001, 10001)  # as if the backend had copied it in with the wrong owner
+    os.chown(root / "tests" / "cases.py", *candidate_ids())  # as if the backend had copied it in with the wrong owner
     proc = subprocess.run(
         [*CONTAINER_CAPS, sys.executable, str(HARNESS / "grade.py"), "--root", str(root), "--quiet"],
         capture_output=True,

@@ -5,9 +5,11 @@ import socket
 
 import pytest
 import torch
-from gradelib import channel, kinds
+from gradelib import channel, isolation, kinds
 from gradelib.limits import Limits
 from gradelib.results import ERROR, PASSED, GradeResult, TestResult, score_of
+
+from .conftest import CANDIDATE, candidate_ids
 
 
 def test_results_are_frozen_and_validated():
@@ -114,3 +116,12 @@ def test_compute_time_is_the_sum_of_the_tests_and_absent_when_unmeasured():
     data = json.loads(GradeResult(PASSED, 0.5, measured, "m").to_json())
     assert data["compute_s"] == 0.75 and [t["compute_s"] for t in data["tests"]] == [0.5, 0.25]
     assert "compute_s" not in json.loads(GradeResult(PASSED, 1.0, (TestResult("a", True, 1.0),)).to_json())
+
+
+def test_the_candidate_is_the_user_the_environment_names_and_a_missing_one_is_refused(monkeypatch):
+    monkeypatch.setenv(isolation.USER_VAR, CANDIDATE)
+    identity = isolation.candidate_identity("require")
+    assert (identity.uid, identity.gid, identity.isolated) == (*candidate_ids(), True)
+    monkeypatch.setenv(isolation.USER_VAR, "no-such-candidate")
+    with pytest.raises(isolation.IsolationError, match="'no-such-candidate' named by CERTPLATFORM_CANDIDATE_USER"):
+        isolation.candidate_identity("require")

@@ -24,6 +24,9 @@ from .limits import Limits
 
 CANDIDATE_USER = "candidate"
 CANDIDATE_UID = 10001
+# Another account for the candidate, for a host that runs graders of its own beside others as local processes:
+# the kernel counts RLIMIT_NPROC per uid, so each grader's candidate must be a user of its own.
+USER_VAR = "CERTPLATFORM_CANDIDATE_USER"
 TOKEN_VAR = "CERTPLATFORM_GRADE_TOKEN"  # noqa: S105 - a variable name, not a secret
 PR_SET_NO_NEW_PRIVS = 38
 
@@ -54,10 +57,13 @@ def candidate_identity(mode: str) -> Identity:
         raise ValueError(f"unknown isolation mode {mode!r}")
     euid = os.geteuid()
     if mode != "off" and euid == 0:
+        name = os.environ.get(USER_VAR) or CANDIDATE_USER
         try:
-            entry = pwd.getpwnam(CANDIDATE_USER)
+            entry = pwd.getpwnam(name)
             uid, gid = entry.pw_uid, entry.pw_gid
         except KeyError:
+            if name != CANDIDATE_USER:
+                raise IsolationError(f"the candidate user {name!r} named by {USER_VAR} does not exist") from None
             uid = gid = CANDIDATE_UID
         if uid == 0:
             raise IsolationError("the candidate user must not be root")
