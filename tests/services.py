@@ -34,22 +34,7 @@ def _run_url(base: str, name: str) -> str:
 POSTGRES_URL = _run_url(BASE_POSTGRES_URL, "certplatform_test")
 
 
-def _worker_redis_url(base: str) -> str:
-    """Under pytest-xdist each worker process takes a database of its own, counting down from the one configured
-    (gw0 the configured one, gw1 the one below), so that rate-limit counters and queues of parallel tests never mix."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if not worker.startswith("gw"):
-        return base
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(base)
-    db = int(parts.path.strip("/") or 0) - int(worker[2:])
-    if db < 0:
-        raise RuntimeError(f"{base}: too few Redis databases below it for pytest-xdist worker {worker}")
-    return urlunsplit(parts._replace(path=f"/{db}"))
-
-
-REDIS_URL = _worker_redis_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 

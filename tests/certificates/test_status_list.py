@@ -55,7 +55,7 @@ def test_encoding_follows_the_specification() -> None:
         "u" + base64.urlsafe_b64encode(gzip.compress(b"\0" * 64, mtime=0)[:-6]).decode(),
         "u" + base64.urlsafe_b64encode(gzip.compress(b"\0" * (17 * 1024 * 1024), mtime=0)).decode(),
     ],
-    # Named, not by value: pytest-xdist's workers must collect the same test ids.
+    # Named, not by value: the values are long and mostly binary.
     ids=["not multibase", "bad base64", "not gzip", "truncated gzip", "zip bomb"],
 )
 def test_malformed_lists_are_refused(encoded: str) -> None:
