@@ -197,9 +197,8 @@ def record_heartbeat(worker: str) -> WorkerHeartbeat:
     try:
         current = backend()
         name, status = current.name, current.health()
-        pool = current.pool_status() if hasattr(current, "pool_status") else None
-        if hasattr(current, "reap"):  # periodically, too: what a killed grading left behind on this host
-            current.reap()
+        pool = current.pool_status()
+        current.reap()  # periodically, too: what a killed grading left behind on this host
     except BackendUnavailable as exc:
         name, status = current_app.config["SANDBOX_BACKEND"], f"error: {exc}"
     beat = db.session.scalar(sa.select(WorkerHeartbeat).where(WorkerHeartbeat.worker == worker))
@@ -214,8 +213,7 @@ def record_heartbeat(worker: str) -> WorkerHeartbeat:
 
 def reap_sandboxes() -> list[str]:
     """Remove this host's sandbox containers whose owning worker process is gone (at worker start)."""
-    current = backend()
-    return current.reap() if hasattr(current, "reap") else []
+    return backend().reap()
 
 
 def warm_sandboxes() -> int:
@@ -224,7 +222,7 @@ def warm_sandboxes() -> int:
     from certplatform.models import Exam, ExamTask
 
     current = backend()
-    if getattr(current, "pool_size", 0) <= 0:
+    if current.pool_status() is None:
         return 0
     keys = set()
     for task in db.session.scalars(

@@ -7,7 +7,7 @@ import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from certplatform.sandbox.kinds import TaskKind
 from certplatform.sandbox.limits import Limits
@@ -35,6 +35,22 @@ class Backend(Protocol):
     isolated: bool
 
     def grade(self, request: GradeRequest) -> GradeResult: ...
+
+    def health(self) -> str:
+        """"ok" or "error: ..." (the workers' heartbeat)."""
+        ...
+
+    def pool_status(self) -> dict[str, Any] | None:
+        """The warm-container pool of this process, None without one."""
+        ...
+
+    def warm_up(self, runtime: str, limits: Limits) -> None:
+        """Keep sandboxes for these limits ready before the first grade asks (nothing without a pool)."""
+        ...
+
+    def reap(self) -> list[str]:
+        """Remove this host's sandboxes whose owner process is gone; their ids."""
+        ...
 
 
 def layout_files(request: GradeRequest) -> dict[str, tuple[bytes, int]]:

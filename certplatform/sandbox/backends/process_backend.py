@@ -12,6 +12,7 @@ from typing import Any
 
 from certplatform.sandbox import candidate_access
 from certplatform.sandbox.backends.base import GradeRequest, write_layout
+from certplatform.sandbox.limits import Limits
 from certplatform.sandbox.results import GradeResult, not_gradable, parse_results
 
 NOT_ISOLATED = "not isolated"
@@ -40,6 +41,16 @@ class ProcessBackend:
             return "error: interpreter or harness missing"
         problem = self.preflight()
         return "ok" if problem is None else "error: " + problem.summary()
+
+    # Every grade starts its own harness process, which ends with it: no pool to warm, nothing left to reap.
+    def pool_status(self) -> None:
+        return None
+
+    def warm_up(self, runtime: str, limits: Limits) -> None:
+        return None
+
+    def reap(self) -> list[str]:
+        return []
 
     def grade(self, request: GradeRequest) -> GradeResult:
         started = time.monotonic()
