@@ -156,7 +156,8 @@ def _publish(message: OutboxMessage, connection: Connection | None) -> None:
     them. In eager mode (tests; no connection) the task runs here, found by name in the app's registry."""
     celery = current_app.extensions["celery"]
     if connection is None:
-        celery.loader.import_default_modules()  # the configured `imports`
+        if message.task not in celery.tasks:
+            celery.loader.import_default_modules()  # the configured `imports`, once
         celery.tasks[message.task].apply_async(args=message.args, **message.options)
         return
     celery.send_task(message.task, args=message.args, connection=connection, retry=False, **message.options)
