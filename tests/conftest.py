@@ -68,14 +68,15 @@ def _test_config(database_url: str, **extra: object) -> dict[str, object]:
 
 
 def _empty_tables() -> None:
+    """Every table emptied, dependents first, and on PostgreSQL every sequence back at 1. DELETE rather than
+    TRUNCATE: the tables hold a test's few rows, and TRUNCATE gives each table new files (over a second for all
+    of them, on every test)."""
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
+        for table in tables:
+            conn.execute(table.delete())
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+            conn.execute(sa.text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ import pytest
 
 from certplatform import create_app
 from certplatform.config import ConfigError, load_config, normalise_database_url
+from certplatform.services.accounts import hash_password
 
 
 @pytest.fixture
@@ -50,6 +51,8 @@ def test_production_uses_the_environment(clean_env: pytest.MonkeyPatch) -> None:
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SECRET_KEY"] == "x" * 40
     assert app.config["MAIL_BACKEND"] == "smtp"
+    with app.app_context():  # passwords at werkzeug's full scrypt cost; only the tests' own config lowers it
+        assert hash_password("Strong-Pass-1").startswith("scrypt:32768:8:1$")
 
 
 def test_development_defaults_need_nothing_installed(clean_env: pytest.MonkeyPatch, tmp_path) -> None:

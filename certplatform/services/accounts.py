@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from certplatform.config import BaseConfig
 from certplatform.extensions import db
 from certplatform.models import Locale, Role, User, UserRole, UserSession
 from certplatform.models.types import utcnow
@@ -103,7 +104,8 @@ def password_problem(password: str, email: str = "") -> str | None:
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)  # scrypt, the library's default
+    method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else BaseConfig.PASSWORD_HASH_METHOD
+    return generate_password_hash(password, method=method)
 
 
 def find_by_email(email: str) -> User | None:
