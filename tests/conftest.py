@@ -25,11 +25,26 @@ pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that grades as the machine's candidate user (uid 10001, in a container too: the same uid seen from
-    the host) is `host_candidate`: two such gradings at once would each see the other's processes as their own, so
-    scripts/test runs them in one process (`-m host_candidate`) beside one for the rest, and the harness tests after."""
+    the host) is `host_candidate`: the kernel counts that uid's processes across all its gradings, so scripts/test
+    runs them in one process (`-m host_candidate`) beside one for the rest and the harness tests (whose candidate is
+    a user of its own there)."""
     for item in items:
         if item.get_closest_marker("docker") or item.nodeid.startswith("tests/harness/"):
             item.add_marker(pytest.mark.host_candidate)
+    # A grade costs seconds of CPU and the database decides nothing in how it runs: the tests that grade run on
+    # PostgreSQL, the production database, unless their grading path itself differs between the two.
+    sqlite_only_copies = [
+        item
+        for item in items
+        if item.get_closest_marker("host_candidate")
+        and not item.get_closest_marker("both_databases")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url") == "sqlite"
+    ]
+    if sqlite_only_copies:
+        config.hook.pytest_deselected(items=sqlite_only_copies)
+        chosen = set(map(id, sqlite_only_copies))
+        items[:] = [item for item in items if id(item) not in chosen]
 
 
 @pytest.hookimpl(tryfirst=True)

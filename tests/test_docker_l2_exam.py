@@ -10,7 +10,7 @@ from certplatform.sandbox import kinds
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.limits import Limits
 from tests.exam_fixtures import REPO
-from tests.test_docker_sandbox import RUN, _leftovers, pooled_backend  # noqa: F401  (a fixture)
+from tests.test_docker_sandbox import RUN, pooled_backend, wait_for_removal  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.docker
 EXAM = REPO / "exams" / "l2-cross-chip"
@@ -22,6 +22,12 @@ def _expectation(text: str) -> tuple[str, str]:
     line = next(line for line in text.splitlines() if line.startswith("# expect: "))
     status, _, needle = line.removeprefix("# expect: ").partition(" ")
     return status, needle
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(pooled_backend):  # noqa: F811
+    yield
+    wait_for_removal(pooled_backend)
 
 
 def _grade(backend, task: str, code: str):
@@ -45,7 +51,6 @@ def test_wrong_solution_is_caught_in_a_container(pooled_backend, task, name) -> 
     assert result.status == status and result.score < 1.0, result
     assert any(needle in v for v in verdicts), verdicts[:5]
     assert result.backend == "docker" and "not isolated" not in result.message
-    assert not _leftovers()
 
 
 def test_tuned_mm_reference_scores_one_with_both_functions_checked(pooled_backend) -> None:  # noqa: F811
@@ -54,7 +59,7 @@ def test_tuned_mm_reference_scores_one_with_both_functions_checked(pooled_backen
     names = [t.name for t in result.tests]
     assert any("mm_config(" in n for n in names) and any("buckets M=" in n for n in names)
     assert any(n.startswith("hidden ") for n in names) and "chip-" not in str(names), "hidden names stay hidden"
-    assert result.backend == "docker" and not _leftovers()
+    assert result.backend == "docker"
 
 
 def test_migrate_block_reference_scores_one_with_its_record(pooled_backend) -> None:  # noqa: F811
@@ -65,4 +70,4 @@ def test_migrate_block_reference_scores_one_with_its_record(pooled_backend) -> N
     assert any(n.startswith("hidden ") for n in names) and "chip-" not in str(names), "hidden names stay hidden"
     record = next(t.message for t in result.tests if "op_record" in t.name)
     assert "replaced _softmax" in record and "unused ones:" in record, "the mentor sees the record"
-    assert result.backend == "docker" and not _leftovers()
+    assert result.backend == "docker"

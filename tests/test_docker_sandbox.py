@@ -126,8 +126,12 @@ def nothing_left_behind(backend):
     if isinstance(backend, PrewarmedBackend):
         backend.settle()
     yield
-    # A pool's own waiting containers are not left behind; every container a grade used must be gone. The pool
-    # may be creating one right now, hence the wait.
+    wait_for_removal(backend)
+
+
+def wait_for_removal(backend: DockerBackend) -> None:
+    """Every container a grade used is gone. A pool's own waiting containers are not left behind; the pool may be
+    creating one right now, hence the wait."""
     pool = backend.pool()
     _wait_until(lambda: not set(_leftovers(ids=True)) - (pool.held() if pool else set()), 120, "the removal")
 
