@@ -16,14 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import channel
 from ..context import GradeContext
 from ..isolation import make_scratch, remove_scratch
 from ..messages import Message, msg, parts_of, text_of, valid
-from ..results import ERROR, FAILED, PASSED, REJECTED, TIMEOUT, GradeResult, TestResult, score_of
+from ..results import ERROR, FAILED, PASSED, REJECTED, GradeResult, TestResult, score_of
 from ..session import CandidateProcess
 from . import register
-from .triton_op import _exit_reason, _result, _Stop  # one way to end a grade for every kind
+from .triton_op import _result, _Stop, receive  # one way to talk to the candidate and end a grade
 
 MAX_SOURCE_BYTES = 256 << 10
 DEFAULT_CALL_SECONDS = 20.0
@@ -107,20 +106,7 @@ class ClusterPlanKind:
         return _result(FAILED, score_of(tests), summary, msg("grade.score", score=f"{score_of(tests):.3f}"), **out)
 
     def _receive(self, proc: CandidateProcess, header, deadline: float, what: Message):
-        try:
-            return proc.request(header, (), deadline)
-        except channel.ChannelTimeout:
-            raise _Stop(TIMEOUT, msg("grade.time_limit", what=what)) from None
-        except channel.ChannelClosed:
-            try:
-                code = proc.proc.wait(timeout=10)
-            except Exception:
-                code = None
-            if proc.flooded:
-                raise _Stop(ERROR, msg("grade.flood", kb=proc.limits.output_kb)) from None
-            raise _Stop(ERROR, msg("grade.died", what=what, reason=_exit_reason(code))) from None
-        except channel.ProtocolError as exc:
-            raise _Stop(ERROR, msg("grade.protocol", what=what), msg("plan.detail", detail=str(exc)[:500])) from None
+        return receive(proc, header, (), deadline, what)
 
     def _wait_ready(self, proc: CandidateProcess, ctx: GradeContext) -> None:
         header, _ = self._receive(proc, None, ctx.deadline, msg("phase.import"))

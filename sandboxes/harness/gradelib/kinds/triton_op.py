@@ -136,20 +136,7 @@ class TritonOpKind:
 
     # -- steps -----------------------------------------------------------------------------------------------
     def _receive(self, proc: CandidateProcess, header, blobs, deadline: float, what: str | Message):
-        try:
-            return proc.request(header, blobs, deadline)
-        except channel.ChannelTimeout:
-            raise _Stop(TIMEOUT, msg("grade.time_limit", what=what)) from None
-        except channel.ChannelClosed:
-            try:
-                code = proc.proc.wait(timeout=10)
-            except Exception:
-                code = None
-            if proc.flooded:
-                raise _Stop(ERROR, msg("grade.flood", kb=proc.limits.output_kb)) from None
-            raise _Stop(ERROR, msg("grade.died", what=what, reason=_exit_reason(code))) from None
-        except channel.ProtocolError as exc:
-            raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
+        return receive(proc, header, blobs, deadline, what)
 
     def _wait_ready(self, proc: CandidateProcess, ctx: GradeContext) -> None:
         header, _ = self._receive(proc, None, (), ctx.deadline, msg("phase.import"))
@@ -278,6 +265,25 @@ class TritonOpKind:
         except Exception as exc:  # a reference that cannot run in this dtype on the GPU: no baseline, no speedup
             print(f"torch reference of {case.name!r} not timed: {type(exc).__name__}: {exc}", file=sys.stderr)
             return None
+
+
+def receive(proc: CandidateProcess, header, blobs, deadline: float, what: str | Message):
+    """One request to the candidate process and its reply; a timeout, a death or a broken protocol ends the grade
+    with the step (`what`) named. Every kind talks to its candidate through this."""
+    try:
+        return proc.request(header, blobs, deadline)
+    except channel.ChannelTimeout:
+        raise _Stop(TIMEOUT, msg("grade.time_limit", what=what)) from None
+    except channel.ChannelClosed:
+        try:
+            code = proc.proc.wait(timeout=10)
+        except Exception:
+            code = None
+        if proc.flooded:
+            raise _Stop(ERROR, msg("grade.flood", kb=proc.limits.output_kb)) from None
+        raise _Stop(ERROR, msg("grade.died", what=what, reason=_exit_reason(code))) from None
+    except channel.ProtocolError as exc:
+        raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
 
 
 def _seconds(value) -> float:
