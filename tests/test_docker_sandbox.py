@@ -65,7 +65,7 @@ def exam_limits(exam: Path, tasks: tuple[str, ...] | None = None) -> list[Limits
     return [Limits.from_mapping(t["limits"]) for t in spec["tasks"] if tasks is None or t["id"] in tasks]
 
 
-def _image() -> None:
+def build_image() -> None:
     import docker
 
     with closing(docker.from_env(timeout=600)) as client:
@@ -86,7 +86,7 @@ def _prewarmed(warm: list[Limits]):
 @pytest.fixture(scope="module", params=["cold", "pooled"])
 def backend(request) -> DockerBackend:
     """This module's grades, once in cold containers and once in pooled ones."""
-    _image()
+    build_image()
     if request.param == "cold":
         yield DockerBackend(repo_root=REPO, image_overrides={})
         return
@@ -98,7 +98,7 @@ def backend(request) -> DockerBackend:
 def pooled_backend(request) -> DockerBackend:
     """Pooled containers warmed for the limits of the requesting module's exam (its EXAM): modules that grade
     another exam's tasks in a container, once the equivalence of cold and pooled containers is shown here."""
-    _image()
+    build_image()
     yield from _prewarmed(exam_limits(request.module.EXAM))
 
 
@@ -142,11 +142,6 @@ def test_reference_solution_scores_one(backend, task) -> None:
     assert (result.status, result.score) == ("passed", 1.0), result.message
     assert result.backend == "docker" and "not isolated" not in result.message
 
-
-@pytest.mark.parametrize("task", TASK_IDS)
-def test_starter_does_not_pass(backend, task) -> None:
-    result = backend.grade(_request(task, source(task, "starter.py")))
-    assert result.status == "failed" and result.score < 0.5
 
 
 def test_computing_with_torch_is_rejected(backend) -> None:
