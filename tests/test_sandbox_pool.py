@@ -155,13 +155,25 @@ def test_the_reaper_removes_containers_of_dead_owners_only(engine) -> None:
     reused_pid = _labelled(engine, f"{host}:{me}", "1")  # this pid, but another process's start time
     alive = _labelled(engine, f"{host}:{me}", pool.process_start(me))
     elsewhere = _labelled(engine, f"another-host:{dead.pid}")
+    # Workers in containers of this engine, named by their short ids: one recreated (its container is gone), one
+    # that still runs (its processes are its own to judge).
+    worker = engine.containers.run(
+        DockerBackend(repo_root=REPO, image_overrides={}).image_for("triton-cpu"),
+        ["sleep", "120"],
+        detach=True,
+        labels={pool.LABEL: f"{RUN}-worker"},
+        network_mode="none",
+    )
+    recreated = _labelled(engine, "0123456789ab:7")
+    running_worker = _labelled(engine, f"{worker.id[:12]}:7")
     try:
         removed = pool.reap_orphans(engine)
-        assert orphan.name in removed and reused_pid.name in removed
+        assert orphan.name in removed and reused_pid.name in removed and recreated.name in removed
         assert not _exists(engine, orphan.id) and not _exists(engine, reused_pid.id)
-        assert _exists(engine, alive.id) and _exists(engine, elsewhere.id)
+        assert not _exists(engine, recreated.id)
+        assert _exists(engine, alive.id) and _exists(engine, elsewhere.id) and _exists(engine, running_worker.id)
     finally:
-        for container in (alive, elsewhere):
+        for container in (alive, elsewhere, running_worker, worker):
             container.remove(force=True)
 
 

@@ -166,3 +166,13 @@ def test_message_codes_from_results_json_are_kept_only_when_well_formed() -> Non
     assert grader_messages.submission_message(stored) == "1 of 2 tests passed"
     assert grader_messages.submission_message("plain text") == "plain text"
     assert grader_messages.test_message({"message": "x", "parts": forged}) == "x"
+
+
+def test_an_owner_in_a_container_of_this_engine_that_runs_no_more_is_gone() -> None:
+    from certplatform.sandbox import pool
+
+    recreated = {pool.OWNER_LABEL: "0123456789ab:7"}
+    assert pool.owner_gone(recreated, frozenset())
+    assert not pool.owner_gone(recreated, frozenset({"0123456789ab"})), "its container still runs"
+    assert not pool.owner_gone({pool.OWNER_LABEL: "grading-host-2:7"}, frozenset()), "another machine's owner"
+    assert not pool.owner_gone({pool.OWNER_LABEL: "0123456789ab:"}, frozenset()), "no pid: not ours to judge"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -87,13 +88,22 @@ def owner_labels() -> dict[str, str]:
     return {OWNER_LABEL: f"{socket.gethostname()}:{pid}", OWNER_START_LABEL: process_start(pid) or ""}
 
 
-def owner_gone(labels: dict[str, str]) -> bool:
-    """True when the labels name a process of this host that no longer runs; other hosts' owners are theirs."""
+def owner_gone(labels: dict[str, str], running_containers: frozenset[str] = frozenset()) -> bool:
+    """True when the labels name a process of this host that no longer runs, or a worker that ran in a container
+    of this engine (its hostname is the container's short id, as Docker and Compose name them) that runs no more:
+    recreated with `docker compose up`, it comes back with a new hostname and would never reap what the old one
+    left. `running_containers` holds the short ids of the engine's running containers. Any other host's owners
+    are theirs to reap."""
     host, _, pid = labels.get(OWNER_LABEL, "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if not pid.isdigit():
         return False
+    if host != socket.gethostname():
+        return _CONTAINER_HOSTNAME.fullmatch(host) is not None and host not in running_containers
     started = process_start(int(pid))
     return started is None or started != labels.get(OWNER_START_LABEL, started)
+
+
+_CONTAINER_HOSTNAME = re.compile(r"[0-9a-f]{12}")
 
 
 def reap_orphans(client) -> list[str]:
@@ -103,12 +113,13 @@ def reap_orphans(client) -> list[str]:
     try:
         # Sparse: the list's own fields, without inspecting each container (one removed meanwhile is no error).
         found = client.containers.list(all=True, filters={"label": OWNER_LABEL}, sparse=True)
+        running = frozenset(c.id[:12] for c in client.containers.list(sparse=True))
     except ENGINE_ERRORS as exc:
         log.warning("could not list sandbox containers to reap: %s", exc)
         return removed
     for container in found:
         labels = container.attrs.get("Labels") or {}
-        if LABEL in labels and owner_gone(labels):
+        if LABEL in labels and owner_gone(labels, running):
             try:
                 container.remove(force=True, v=True)
                 removed.append(((container.attrs.get("Names") or [container.id])[0]).lstrip("/"))
