@@ -23,12 +23,12 @@ csrf.exempt(api_bp)
 @verify_rate_limit()
 def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
-    found = certificate_status.find(cert_id)
+    found = certificate_status.lookup(cert_id)
     if found is None:
         if id_problem(cert_id) == TYPO:  # the contract's error code stays; the message says what is wrong
             return render_error(404, _("This ID contains a typo: its check character does not match."))
         return render_error(404, _("No certificate has this ID."))
-    return jsonify(api_bodies.certificate(found[1]).model_dump())
+    return jsonify(api_bodies.certificate(found).model_dump())
 
 
 @api_bp.get("/certificates/status-list")
