@@ -24,6 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from certplatform.certificates.ids import normalize_certificate_id
 from certplatform.extensions import db
 from certplatform.models import Certificate, CertificateRevocation, User
 from certplatform.models.types import utcnow
@@ -328,8 +329,6 @@ def assess(cert: Certificate, now: datetime | None = None) -> Assessment:
 
 def find(raw_id: str) -> tuple[Certificate, Assessment] | None:
     """The certificate a typed or scanned ID names and its assessment, read with its revocation in one query."""
-    from certplatform.certificates.ids import normalize_certificate_id
-
     cert_id = normalize_certificate_id(raw_id or "")
     if not cert_id:
         return None
@@ -391,8 +390,6 @@ def lookup(raw_id: str) -> Assessment | None:
     Nothing is remembered between requests but verdicts on signatures: the row and its revocation are read every
     time, so a revocation or an expiry shows in the very next answer.
     """
-    from certplatform.certificates.ids import normalize_certificate_id
-
     cert_id = normalize_certificate_id(raw_id or "")
     if not cert_id:
         return None
