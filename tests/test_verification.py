@@ -78,6 +78,31 @@ def test_revoked_and_expired_show_as_such_everywhere(app, client, auth, cert, ex
     assert "Expired" in client.get(f"/verify/{expired.id}").get_data(as_text=True)
 
 
+def test_the_api_answers_from_the_record_as_it_is_now(client, cert, exam, monkeypatch) -> None:
+    """Verdicts on signatures are remembered between requests; a revocation or an expiry still shows at once."""
+    from certplatform.services import certificate_status
+
+    path = f"/api/v1/certificates/{cert.id}"
+    first = client.get(path)
+    assert first.json["status"] == "valid" and client.get(path).data == first.data  # the second answer is remembered
+    certificate_status.revoke(make_user(Role.ADMIN, email="root@example.com"), cert, "Found copied")
+    record = client.get(path).json
+    assert record["status"] == "revoked" and record["revocation_reason"] == "Found copied"
+    assert record["revoked_at"] is not None and record["integrity"] == {"intact": True, "problems": []}
+
+    from tests.review_fixtures import passed_attempt
+
+    attempt = passed_attempt(make_user(email="second@example.com"), exam)
+    attempt.status = AttemptStatus.APPROVED
+    other = issuing.issue(attempt, issued_at=utcnow())
+    db.session.commit()
+    other_path = f"/api/v1/certificates/{other.id}"
+    assert client.get(other_path).json["status"] == "valid"
+    later = other.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr(certificate_status, "utcnow", lambda: later)
+    assert client.get(other_path).json["status"] == "expired"
+
+
 def test_pdf_checks(app, client, cert, tmp_path) -> None:
     from certplatform.certificates.keys import KeyStore
     from certplatform.certificates.pdf import CertificateDocument, render_pdf, sign_pdf

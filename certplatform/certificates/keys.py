@@ -19,9 +19,11 @@ import fcntl
 import functools
 import hashlib
 import json
+import operator
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -253,17 +255,19 @@ def _parse_key_set(
     )
 
 
-def directory_fingerprint(directory: Path) -> tuple:
+def directory_fingerprint(directory: Path | str) -> tuple:
     """What changes whenever a file in the key directory or in one of its key sets is written, replaced or removed.
 
     Inode, size and both timestamps of every entry, two levels deep: the status change time moves on every write and
-    cannot be set back, so content that differs never shares a fingerprint with what was read before.
+    cannot be set back, so content that differs never shares a fingerprint with what was read before. Every public
+    verification takes one (plain strings, one stat per entry), so it stays cheap.
     """
     found: list[tuple] = []
 
-    def visit(folder: Path, prefix: str, depth: int) -> None:
+    def visit(folder: str, prefix: str, depth: int) -> None:
         try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=_entry_name)
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -275,11 +279,14 @@ def directory_fingerprint(directory: Path) -> tuple:
             except OSError:
                 continue
             found.append((prefix + entry.name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-            if depth and entry.is_dir(follow_symlinks=False):
-                visit(Path(entry.path), prefix + entry.name + "/", depth - 1)
+            if depth and stat.S_ISDIR(st.st_mode):
+                visit(entry.path, prefix + entry.name + "/", depth - 1)
 
-    visit(Path(directory), "", 1)
+    visit(os.fspath(directory), "", 1)
     return tuple(found)
+
+
+_entry_name = operator.attrgetter("name")
 
 
 @contextlib.contextmanager

@@ -3,9 +3,11 @@ them, so the document cannot drift from what the API sends."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from flask.json.provider import JSONProvider
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import models_json_schema
 
@@ -113,6 +115,14 @@ def _fields(found: Assessment) -> dict[str, Any]:
 def certificate(found: Assessment) -> Certificate:
     """The body for one assessed certificate (GET /api/v1/certificates/<id>)."""
     return Certificate(**_fields(found))
+
+
+# The body is a function of the assessment alone (a frozen value holding everything it shows), so the bytes made once
+# for an assessment are those of every equal one: a revocation or an expiry is a different assessment, a new entry.
+@functools.lru_cache(maxsize=2048)
+def certificate_json(found: Assessment, provider: JSONProvider, debug: bool) -> bytes:
+    """The JSON bytes of `certificate(found)` exactly as `provider.response` (jsonify) sends them."""
+    return provider.response(certificate(found).model_dump()).get_data()
 
 
 def found(assessment: Assessment) -> dict[str, Any]:

@@ -12,6 +12,7 @@ checks failed is in `problems`. Facts are only offered when the snapshot's signa
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from certplatform.certificates.ids import normalize_certificate_id
 from certplatform.extensions import db
 from certplatform.models import Certificate, CertificateRevocation, User
 from certplatform.models.types import utcnow
@@ -166,6 +168,10 @@ class _Context:
             self.keys = {}
         self.list_problem = False
         self.revoked_bits: frozenset[int] = frozenset()
+        # Verdicts on stored records, keyed on every input of the check, so a record read again is not checked
+        # again while these keys hold; an altered record is a new key and is checked afresh.
+        self._snapshots: dict[tuple, tuple[dict[str, Any], SignedFacts] | None] = {}
+        self._revocations: dict[tuple, bool] = {}
         try:
             self.revoked_bits = StatusListStore(store.directory).revoked(store)
         except StatusListError:
@@ -176,8 +182,8 @@ class _Context:
         """The context for the key directory as it is: read again whenever any file in it changed."""
         from certplatform.certificates.keys import directory_fingerprint
 
-        directory = keystore().directory
-        return _context_for(directory, directory_fingerprint(directory))
+        directory = current_app.config["CERT_KEYS_DIR"]  # as configured: read on every verification, kept cheap
+        return _context_for(str(directory), directory_fingerprint(directory))
 
     def signed_by_us(self, record: dict[str, Any], signature: str, key_id: str) -> bool:
         from certplatform.certificates.signing import verify_snapshot
@@ -185,32 +191,88 @@ class _Context:
         key = self.keys.get(key_id)
         return key is not None and verify_snapshot(record, signature, key)
 
+    def verified_snapshot(
+        self, cert_id: str, snapshot: dict[str, Any] | str | None, signature: str, key_id: str
+    ) -> tuple[dict[str, Any], SignedFacts] | None:
+        """The snapshot and its facts if it is this certificate's and signed by us; None otherwise.
+
+        A snapshot given as its stored JSON text is remembered with its verdict, keyed on that text, the ID, the
+        signature and the key.
+        """
+        if not isinstance(snapshot, str):
+            return self._check_snapshot(cert_id, snapshot, signature, key_id)
+        memo_key = (cert_id, snapshot, signature, key_id)
+        if memo_key not in self._snapshots:
+            try:
+                parsed = json.loads(snapshot)
+            except ValueError:
+                parsed = None
+            _bounded(self._snapshots)[memo_key] = self._check_snapshot(cert_id, parsed, signature, key_id)
+        return self._snapshots[memo_key]
+
+    def _check_snapshot(
+        self, cert_id: str, snapshot: Any, signature: str, key_id: str
+    ) -> tuple[dict[str, Any], SignedFacts] | None:
+        if (
+            isinstance(snapshot, dict)
+            and snapshot.get("certificate_id") == cert_id  # a genuine snapshot copied onto another row is not this one
+            and self.signed_by_us(snapshot, signature, key_id)
+        ):
+            return snapshot, _facts(snapshot)
+        return None
+
+    def revocation_holds(self, cert: Any, record: Any) -> bool:
+        """Whether a revocation record is this certificate's and its signature, over every column, holds."""
+        memo_key = (
+            cert.id,
+            cert.signature,
+            record.certificate_id,
+            record.revoked_at,
+            record.revoked_by_id,
+            record.reason,
+            record.key_id,
+            record.signature,
+        )
+        if memo_key not in self._revocations:
+            _bounded(self._revocations)[memo_key] = record.certificate_id == cert.id and self.signed_by_us(
+                revocation_payload(cert, record), record.signature, record.key_id
+            )
+        return self._revocations[memo_key]
+
+
+_MEMO_SIZE = 4096
+
+
+def _bounded(memo: dict) -> dict:
+    """`memo`, emptied first when it is full (records are few and re-read cheaply; this only bounds memory)."""
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    return memo
+
 
 @functools.lru_cache(maxsize=8)
-def _context_for(directory: Path, fingerprint: tuple) -> _Context:
-    return _Context(directory)
+def _context_for(directory: str, fingerprint: tuple) -> _Context:
+    return _Context(Path(directory))
 
 
-def _assess(cert: Certificate, record: CertificateRevocation | None, context: _Context, now: datetime) -> Assessment:
+def _assess(cert: Any, record: Any, context: _Context, now: datetime, snapshot: dict[str, Any] | str) -> Assessment:
+    """Assess a certificate (a Certificate, or a row with its columns) with its revocation record (or None).
+
+    `snapshot` is the stored snapshot: the parsed document, or its JSON text as the database holds it.
+    """
     problems: list[str] = []
     facts: SignedFacts | None = None
-    snapshot = cert.snapshot
-    if (
-        isinstance(snapshot, dict)
-        and snapshot.get("certificate_id") == cert.id  # a genuine snapshot copied onto another row is not this one
-        and context.signed_by_us(snapshot, cert.signature, cert.key_id)
-    ):
-        facts = _facts(snapshot)
-        if not _columns_agree(cert, facts, snapshot):
+    verified = context.verified_snapshot(cert.id, snapshot, cert.signature, cert.key_id)
+    if verified is not None:
+        document, facts = verified
+        if not _columns_agree(cert, facts, document):
             problems.append(RECORD_MISMATCH)
     else:
         problems.append(RECORD_SIGNATURE)
 
     revocation: SignedRevocation | None = None
     if record is not None:
-        if record.certificate_id == cert.id and context.signed_by_us(
-            revocation_payload(cert, record), record.signature, record.key_id
-        ):
+        if context.revocation_holds(cert, record):
             revocation = SignedRevocation(revoked_at=record.revoked_at, reason=record.reason)
         else:
             problems.append(REVOCATION_SIGNATURE)
@@ -258,7 +320,7 @@ def assess_many(
                 sa.select(CertificateRevocation).where(CertificateRevocation.certificate_id.in_([c.id for c in certs]))
             )
         }
-    return {cert.id: _assess(cert, revocations.get(cert.id), context, now) for cert in certs}
+    return {cert.id: _assess(cert, revocations.get(cert.id), context, now, cert.snapshot) for cert in certs}
 
 
 def assess(cert: Certificate, now: datetime | None = None) -> Assessment:
@@ -267,8 +329,6 @@ def assess(cert: Certificate, now: datetime | None = None) -> Assessment:
 
 def find(raw_id: str) -> tuple[Certificate, Assessment] | None:
     """The certificate a typed or scanned ID names and its assessment, read with its revocation in one query."""
-    from certplatform.certificates.ids import normalize_certificate_id
-
     cert_id = normalize_certificate_id(raw_id or "")
     if not cert_id:
         return None
@@ -277,6 +337,70 @@ def find(raw_id: str) -> tuple[Certificate, Assessment] | None:
         return None
     cert, record = row
     return cert, assess_many([cert], revocations={cert.id: record})[cert.id]
+
+
+_CERTIFICATES = Certificate.__table__
+_REVOCATIONS = CertificateRevocation.__table__
+_REVOCATION_COLUMNS = ("certificate_id", "revoked_at", "revoked_by_id", "reason", "key_id", "signature")
+
+
+@dataclass(frozen=True, slots=True)
+class _RevocationRow:
+    """The columns of a CertificateRevocation that assessing reads."""
+
+    certificate_id: str
+    revoked_at: datetime
+    revoked_by_id: int | None
+    reason: str
+    key_id: str
+    signature: str
+
+
+# The public API's one query, built once: its cache key is computed once with it, so a request only binds the ID.
+# Just the columns an assessment reads (not the PDF), and the snapshot as its stored JSON text, the key of the
+# verdicts the context remembers.
+_LOOKUP = (
+    sa.select(
+        *(
+            _CERTIFICATES.c[name]
+            for name in (
+                "id",
+                "user_id",
+                "attempt_id",
+                "level",
+                "issued_at",
+                "expires_at",
+                "renews_id",
+                "signature",
+                "key_id",
+                "status_index",
+            )
+        ),
+        sa.cast(_CERTIFICATES.c.snapshot, sa.Text).label("snapshot_text"),
+        *(_REVOCATIONS.c[name].label(f"revocation_{name}") for name in _REVOCATION_COLUMNS),
+    )
+    .outerjoin(_REVOCATIONS, _REVOCATIONS.c.certificate_id == _CERTIFICATES.c.id)
+    .where(_CERTIFICATES.c.id == sa.bindparam("cert_id"))
+)
+
+
+def lookup(raw_id: str) -> Assessment | None:
+    """The assessment of the certificate a typed or scanned ID names, read in one query and without the ORM.
+
+    Nothing is remembered between requests but verdicts on signatures: the row and its revocation are read every
+    time, so a revocation or an expiry shows in the very next answer.
+    """
+    cert_id = normalize_certificate_id(raw_id or "")
+    if not cert_id:
+        return None
+    with db.engine.connect() as connection:  # a read on its own: no unit of work to set up and tear down
+        row = connection.execute(_LOOKUP, {"cert_id": cert_id}).first()
+    if row is None:
+        return None
+    record = None
+    if row.revocation_certificate_id is not None:
+        record = _RevocationRow(*(getattr(row, f"revocation_{name}") for name in _REVOCATION_COLUMNS))
+    return _assess(row, record, _Context.current(), utcnow(), row.snapshot_text)
 
 
 def not_revoked():
@@ -366,4 +490,3 @@ def republish_status_list() -> int:
     _publish(indexes)
     store = keystore()
     return len(StatusListStore(store.directory).revoked(store))
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
@@ -23,12 +23,14 @@ csrf.exempt(api_bp)
 @verify_rate_limit()
 def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
-    found = certificate_status.find(cert_id)
+    found = certificate_status.lookup(cert_id)
     if found is None:
         if id_problem(cert_id) == TYPO:  # the contract's error code stays; the message says what is wrong
             return render_error(404, _("This ID contains a typo: its check character does not match."))
         return render_error(404, _("No certificate has this ID."))
-    return jsonify(api_bodies.certificate(found[1]).model_dump())
+    provider = current_app.json
+    body = api_bodies.certificate_json(found, provider, current_app.debug)
+    return current_app.response_class(body, mimetype=provider.mimetype)
 
 
 @api_bp.get("/certificates/status-list")
