@@ -72,9 +72,7 @@ def pdf(cert_id: str):
     if not issuing.issued_document(cert, certificate_status.assess(cert).facts, cert.pdf):
         flash(_("The stored PDF of this certificate fails its integrity check."), "error")
         return redirect(url_for("certs.mine"))
-    return Response(
-        cert.pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{cert.id}.pdf"'}
-    )
+    return _attachment(cert.pdf, "application/pdf", f"{cert.id}.pdf")
 
 
 @bp.get("/certificates/<cert_id>/open-badge.jwt")
@@ -82,14 +80,7 @@ def pdf(cert_id: str):
 def badge(cert_id: str):
     """The certificate's Open Badges 3.0 credential: the JWT signed once, when the certificate was issued."""
     cert = _own_or_404(cert_id)
-    try:
-        token = issuing.open_badge(cert)
-    except issuing.IssuingError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("certs.mine"))
-    return Response(
-        token, mimetype="application/jwt", headers={"Content-Disposition": f'attachment; filename="{cert.id}.jwt"'}
-    )
+    return _download(lambda: issuing.open_badge(cert), "application/jwt", f"{cert.id}.jwt")
 
 
 @bp.get("/certificates/<cert_id>/open-badge.png")
@@ -98,14 +89,21 @@ def baked_badge(cert_id: str):
     """The level's badge picture with the certificate's Open Badge baked in (for badge wallets)."""
     cert = _own_or_404(cert_id)
     found = certificate_status.assess(cert)
+    return _download(lambda: certificate_page.baked_badge(cert, found), "image/png", f"{cert.id}-open-badge.png")
+
+
+def _download(make, mimetype: str, filename: str):
+    """The file `make()` returns as an attachment; an issuing problem goes back to the holder's list, named."""
     try:
-        png = certificate_page.baked_badge(cert, found)
+        data = make()
     except issuing.IssuingError as exc:
         flash(str(exc), "error")
         return redirect(url_for("certs.mine"))
-    return Response(
-        png, mimetype="image/png", headers={"Content-Disposition": f'attachment; filename="{cert.id}-open-badge.png"'}
-    )
+    return _attachment(data, mimetype, filename)
+
+
+def _attachment(data, mimetype: str, filename: str) -> Response:
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/holders/<slug>/")

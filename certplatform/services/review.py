@@ -186,18 +186,24 @@ def approvals(attempt: ExamAttempt) -> int:
 
 
 def _apply(attempt: ExamAttempt, decision: ReviewDecision, forced: bool = False) -> None:
-    """The consequence of a decision for the attempt (and the certificate)."""
+    """The consequence of a decision for the attempt (and the certificate), committed with everything the caller
+    recorded before it, or rolled back with it."""
     exam = attempt.exam
-    if decision == ReviewDecision.REJECT:
-        attempt.status = AttemptStatus.REJECTED
-    elif decision == ReviewDecision.REQUEST_CHANGES:
-        attempt.status = AttemptStatus.IN_PROGRESS
-        attempt.revision += 1
-        attempt.deadline_at = utcnow() + timedelta(days=exam.resubmit_days)
-        attempt.finished_at = None
-    elif forced or approvals(attempt) >= exam.approvals_required:
-        attempt.status = AttemptStatus.APPROVED
-        issuing.issue(attempt)
+    try:
+        if decision == ReviewDecision.REJECT:
+            attempt.status = AttemptStatus.REJECTED
+        elif decision == ReviewDecision.REQUEST_CHANGES:
+            attempt.status = AttemptStatus.IN_PROGRESS
+            attempt.revision += 1
+            attempt.deadline_at = utcnow() + timedelta(days=exam.resubmit_days)
+            attempt.finished_at = None
+        elif forced or approvals(attempt) >= exam.approvals_required:
+            attempt.status = AttemptStatus.APPROVED
+            issuing.issue(attempt)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def decide(
@@ -227,12 +233,7 @@ def decide(
     review.state = ReviewState.DECIDED
     review.decided_at = utcnow()
     audit.record(mentor, "review.decide", "exam_attempt", attempt.id, review_id=review.id, decision=decision.value)
-    try:
-        _apply(attempt, decision)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    _apply(attempt, decision)
     return review
 
 
@@ -263,12 +264,7 @@ def override(admin: User, attempt: ExamAttempt, decision: ReviewDecision, reason
     db.session.add(review)
     db.session.flush()
     audit.record(admin, "review.override", "exam_attempt", attempt.id, decision=decision.value, reason=reason)
-    try:
-        _apply(attempt, decision, forced=True)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    _apply(attempt, decision, forced=True)
     return review
 
 
