@@ -250,6 +250,13 @@ def burst(line, codes: dict[str, str], candidates: int, submissions: int, window
         f"burst: {candidates} candidates, {submissions} submissions sent in {sending_s:.1f} s "
         f"to {len(line.workers)} workers; " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
     )
+    # Whether the waits are the queue's fairness or the workers' capacity: what the burst offered against what
+    # the workers grade in its window.
+    slot = statistics.median((row.finished_at - row.started_at).total_seconds() for _s, row in graded)
+    print(
+        f"burst gradings: median claim -> result {slot:.1f} s, so {len(line.workers)} workers grade about "
+        f"{len(line.workers) * window_s / slot:.0f} in the {window_s:.0f} s window the burst offered {submissions} in"
+    )
     print(f"burst queue wait (request -> claimed) p50 = {_pct(queued, 50):.1f} s, p95 = {_pct(queued, 95):.1f} s")
     print(f"burst p50 = {_pct(latency, 50):.1f} s, p95 = {_pct(latency, 95):.1f} s")
 
