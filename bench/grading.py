@@ -14,12 +14,13 @@ Last lines (targets of issue 12: <= 1.5, <= 1.05, >= 0.85, <= 2, <= 2):
     ratio throughput/limit = X   submissions per second with N workers over cores / CPU seconds per grade
     ratio kill-to-final/wall = X seconds from the kill to the final state over the task's wall limit
     ratio single-wait/slot = X   the single submission's request -> result over one grading slot (the median
-                                 claim -> result of the flood's gradings and its own): one slot behind, its own
+                                 claim -> result of the flood's gradings and its own): at most one slot behind
+                                 the flood, plus its own grading
 
 Before them: `kill-to-final = X s (wall limit W s)`, `burst p50 = X s, p95 = Y s` (request -> result over the
 burst's gradings) and `single submitter waited Z s (one grading slot = S s)`. The pipeline runs with rate limits
 off and SUBMISSIONS_PER_TASK raised (the flooder's twenty are past both) and GRADING_INFLIGHT_PER_CANDIDATE set
-to --burst-workers; it says so.
+to --burst-workers (default: the cores), the grading slots; it says so.
 
 Needs the Docker engine with the sandbox image, PostgreSQL (TEST_DATABASE_URL) and Redis (--redis-url).
 
