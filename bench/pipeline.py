@@ -1,8 +1,9 @@
 """The whole path of a submission for bench/grading.py: a web request to the task page, the outbox, Redis, a real
 Celery worker grading in the Docker sandbox, and the stored result.
 
-Builds a PostgreSQL database of its own (dropped at the end), the small test course with the real L1 exam, one
-candidate with an attempt, and one worker process on a queue of its own.
+Builds a PostgreSQL database of its own (dropped at the end), the small test course with the real L1 exam,
+candidates with attempts, and worker processes on a queue of their own: one to begin with; the bench starts more
+and kills one in the middle of a grading.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,9 +32,134 @@ class Timed:
     compute_s: float
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A signed-in candidate (a test client of their own) with an attempt started."""
+
+    client: object
+    attempt_url: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A submission whose request was answered: its id and when the request was sent."""
+
+    submission_id: int
+    sent_at: datetime
+
+
+class Pipeline:
+    """The live pipeline: submissions through web requests, and the worker processes that grade them."""
+
+    def __init__(self, app, env: dict[str, str], queue: str) -> None:
+        self.app, self.env, self.queue = app, env, queue
+        self.workers: list[subprocess.Popen] = []
+        self._names: dict[int, str] = {}  # pid -> the worker's Celery hostname, which its heartbeat row carries
+        self._first: Candidate | None = None
+
+    def submit(self, task: str, code: str) -> Timed:
+        """One submission of the first candidate, waited for; measured again (and said) when an overloaded host
+        timed it out."""
+        if self._first is None:
+            self._first = self.candidate()
+        for _attempt in range(2):
+            try:
+                return _submit_once(self, self._first, task, code)
+            except _Overloaded as exc:
+                print(f"  {task} through the pipeline: {exc}, measured again")
+        return _submit_once(self, self._first, task, code)
+
+    def start_worker(self, **settings: str) -> subprocess.Popen:
+        """One more solo-pool worker on the bench's queue, in a process group of its own."""
+        name = f"bench-{uuid.uuid4().hex[:8]}"
+        worker = _start_worker({**self.env, **settings}, self.queue, name)
+        self.workers.append(worker)
+        self._names[worker.pid] = name
+        return worker
+
+    def wait_ready(self, worker: subprocess.Popen, timeout: float = 180) -> None:
+        """Until the worker is up: it reports its sandbox once it is ready to take gradings."""
+        import sqlalchemy as sa
+
+        from certplatform.extensions import db
+        from certplatform.models import WorkerHeartbeat
+
+        name = self._names[worker.pid]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise SystemExit(f"worker {name} ended with {worker.returncode} before it was ready")
+            db.session.expire_all()
+            if db.session.scalar(sa.select(WorkerHeartbeat.id).where(WorkerHeartbeat.worker.like(f"{name}@%"))):
+                return
+            time.sleep(0.1)
+        raise SystemExit(f"worker {name} not ready after {timeout} s")
+
+    def kill_worker(self, worker: subprocess.Popen) -> None:
+        """SIGKILL the worker's whole process group, as a host losing it would: no warm shutdown, no last write."""
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        self.workers.remove(worker)
+
+    def candidate(self) -> Candidate:
+        client = self.app.test_client()
+        return Candidate(client, _candidate_with_attempt(client))
+
+    def send(self, candidate: Candidate, task: str, code: str) -> Sent:
+        """Submit through the task page without waiting for the grade."""
+        import sqlalchemy as sa
+
+        from certplatform.extensions import db
+        from certplatform.models import Submission
+        from certplatform.models.types import utcnow
+        from tests.conftest import csrf_token
+
+        url = candidate.attempt_url + f"{task}/"
+        token = csrf_token(candidate.client, url)
+        sent_at = utcnow()
+        response = candidate.client.post(url, data={"csrf_token": token, "code": code})
+        if response.status_code != 302:
+            raise SystemExit(f"{task}: the submit request answered {response.status_code}")
+        # Only web requests store submissions, and the bench sends them one after another: the newest is this one.
+        return Sent(db.session.scalar(sa.select(sa.func.max(Submission.id))), sent_at)
+
+    def wait_final(self, ids: list[int], timeout: float):
+        """The submissions `ids` once every one of them is in a final state (superseded ones included)."""
+        import sqlalchemy as sa
+
+        from certplatform.extensions import db
+        from certplatform.models import Submission
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            db.session.expire_all()
+            rows = db.session.scalars(sa.select(Submission).where(Submission.id.in_(ids))).all()
+            if len(rows) == len(ids) and all(row.status.final for row in rows):
+                return {row.id: row for row in rows}
+            time.sleep(0.05)
+        raise SystemExit(f"{len(ids)} submissions: not all final after {timeout} s")
+
+    def stop(self) -> None:
+        """Warm shutdown of every worker still running (they remove their pooled containers)."""
+        for worker in self.workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+        for worker in self.workers:
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=10)
+        self.workers.clear()
+
+
 @contextmanager
-def pipeline(redis_url: str, worker_env: dict[str, str]):
-    """Yield `submit(task, code) -> Timed` with a live worker behind it; everything is removed afterwards."""
+def pipeline(redis_url: str, worker_env: dict[str, str], inflight_per_candidate: int = 2):
+    """Yield a Pipeline with one live worker behind it; everything is removed afterwards.
+
+    `inflight_per_candidate` (GRADING_INFLIGHT_PER_CANDIDATE) reaches the web side and the workers alike: the
+    number of grading slots, for a flood of one candidate to use them all and put another no more than one back.
+    """
     from sqlalchemy.engine import make_url
 
     from certplatform import create_app
@@ -52,15 +179,18 @@ def pipeline(redis_url: str, worker_env: dict[str, str]):
                 "ENV_NAME": "test",
                 "SQLALCHEMY_DATABASE_URI": database_url,
                 "CONTENT_ROOT": str(root),
+                # Off, for the flood and the burst: one candidate's twenty submissions in a moment are past
+                # CANDIDATE_SUBMIT_RATE_LIMIT and SUBMISSIONS_PER_TASK.
                 "RATELIMIT_ENABLED": False,
                 "SUBMISSIONS_PER_TASK": 10_000,
+                "GRADING_INFLIGHT_PER_CANDIDATE": inflight_per_candidate,
                 "CELERY": {"broker_url": redis_url, "task_always_eager": False, "task_default_queue": queue},
             }
         )
         from tests.conftest import IsolatedClient
 
         app.test_client_class = IsolatedClient  # each request in a context of its own, as in a server
-        worker = None
+        line = None
         try:
             with app.app_context():
                 db.create_all()
@@ -72,28 +202,26 @@ def pipeline(redis_url: str, worker_env: dict[str, str]):
                     "REDIS_URL": redis_url,
                     "CONTENT_ROOT": str(root),
                     "SANDBOX_BACKEND": "docker",
+                    # What a worker sends (the next of a candidate's line, a run taken back) stays on this queue.
+                    "CELERY_DEFAULT_QUEUE": queue,
+                    "GRADING_INFLIGHT_PER_CANDIDATE": str(inflight_per_candidate),
                     **worker_env,
                 }
-                worker = _start_worker(env, queue)
-                client = app.test_client()
-                task_url = _candidate_with_attempt(client)
-                yield lambda task, code: _submit(client, task_url, task, code)
+                line = Pipeline(app, env, queue)
+                line.start_worker()
+                yield line
         finally:
-            if worker is not None and worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGTERM)  # warm shutdown: the worker removes its pooled containers
-                try:
-                    worker.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(worker.pid, signal.SIGKILL)
-                    worker.wait(timeout=10)
+            if line is not None:
+                line.stop()
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
             services.drop_database(database_url)
 
 
-def _start_worker(env: dict[str, str], queue: str) -> subprocess.Popen:
+def _start_worker(env: dict[str, str], queue: str, name: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "celery", "-A", "certplatform.celery_app", "worker", "--pool", "solo"]
+    command += ["--hostname", f"{name}@%h"]
     command += ["--queues", queue, "--loglevel", "WARNING", "--without-heartbeat", "--without-gossip"]
     command += ["--without-mingle"]
     return subprocess.Popen(command, env=env, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL)
@@ -114,43 +242,15 @@ def _candidate_with_attempt(client) -> str:
     return response.location
 
 
-def _submit(client, attempt_url: str, task: str, code: str) -> Timed:
-    """One submission through the pipeline; measured again (and said) when an overloaded host timed it out."""
-    for _attempt in range(2):
-        try:
-            return _submit_once(client, attempt_url, task, code)
-        except _Overloaded as exc:
-            print(f"  {task} through the pipeline: {exc}, measured again")
-    return _submit_once(client, attempt_url, task, code)
-
-
 class _Overloaded(Exception):
     pass
 
 
-def _submit_once(client, attempt_url: str, task: str, code: str, timeout: float = 300) -> Timed:
-    import sqlalchemy as sa
-
-    from certplatform.extensions import db
-    from certplatform.models import Submission
-    from certplatform.models.types import utcnow
-    from tests.conftest import csrf_token
-
-    token = csrf_token(client, attempt_url + f"{task}/")
-    last = db.session.scalar(sa.select(sa.func.max(Submission.id))) or 0
-    sent_at = utcnow()
-    response = client.post(attempt_url + f"{task}/", data={"csrf_token": token, "code": code})
-    if response.status_code != 302:
-        raise SystemExit(f"{task}: the submit request answered {response.status_code}")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        db.session.expire_all()
-        row = db.session.scalar(sa.select(Submission).where(Submission.id > last))
-        if row is not None and row.status.final:
-            if row.status.value in ("timeout", "not_gradable"):
-                raise _Overloaded(f"{row.status.value} {row.message}"[:200])
-            if row.status.value != "passed" or row.compute_s is None:
-                raise SystemExit(f"{task} through the pipeline: {row.status.value} {row.message}")
-            return Timed(task, (row.finished_at - sent_at).total_seconds(), row.compute_s)
-        time.sleep(0.02)
-    raise SystemExit(f"{task}: no stored result after {timeout} s")
+def _submit_once(line: Pipeline, candidate: Candidate, task: str, code: str, timeout: float = 300) -> Timed:
+    sent = line.send(candidate, task, code)
+    row = line.wait_final([sent.submission_id], timeout)[sent.submission_id]
+    if row.status.value in ("timeout", "not_gradable"):
+        raise _Overloaded(f"{row.status.value} {row.message}"[:200])
+    if row.status.value != "passed" or row.compute_s is None:
+        raise SystemExit(f"{task} through the pipeline: {row.status.value} {row.message}")
+    return Timed(task, (row.finished_at - sent.sent_at).total_seconds(), row.compute_s)
