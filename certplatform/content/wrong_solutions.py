@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from certplatform.content.tree import ContentError
 from certplatform.sandbox.results import STATUSES
 
 PREFIX = "# expect: "
@@ -57,3 +58,31 @@ def parse_expectation(source: str) -> Expectation:
 def wrong_files(task_folder: Path) -> list[Path]:
     """A task's wrong solutions, in name order."""
     return sorted((task_folder / FOLDER).glob("*.py"))
+
+
+def check_wrong_folder(folder: Path, rel) -> list[ContentError]:
+    """The content rule for a task whose kind proves its checks (`TaskKind.wrong_solutions`): a non-empty wrong/
+    whose every file is a Python submission with a well-formed expect line. `rel` makes a path repo-relative."""
+    wrong = folder / FOLDER
+    files = sorted(p for p in wrong.iterdir() if p.is_file() and not p.name.startswith(".")) if wrong.is_dir() else []
+    if not files:
+        return [
+            ContentError(
+                f"{rel(wrong)}/",
+                None,
+                "missing wrong solutions: a task of this kind needs at least one wrong/*.py, each caught by one "
+                f"check of the grader and saying which near its top ('{PREFIX}<status> <text>')",
+            )
+        ]
+    errors = []
+    for path in files:
+        if path.suffix != ".py":
+            errors.append(ContentError(rel(path), None, "not a .py file: wrong/ holds submissions, one per check"))
+            continue
+        try:
+            parse_expectation(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(ContentError(rel(path), None, f"cannot read: {exc}"))
+        except ExpectationError as exc:
+            errors.append(ContentError(rel(path), exc.line, str(exc)))
+    return errors

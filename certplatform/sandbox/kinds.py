@@ -122,3 +122,10 @@ def source_suffix(kind_name: str) -> str:
     """The suffix of a task's starter/solution files; unknown kinds (reported elsewhere) count as Python."""
     kind = _KINDS.get(kind_name)
     return kind.source_suffix if kind is not None else ".py"
+
+
+def proves_checks(kind_name: str) -> bool:
+    """Whether a kind's tasks must prove their checks with wrong solutions; unknown kinds (reported elsewhere)
+    do not."""
+    kind = _KINDS.get(kind_name)
+    return kind is not None and kind.wrong_solutions

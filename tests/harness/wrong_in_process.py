@@ -22,7 +22,7 @@ WRONG = [
     pytest.param(exam, task, path, id=f"{exam.name}/{task['id']}/{path.name}")
     for exam in EXAMS
     for task in yaml.safe_load((exam / "exam.yaml").read_text())["tasks"]
-    if kinds.get(task["kind"]).wrong_solutions
+    if kinds.proves_checks(task["kind"])
     for path in wrong_files(exam / "tasks" / task["id"])
 ]
 ROUNDS = int(os.environ.get("WRONG_SEEDS", "1"))
