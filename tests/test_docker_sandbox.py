@@ -96,10 +96,11 @@ def backend(request) -> DockerBackend:
 
 @pytest.fixture(scope="module")
 def pooled_backend(request) -> DockerBackend:
-    """Pooled containers warmed for the limits of the requesting module's exam (its EXAM): modules that grade
-    another exam's tasks in a container, once the equivalence of cold and pooled containers is shown here."""
+    """Pooled containers warmed for the limits of every task of the requesting module's exams (its EXAMS, a list
+    of exam folders): modules that grade exam content in a container, once the equivalence of cold and pooled
+    containers is shown here."""
     build_image()
-    yield from _prewarmed(exam_limits(request.module.EXAM))
+    yield from _prewarmed([limits for exam in request.module.EXAMS for limits in exam_limits(exam)])
 
 
 def _request(task: str, code: str, **limits: object) -> GradeRequest:

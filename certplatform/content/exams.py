@@ -7,8 +7,9 @@ from pathlib import Path
 from certplatform.content.markdown_checks import check_lesson_markdown
 from certplatform.content.schemas import ExamSpec
 from certplatform.content.tree import ContentError, LoadedExam, LoadedExamTask
+from certplatform.content.wrong_solutions import check_wrong_folder
 from certplatform.content.yamlsrc import line_of
-from certplatform.sandbox.kinds import source_suffix
+from certplatform.sandbox.kinds import proves_checks, source_suffix
 
 
 def task_files(kind: str) -> tuple[str, ...]:
@@ -82,6 +83,8 @@ def _task(loader, folder: Path, spec, exam_file: str, line: int) -> LoadedExamTa
             errors.extend(check_lesson_markdown(texts[name], rel, loader.rel(folder), frozenset(), frozenset()))
     if spec.kind == "triton_op":
         errors.extend(_triton_op_rules(texts, loader, folder))
+    if proves_checks(spec.kind):
+        errors.extend(check_wrong_folder(folder, loader.rel))
     tests = folder / "tests"
     if not tests.is_dir() or not any(p.is_file() for p in tests.rglob("*")):
         errors.append(

@@ -32,6 +32,9 @@ class TaskKind:
     # Its harness kind runs the torch candidate interpreter (run_candidate.py), which a pooled container has
     # already started with torch and triton imported; other kinds are graded in a cold container.
     warm_candidate: bool = False
+    # Its tasks grade code check by check: each proves its checks with wrong solutions under wrong/ (one per
+    # check, see content/wrong_solutions.py), which the content check requires.
+    wrong_solutions: bool = False
 
 
 _KINDS: dict[str, TaskKind] = {}
@@ -79,6 +82,7 @@ TRITON_OP = register(
         submission_name="submission.py",
         description="One Python file defining an operator computed by Triton kernels it launches",
         warm_candidate=True,
+        wrong_solutions=True,
     )
 )
 
@@ -90,6 +94,7 @@ CHIP_PROFILE = register(
         description="One Python file defining an operator for a chip capability profile; every launch is checked "
         "against the profile",
         warm_candidate=True,
+        wrong_solutions=True,
     )
 )
 
@@ -117,3 +122,10 @@ def source_suffix(kind_name: str) -> str:
     """The suffix of a task's starter/solution files; unknown kinds (reported elsewhere) count as Python."""
     kind = _KINDS.get(kind_name)
     return kind.source_suffix if kind is not None else ".py"
+
+
+def proves_checks(kind_name: str) -> bool:
+    """Whether a kind's tasks must prove their checks with wrong solutions; unknown kinds (reported elsewhere)
+    do not."""
+    kind = _KINDS.get(kind_name)
+    return kind is not None and kind.wrong_solutions

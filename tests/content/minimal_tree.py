@@ -189,8 +189,15 @@ def _triton_op_rules() -> str:
 TRITON_OP_RULES = _triton_op_rules()
 
 
+WRONG_FILE = "wrong/adds_two.py"
+WRONG_SOURCE = (
+    '"""Wrong: adds two."""\n\n# expect: failed differ beyond the tolerance\ndef add_one(x):\n    return x + 2\n'
+)
+
+
 def write_minimal_exam(root: Path) -> Path:
-    """An exam with one task next to the course tree: exam.yaml, prompts, starter, solution and a test file."""
+    """An exam with one task next to the course tree: exam.yaml, prompts, starter, solution, a test file and a
+    wrong solution."""
     write(root, f"{EXAM}/exam.yaml", EXAM_YAML)
     task = f"{EXAM}/tasks/add_one"
     write(root, f"{task}/prompt.zh.md", f"# 加一\n\n实现 `add_one(x)`。\n\n{TRITON_OP_RULES}")
@@ -198,4 +205,5 @@ def write_minimal_exam(root: Path) -> Path:
     write(root, f"{task}/starter.py", "def add_one(x):\n    raise NotImplementedError\n")
     write(root, f"{task}/solution.py", "def add_one(x):\n    return x + 1\n")
     write(root, f"{task}/tests/cases.py", "CASES = [1, 2, 3]\n")
+    write(root, f"{task}/{WRONG_FILE}", WRONG_SOURCE)
     return root

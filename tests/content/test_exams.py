@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from certplatform.content.loader import load_content
+from certplatform.sandbox import kinds
 from tests.content.minimal_tree import (
     COURSE,
     EXAM,
     TRITON_OP_RULES,
+    WRONG_FILE,
     edit,
     line_of,
     write,
@@ -121,3 +123,43 @@ def test_triton_op_prompts_list_exactly_the_graders_rules(root: Path, name: str,
     edit(root, f"{TASK}/{name}", dropped, "")
     [(file, _line, text)] = _errors(root)
     assert file == f"{TASK}/{name}" and what in text and dropped.strip(", ") in text
+
+
+WRONG = f"{TASK}/{WRONG_FILE}"
+
+
+def test_a_task_that_grades_code_needs_wrong_solutions(root: Path) -> None:
+    (root / WRONG).unlink()
+    [(file, line, message)] = _errors(root)
+    assert (file, line) == (f"{TASK}/wrong/", None) and message.startswith("missing wrong solutions")
+    (root / TASK / "wrong").rmdir()
+    assert [e[0] for e in _errors(root)] == [f"{TASK}/wrong/"]
+
+
+@pytest.mark.parametrize(
+    ("head", "line", "message"),
+    [
+        ('"""Wrong: adds two."""\n', None, "no '# expect: <status> <text>' line in the first 10 lines"),
+        ('"""Wrong."""\n\n# expect: failed\n', 3, "the expect line names no text"),
+        ('"""Wrong."""\n\n# expect: passed all tests passed\n', 3, "status 'passed' is not one a wrong solution"),
+        ('"""Wrong."""\n# expect: wrong differ\n', 2, "use one of error, failed, rejected, timeout"),
+        ("\n" * 10 + "# expect: failed differ\n", None, "no '# expect: <status> <text>' line"),
+    ],
+)
+def test_every_wrong_solution_says_which_check_catches_it(root: Path, head: str, line, message: str) -> None:
+    write(root, WRONG, head + "def add_one(x):\n    return x + 2\n")
+    [(file, found_line, text)] = _errors(root)
+    assert (file, found_line) == (WRONG, line) and message in text, text
+
+
+def test_wrong_holds_python_submissions_only(root: Path) -> None:
+    write(root, f"{TASK}/wrong/notes.txt", "why these are wrong\n")
+    write(root, f"{TASK}/wrong/.keep", "")
+    assert _errors(root) == [
+        (f"{TASK}/wrong/notes.txt", None, "not a .py file: wrong/ holds submissions, one per check")
+    ]
+
+
+def test_kinds_that_grade_no_code_need_no_wrong_solutions() -> None:
+    assert {k for k in kinds.registered() if kinds.proves_checks(k)} == {"triton_op", "chip_profile"}
+    assert not kinds.proves_checks("no_such_kind")

@@ -1,0 +1,42 @@
+"""Wrong: divides the sum of squares by BLOCK_N instead of the row length, counting the masked tail lanes as
+zeros: right only when the row length is a power of two (and at most the block)."""
+
+# expect: failed differ beyond the tolerance
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def rms_norm_kernel(x_ptr, w_ptr, out_ptr, n_cols, x_row_stride, out_row_stride, eps, BLOCK_N: tl.constexpr):
+    row = tl.program_id(axis=0)
+    x_row = x_ptr + row * x_row_stride
+    out_row = out_ptr + row * out_row_stride
+    cols = tl.arange(0, BLOCK_N)
+    acc = tl.zeros([BLOCK_N], dtype=tl.float32)
+    for start in range(0, n_cols, BLOCK_N):
+        offs = start + cols
+        x = tl.load(x_row + offs, mask=offs < n_cols, other=0.0).to(tl.float32)
+        acc += x * x
+    var = tl.sum(acc, axis=0) / BLOCK_N
+    rstd = 1.0 / tl.sqrt(var + eps)
+    for start in range(0, n_cols, BLOCK_N):
+        offs = start + cols
+        mask = offs < n_cols
+        x = tl.load(x_row + offs, mask=mask, other=0.0).to(tl.float32)
+        w = tl.load(w_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+        tl.store(out_row + offs, (x * rstd * w).to(out_ptr.dtype.element_ty), mask=mask)
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    assert x.dim() == 2, "rms_norm expects a 2-D tensor"
+    if x.stride(1) != 1:
+        x = x.contiguous()
+    weight = weight.contiguous()
+    n_rows, n_cols = x.shape
+    out = torch.empty((n_rows, n_cols), dtype=x.dtype, device=x.device)
+    if out.numel() == 0:
+        return out
+    BLOCK_N = min(triton.next_power_of_2(n_cols), 4096)
+    rms_norm_kernel[(n_rows,)](x, weight, out, n_cols, x.stride(0), out.stride(0), eps, BLOCK_N=BLOCK_N)
+    return out
