@@ -1,8 +1,8 @@
 """What migrate_block builds on: a case whose entry returns a forward that the candidate process calls in the same
 guarded call, returning an output and named taps; the tiny Llama block sent as its config and weights; the op list
 the record is judged against, taken from what torch really runs; and the record rules, the taps' references and
-the task's published ranges. The whole task's solution, starter and wrong solutions are graded in
-test_l2_exam.py."""
+the task's published ranges. The whole task's solution and starter are graded by the exam self-test, its wrong
+solutions in tests/test_docker_wrong_solutions.py, both in containers."""
 
 import importlib.util
 
