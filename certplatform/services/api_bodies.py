@@ -121,7 +121,8 @@ def certificate(found: Assessment) -> Certificate:
 # for an assessment are those of every equal one: a revocation or an expiry is a different assessment, a new entry.
 @functools.lru_cache(maxsize=2048)
 def certificate_json(found: Assessment, provider: JSONProvider, debug: bool) -> bytes:
-    """The JSON bytes of `certificate(found)` exactly as `provider.response` (jsonify) sends them."""
+    """The JSON bytes of `certificate(found)` exactly as `provider.response` (jsonify) sends them. `debug` is only
+    part of the cache key: the provider pretty-prints in debug mode, so the app's mode picks the bytes."""
     return provider.response(certificate(found).model_dump()).get_data()
 
 
