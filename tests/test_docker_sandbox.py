@@ -18,6 +18,7 @@ from certplatform.sandbox import images, kinds
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.backends.docker_backend import LABEL, DockerBackend
 from certplatform.sandbox.limits import Limits
+from tests import containers
 from tests.exam_fixtures import REAL_EXAM, REPO, TASKS, source
 
 pytestmark = pytest.mark.docker
@@ -118,7 +119,7 @@ def _leftovers(ids: bool = False) -> list[str]:
     import docker
 
     with closing(docker.from_env()) as client:
-        found = client.containers.list(all=True, filters={"label": LABEL})
+        found = containers.listed(client, LABEL)
         return [c.id if ids else c.name for c in found if c.labels.get(LABEL, "").startswith(RUN)]
 
 
@@ -142,7 +143,6 @@ def test_reference_solution_scores_one(backend, task) -> None:
     result = backend.grade(_request(task, source(task)))
     assert (result.status, result.score) == ("passed", 1.0), result.message
     assert result.backend == "docker" and "not isolated" not in result.message
-
 
 
 def test_computing_with_torch_is_rejected(backend) -> None:

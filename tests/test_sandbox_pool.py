@@ -17,6 +17,7 @@ import pytest
 from certplatform.sandbox import images, kinds, pool
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.backends.docker_backend import DockerBackend
+from tests import containers
 from tests.exam_fixtures import REPO, TASKS, source
 from tests.test_docker_sandbox import _limits
 
@@ -31,9 +32,9 @@ def engine():
     client = docker.from_env(timeout=600)  # the tests are marked `docker`: the engine answered
     images.build_runtime_image(client, "triton-cpu", REPO)
     yield client
-    for container in client.containers.list(all=True, filters={"label": pool.LABEL}):
+    for container in containers.listed(client, pool.LABEL):
         if container.labels.get(pool.LABEL, "").startswith(RUN):
-            container.remove(force=True, v=True)
+            containers.remove(client, container)
     client.close()
 
 
@@ -98,7 +99,7 @@ def test_each_grade_gets_its_own_container_and_it_is_destroyed(engine) -> None:
         assert status["size"] == 1 and status["keys"] == 1
     finally:
         backend.pool().close()
-    labelled = engine.containers.list(all=True, filters={"label": f"{pool.LABEL}={RUN}-pool"})
+    labelled = containers.listed(engine, f"{pool.LABEL}={RUN}-pool")
     assert labelled == [], "closing the pool removes what it held"
 
 
