@@ -26,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from certplatform.certificates.ids import normalize_certificate_id
 from certplatform.extensions import db
 from certplatform.models import Certificate, CertificateRevocation
+from certplatform.models.certificates import IMMUTABLE_FIELDS
 from certplatform.models.types import utcnow
 from certplatform.services.issuing import EXPIRED, INVALID, REVOKED, VALID
 
@@ -354,25 +355,12 @@ class _RevocationRow:
 
 
 # The public API's one query, built once: its cache key is computed once with it, so a request only binds the ID.
-# Just the columns an assessment reads (not the PDF), and the snapshot as its stored JSON text, the key of the
-# verdicts the context remembers.
+# Just the columns an assessment reads (what the certificate says, as IMMUTABLE_FIELDS names it, and the renewal;
+# not the PDF), and the snapshot as its stored JSON text, the key of the verdicts the context remembers.
 _LOOKUP = (
     sa.select(
-        *(
-            _CERTIFICATES.c[name]
-            for name in (
-                "id",
-                "user_id",
-                "attempt_id",
-                "level",
-                "issued_at",
-                "expires_at",
-                "renews_id",
-                "signature",
-                "key_id",
-                "status_index",
-            )
-        ),
+        *(_CERTIFICATES.c[name] for name in IMMUTABLE_FIELDS if name != "snapshot"),
+        _CERTIFICATES.c.renews_id,
         sa.cast(_CERTIFICATES.c.snapshot, sa.Text).label("snapshot_text"),
         *(_REVOCATIONS.c[name].label(f"revocation_{name}") for name in _REVOCATION_COLUMNS),
     )
