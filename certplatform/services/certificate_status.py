@@ -325,18 +325,6 @@ def assess(cert: Certificate, now: datetime | None = None) -> Assessment:
     return assess_many([cert], now)[cert.id]
 
 
-def find(raw_id: str) -> tuple[Certificate, Assessment] | None:
-    """The certificate a typed or scanned ID names and its assessment, read with its revocation in one query."""
-    cert_id = normalize_certificate_id(raw_id or "")
-    if not cert_id:
-        return None
-    row = db.session.execute(with_revocations(sa.select(Certificate).where(Certificate.id == cert_id))).first()
-    if row is None:
-        return None
-    cert, record = row
-    return cert, assess_many([cert], revocations={cert.id: record})[cert.id]
-
-
 _CERTIFICATES = Certificate.__table__
 _REVOCATIONS = CertificateRevocation.__table__
 _REVOCATION_COLUMNS = ("certificate_id", "revoked_at", "revoked_by_id", "reason", "key_id", "signature")
@@ -354,9 +342,10 @@ class _RevocationRow:
     signature: str
 
 
-# The public API's one query, built once: its cache key is computed once with it, so a request only binds the ID.
-# Just the columns an assessment reads (what the certificate says, as IMMUTABLE_FIELDS names it, and the renewal;
-# not the PDF), and the snapshot as its stored JSON text, the key of the verdicts the context remembers.
+# The one query of the public API and the verify page, built once: its cache key is computed once with it, so a
+# request only binds the ID. Just the columns an assessment reads (what the certificate says, as IMMUTABLE_FIELDS
+# names it, and the renewal; not the PDF), and the snapshot as its stored JSON text, the key of the verdicts the
+# context remembers.
 _LOOKUP = (
     sa.select(
         *(_CERTIFICATES.c[name] for name in IMMUTABLE_FIELDS if name != "snapshot"),
@@ -369,11 +358,12 @@ _LOOKUP = (
 )
 
 
-def lookup(raw_id: str) -> Assessment | None:
-    """The assessment of the certificate a typed or scanned ID names, read in one query and without the ORM.
+def find(raw_id: str) -> tuple[sa.Row, Assessment] | None:
+    """The record a typed or scanned ID names and its assessment, read in one query and without the ORM.
 
-    Nothing is remembered between requests but verdicts on signatures: the row and its revocation are read every
-    time, so a revocation or an expiry shows in the very next answer.
+    The record is a row of the columns an assessment reads (`id`, `key_id` and the rest; not the PDF). Nothing is
+    remembered between requests but verdicts on signatures: the row and its revocation are read every time, so a
+    revocation or an expiry shows in the very next answer.
     """
     cert_id = normalize_certificate_id(raw_id or "")
     if not cert_id:
@@ -385,7 +375,13 @@ def lookup(raw_id: str) -> Assessment | None:
     record = None
     if row.revocation_certificate_id is not None:
         record = _RevocationRow(*(getattr(row, f"revocation_{name}") for name in _REVOCATION_COLUMNS))
-    return _assess(row, record, _Context.current(), utcnow(), row.snapshot_text)
+    return row, _assess(row, record, _Context.current(), utcnow(), row.snapshot_text)
+
+
+def lookup(raw_id: str) -> Assessment | None:
+    """The assessment alone of the certificate a typed or scanned ID names (the public API), as `find` reads it."""
+    found = find(raw_id)
+    return None if found is None else found[1]
 
 
 def not_revoked():
