@@ -57,7 +57,7 @@ def certificate_server(tmp_path: Path):
         app.config["PUBLIC_BASE_URL"] = base  # the platform's own address, on the port it really listens on
         db.create_all()
         sync_content(root)
-        from certplatform.services import certificate_status, issuing
+        from certplatform.services import issuing, revocation
 
         issuing.keystore().init()
         exam = db.session.scalar(sa.select(Exam))
@@ -68,7 +68,7 @@ def certificate_server(tmp_path: Path):
             attempt.status = AttemptStatus.APPROVED
             certs[kind] = issuing.issue(attempt, issued_at=utcnow() - timedelta(days=days))
             db.session.commit()
-        certificate_status.revoke(admin, certs["revoked"], "Plagiarism found after issue")
+        revocation.revoke(admin, certs["revoked"], "Plagiarism found after issue")
         tampered = dict(certs["tampered"].snapshot, holder={"name_latin": "Mallory Forged", "name_zh": None})
         db.session.execute(
             sa.text("UPDATE certificates SET snapshot = :s WHERE id = :id"),
@@ -162,7 +162,7 @@ def test_an_employer_goes_from_the_home_page_to_the_certificate_and_its_live_bad
     from playwright.sync_api import expect, sync_playwright
 
     from certplatform.models import User
-    from certplatform.services import certificate_status, issuing, markdown
+    from certplatform.services import issuing, markdown, revocation
 
     base, documents = certificate_server
     cert_id = documents["valid"][0]
@@ -207,7 +207,7 @@ def test_an_employer_goes_from_the_home_page_to_the_certificate_and_its_live_bad
         width_before, before = badge_as_shown()
         assert width_before > 0 and ">valid<" in before
         admin = db.session.scalar(sa.select(User).where(User.email == "admin@example.com"))
-        certificate_status.revoke(admin, issuing.lookup(cert_id), "Withdrawn after an appeal")
+        revocation.revoke(admin, issuing.lookup(cert_id), "Withdrawn after an appeal")
         width_after, after = badge_as_shown()
         assert ">revoked<" in after and width_after != width_before
         browser.close()

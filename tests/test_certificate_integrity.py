@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Certificate, CertificateRevocation, CompanyTier, OrganizationKind, Role
 from certplatform.models.types import utcnow
-from certplatform.services import certificate_status, companies, issuing
+from certplatform.services import certificate_status, companies, issuing, revocation
 from tests.conftest import csrf_token
 from tests.factories import make_org, make_user
 from tests.openapi_checks import validate
@@ -51,7 +51,7 @@ def world(app, exam, keys) -> World:
     valid = _issue(exam, "valid@example.com", "Vera Valid")
     revoked = _issue(exam, "revoked@example.com", "Rolf Revoked")
     expired = _issue(exam, "expired@example.com", "Erik Expired", days_ago=800)
-    certificate_status.revoke(admin, revoked, "Plagiarism found after issue")
+    revocation.revoke(admin, revoked, "Plagiarism found after issue")
     member = make_user(Role.COMPANY_MEMBER, email="hr@chip.example")
     org = make_org(OrganizationKind.COMPANY, CompanyTier.GOLD, members=(member,))
     _key, secret = companies.create_key(member, org, "checks")
@@ -201,7 +201,7 @@ def test_an_edited_revocation_record_is_caught(client, auth, world, column, valu
 def test_a_revocation_record_copied_from_another_certificate_is_caught(client, auth, world, exam) -> None:
     """The revoked certificate's record is replaced by a copy of another revocation, pointed at it."""
     other = _issue(exam, "other@example.com", "Otto Other")
-    certificate_status.revoke(make_user(Role.ADMIN), other, "Duplicate account")
+    revocation.revoke(make_user(Role.ADMIN), other, "Duplicate account")
     _sql("DELETE FROM certificate_revocations WHERE certificate_id = :id", id=world.revoked.id)
     _sql(
         "INSERT INTO certificate_revocations (certificate_id, revoked_at, revoked_by_id, reason, key_id, signature) "
@@ -246,7 +246,7 @@ def test_a_damaged_status_list_fails_closed(app, client, auth, world, tmp_path) 
     listed.write_text("garbage\n", encoding="ascii")
     _assert_not_valid(_channels(client, auth, world, world.revoked.id), "status_list")
     with pytest.raises(issuing.IssuingError, match="could not be signed"):
-        certificate_status.revoke(make_user(Role.ADMIN), world.valid, "x")
+        revocation.revoke(make_user(Role.ADMIN), world.valid, "x")
     assert listed.read_text(encoding="ascii") == "garbage\n", "a damaged list is never overwritten"
     assert db.session.scalar(sa.select(sa.func.count(CertificateRevocation.id))) == 1, "and nothing was stored"
 
@@ -282,7 +282,7 @@ def test_key_rotation_keeps_every_record_verifiable(runner, client, auth, world,
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
     admin = make_user(Role.ADMIN, email="second-admin@example.com")
     late = _issue(exam, "late@example.com", "Lena Late")
-    certificate_status.revoke(admin, world.valid, "Revoked after the rotation")
+    revocation.revoke(admin, world.valid, "Revoked after the rotation")
     assert late.key_id != before and world.revoked.key_id == before
     assert _channels(client, auth, world, world.revoked.id).api["status"] == "revoked"
     assert _channels(client, auth, world, world.valid.id).api["status"] == "revoked"
@@ -355,4 +355,4 @@ def test_revocations_cannot_be_rewritten_through_the_application(world) -> None:
         db.session.commit()
     db.session.rollback()
     with pytest.raises(issuing.IssuingError, match="already revoked"):
-        certificate_status.revoke(make_user(Role.ADMIN), db.session.get(Certificate, world.revoked.id), "again")
+        revocation.revoke(make_user(Role.ADMIN), db.session.get(Certificate, world.revoked.id), "again")

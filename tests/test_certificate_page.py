@@ -14,7 +14,7 @@ from jwt.utils import base64url_decode
 from PIL import Image
 
 from certplatform.models import Role
-from certplatform.services import certificate_status, issuing, markdown
+from certplatform.services import certificate_status, issuing, markdown, revocation
 from certplatform.urls import public_url
 from tests.factories import make_user
 
@@ -107,7 +107,7 @@ def test_the_live_badge_follows_revocation(client, auth, cert) -> None:
     assert ">有效<" in zh
 
     admin = make_user(Role.ADMIN, email="root@example.com")
-    certificate_status.revoke(admin, cert, "Plagiarism found after issue")
+    revocation.revoke(admin, cert, "Plagiarism found after issue")
     page = client.get(f"/verify/{cert.id}").get_data(as_text=True)
     assert 'id="snippet-markdown"' not in page and "linkedin.com" not in page, "nothing to show off once revoked"
     revoked = client.get(f"/verify/{cert.id}/badge.svg").get_data(as_text=True)

@@ -23,7 +23,7 @@ from certplatform.models import (
     Submission,
     SubmissionStatus,
 )
-from certplatform.services import attempts, certificate_status, issuing, review
+from certplatform.services import attempts, certificate_status, issuing, review, revocation
 from tests.conftest import post_form
 from tests.exam_fixtures import REPO, complete_course
 from tests.factories import PASSWORD, make_user
@@ -249,7 +249,7 @@ def test_l2_pages_after_changes_requested_a_revision_an_approval_and_a_revocatio
         assert words["approved"] in html and words["changes"] in html, path
 
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.level == CertLevel.L2))
-    certificate_status.revoke(admin, cert, "Shared solution found")
+    revocation.revoke(admin, cert, "Shared solution found")
     verify = as_user(l1_holder).get(f"/verify/{cert.id}").get_data(as_text=True)
     assert words["revoked"] in verify and "Shared solution found" in verify
     assert list(pages([(mentor, first), (second, lease)])), "every page still opens once the certificate is revoked"

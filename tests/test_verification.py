@@ -80,12 +80,12 @@ def test_revoked_and_expired_show_as_such_everywhere(app, client, auth, cert, ex
 
 def test_the_api_answers_from_the_record_as_it_is_now(client, cert, exam, monkeypatch) -> None:
     """Verdicts on signatures are remembered between requests; a revocation or an expiry still shows at once."""
-    from certplatform.services import certificate_status
+    from certplatform.services import certificate_status, revocation
 
     path = f"/api/v1/certificates/{cert.id}"
     first = client.get(path)
     assert first.json["status"] == "valid" and client.get(path).data == first.data  # the second answer is remembered
-    certificate_status.revoke(make_user(Role.ADMIN, email="root@example.com"), cert, "Found copied")
+    revocation.revoke(make_user(Role.ADMIN, email="root@example.com"), cert, "Found copied")
     record = client.get(path).json
     assert record["status"] == "revoked" and record["revocation_reason"] == "Found copied"
     assert record["revoked_at"] is not None and record["integrity"] == {"intact": True, "problems": []}

@@ -122,7 +122,7 @@ def publish_status_list() -> None:
     """
     from certplatform.certificates.keys import CertificateKeyError
     from certplatform.certificates.status_list import StatusListError
-    from certplatform.services.certificate_status import republish_status_list
+    from certplatform.services.revocation import republish_status_list
 
     try:
         count = republish_status_list()

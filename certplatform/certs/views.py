@@ -10,7 +10,7 @@ from certplatform.authz import login_required, public, role_required
 from certplatform.certs import bp
 from certplatform.certs.forms import DirectoryForm, ProfileForm, RevokeForm
 from certplatform.models import Certificate, Role
-from certplatform.services import certificate_page, certificate_status, directory, issuing
+from certplatform.services import certificate_page, certificate_status, directory, issuing, revocation
 from certplatform.services.certificate_page import linkedin_url
 
 
@@ -129,7 +129,7 @@ def revoke(cert_id: str):
     form = RevokeForm()
     if form.validate_on_submit():
         try:
-            certificate_status.revoke(current_user, cert, form.reason.data)
+            revocation.revoke(current_user, cert, form.reason.data)
         except issuing.IssuingError as exc:
             flash(str(exc), "error")
         else:

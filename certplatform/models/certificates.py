@@ -66,6 +66,8 @@ class CertificateRevocation(db.Model):
     signature: Mapped[str] = mapped_column(sa.String(128))
 
 
+# What a certificate says and the signature over it: never changed once written. Assessing a certificate reads
+# these columns (and renews_id) in services/certificate_status.py.
 IMMUTABLE_FIELDS = (
     "id",
     "user_id",

@@ -84,7 +84,8 @@ def snippets(cert_id: str, level: str | None) -> Snippets:
     )
 
 
-def view_of(cert: Certificate, found: Assessment) -> CertificateView:
+def view_of(cert: Certificate | sa.Row, found: Assessment) -> CertificateView:
+    """What the verify page shows beside the status, for a Certificate or the record certificate_status.find reads."""
     facts = found.facts
     level = facts.level if facts else None
     return CertificateView(

@@ -1,4 +1,4 @@
-"""A certificate's status, computed only from signed data; revocation as a signed, append-only record.
+"""A certificate's status, computed only from signed data (revoking and the status list it writes: revocation.py).
 
 What a certificate says (holder, level, dates) is its snapshot, signed with Ed25519 at issue. Whether it is revoked
 is a CertificateRevocation signed at revocation, plus its bit in the signed status list kept outside the database
@@ -21,16 +21,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from certplatform.certificates.ids import normalize_certificate_id
 from certplatform.extensions import db
-from certplatform.models import Certificate, CertificateRevocation, User
+from certplatform.models import Certificate, CertificateRevocation
+from certplatform.models.certificates import IMMUTABLE_FIELDS
 from certplatform.models.types import utcnow
-from certplatform.services import audit
-from certplatform.services.issuing import EXPIRED, INVALID, REVOKED, VALID, IssuingError, keystore
-from certplatform.urls import public_url
+from certplatform.services.issuing import EXPIRED, INVALID, REVOKED, VALID
 
 STATUS_LABELS = {VALID: _l("valid"), REVOKED: _l("revoked"), EXPIRED: _l("expired"), INVALID: _l("not valid")}
 
@@ -327,18 +325,6 @@ def assess(cert: Certificate, now: datetime | None = None) -> Assessment:
     return assess_many([cert], now)[cert.id]
 
 
-def find(raw_id: str) -> tuple[Certificate, Assessment] | None:
-    """The certificate a typed or scanned ID names and its assessment, read with its revocation in one query."""
-    cert_id = normalize_certificate_id(raw_id or "")
-    if not cert_id:
-        return None
-    row = db.session.execute(with_revocations(sa.select(Certificate).where(Certificate.id == cert_id))).first()
-    if row is None:
-        return None
-    cert, record = row
-    return cert, assess_many([cert], revocations={cert.id: record})[cert.id]
-
-
 _CERTIFICATES = Certificate.__table__
 _REVOCATIONS = CertificateRevocation.__table__
 _REVOCATION_COLUMNS = ("certificate_id", "revoked_at", "revoked_by_id", "reason", "key_id", "signature")
@@ -356,26 +342,14 @@ class _RevocationRow:
     signature: str
 
 
-# The public API's one query, built once: its cache key is computed once with it, so a request only binds the ID.
-# Just the columns an assessment reads (not the PDF), and the snapshot as its stored JSON text, the key of the
-# verdicts the context remembers.
+# The one query of the public API and the verify page, built once: its cache key is computed once with it, so a
+# request only binds the ID. Just the columns an assessment reads (what the certificate says, as IMMUTABLE_FIELDS
+# names it, and the renewal; not the PDF), and the snapshot as its stored JSON text, the key of the verdicts the
+# context remembers.
 _LOOKUP = (
     sa.select(
-        *(
-            _CERTIFICATES.c[name]
-            for name in (
-                "id",
-                "user_id",
-                "attempt_id",
-                "level",
-                "issued_at",
-                "expires_at",
-                "renews_id",
-                "signature",
-                "key_id",
-                "status_index",
-            )
-        ),
+        *(_CERTIFICATES.c[name] for name in IMMUTABLE_FIELDS if name != "snapshot"),
+        _CERTIFICATES.c.renews_id,
         sa.cast(_CERTIFICATES.c.snapshot, sa.Text).label("snapshot_text"),
         *(_REVOCATIONS.c[name].label(f"revocation_{name}") for name in _REVOCATION_COLUMNS),
     )
@@ -384,11 +358,12 @@ _LOOKUP = (
 )
 
 
-def lookup(raw_id: str) -> Assessment | None:
-    """The assessment of the certificate a typed or scanned ID names, read in one query and without the ORM.
+def find(raw_id: str) -> tuple[sa.Row, Assessment] | None:
+    """The record a typed or scanned ID names and its assessment, read in one query and without the ORM.
 
-    Nothing is remembered between requests but verdicts on signatures: the row and its revocation are read every
-    time, so a revocation or an expiry shows in the very next answer.
+    The record is a row of the columns an assessment reads (`id`, `key_id` and the rest; not the PDF). Nothing is
+    remembered between requests but verdicts on signatures: the row and its revocation are read every time, so a
+    revocation or an expiry shows in the very next answer.
     """
     cert_id = normalize_certificate_id(raw_id or "")
     if not cert_id:
@@ -400,93 +375,15 @@ def lookup(raw_id: str) -> Assessment | None:
     record = None
     if row.revocation_certificate_id is not None:
         record = _RevocationRow(*(getattr(row, f"revocation_{name}") for name in _REVOCATION_COLUMNS))
-    return _assess(row, record, _Context.current(), utcnow(), row.snapshot_text)
+    return row, _assess(row, record, _Context.current(), utcnow(), row.snapshot_text)
+
+
+def lookup(raw_id: str) -> Assessment | None:
+    """The assessment alone of the certificate a typed or scanned ID names (the public API), as `find` reads it."""
+    found = find(raw_id)
+    return None if found is None else found[1]
 
 
 def not_revoked():
     """SQL filter: no revocation record. Only narrows a query; assess() decides."""
     return ~sa.exists().where(CertificateRevocation.certificate_id == Certificate.id)
-
-
-# -- revoking ----------------------------------------------------------------------------------------------------
-
-
-def _publish(indexes: set[int]) -> str:
-    """Add bits to the signed status list (keeping every bit set before) and return the new list."""
-    from certplatform.certificates.status_list import StatusListStore
-
-    store = keystore()
-    return StatusListStore(store.directory).add(
-        indexes,
-        keystore=store,
-        list_url=public_url("api.status_list"),
-        issuer_url=public_url("api.issuer"),
-        issuer_name=store.active().issuer_name,
-    )
-
-
-def revoke(admin: User, cert: Certificate, reason: str) -> None:
-    """Revoke with a reason: a signed record in the database, and the certificate's bit in the signed list."""
-    from certplatform.certificates.keys import CertificateKeyError
-    from certplatform.certificates.signing import sign_snapshot
-    from certplatform.certificates.status_list import StatusListError
-
-    reason = (reason or "").strip()
-    if not reason:
-        raise IssuingError(_("A revocation needs a reason."))
-    current = assess(cert)
-    if current.revocation is not None:
-        raise IssuingError(_("This certificate is already revoked."))
-    if db.session.scalar(sa.select(CertificateRevocation.id).where(CertificateRevocation.certificate_id == cert.id)):
-        raise IssuingError(_("A damaged revocation record exists for this certificate; the operators must repair it."))
-    try:
-        keyset = keystore().active()
-        record = CertificateRevocation(
-            certificate_id=cert.id,
-            revoked_at=utcnow().replace(microsecond=0),
-            revoked_by_id=admin.id,
-            reason=reason[:2000],
-            key_id=keyset.key_id,
-            signature="",
-        )
-        record.signature = sign_snapshot(revocation_payload(cert, record), keyset)
-        db.session.add(record)
-        audit.record(admin, "certificate.revoke", "certificate", cert.id, reason=reason)
-        db.session.flush()
-        # The list is written before the commit: if the commit fails, the certificate shows as not valid (a bit
-        # without a record) instead of valid, and revoking it again completes the record.
-        _publish({status_index(cert, current.facts)})
-    except (CertificateKeyError, StatusListError, OSError) as exc:
-        db.session.rollback()
-        raise IssuingError(_("The revocation could not be signed: %(reason)s", reason=str(exc))) from exc
-    db.session.commit()
-
-
-def status_list_token() -> str:
-    """The signed status list as published; the first request after `keys init` writes an empty one."""
-    from certplatform.certificates.keys import CertificateKeyError
-    from certplatform.certificates.status_list import StatusListError, StatusListStore
-
-    try:
-        token = StatusListStore(Path(current_app.config["CERT_KEYS_DIR"])).token()
-        return token if token is not None else _publish(set())
-    except (CertificateKeyError, StatusListError, OSError) as exc:
-        raise IssuingError(_("The revocation list cannot be published: %(reason)s", reason=str(exc))) from exc
-
-
-def republish_status_list() -> int:
-    """Sign the list again under the current public address and active key; returns how many bits are set.
-
-    Every verified revocation the list lacks is added (a key directory restored from an older backup); bits are
-    never cleared.
-    """
-    from certplatform.certificates.status_list import StatusListStore
-
-    revoked = db.session.scalars(
-        sa.select(Certificate).where(~not_revoked())  # certificates that have a revocation record
-    ).all()
-    found = assess_many(revoked)
-    indexes = {status_index(cert, found[cert.id].facts) for cert in revoked if found[cert.id].revocation is not None}
-    _publish(indexes)
-    store = keystore()
-    return len(StatusListStore(store.directory).revoked(store))

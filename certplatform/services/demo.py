@@ -100,7 +100,7 @@ DEMO_HOLDERS = [
 
 def demo_certificates(password: str) -> dict[str, Any] | None:
     """One valid, one revoked and one expired L1 certificate, with signing keys created if missing."""
-    from certplatform.services import certificate_status, issuing
+    from certplatform.services import issuing, revocation
 
     exam = db.session.scalar(sa.select(Exam).where(Exam.level == CertLevel.L1, Exam.deleted_at.is_(None)))
     if exam is None:
@@ -136,7 +136,7 @@ def demo_certificates(password: str) -> dict[str, Any] | None:
             cert = issuing.issue(attempt, issued_at=issued)
             db.session.commit()
             if kind == "revoked":
-                certificate_status.revoke(admin, cert, "Demo: revoked after a plagiarism report")
+                revocation.revoke(admin, cert, "Demo: revoked after a plagiarism report")
         found[kind] = cert.id
     db.session.commit()
     valid = db.session.get(Certificate, found["valid"])

@@ -1,6 +1,6 @@
 """Certificates: issue on approval (idempotent), with the signed snapshot, PDF and Open Badge made once.
 
-Status and revocation are in certificate_status: computed from signed data only.
+Status is in certificate_status, computed from signed data only; revoking is in revocation.
 """
 
 from __future__ import annotations
@@ -73,7 +73,6 @@ def valid_certificate(user: User, level: CertLevel) -> Certificate | None:
 
 def certified_levels(user: User) -> set[str]:
     return {cert.level for cert in _held(user)}
-
 
 
 def snapshot_for(

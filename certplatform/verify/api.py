@@ -11,7 +11,7 @@ from certplatform.certificates.ids import TYPO, id_problem
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
 from certplatform.models import ApiKey
-from certplatform.services import api_bodies, certificate_status, companies, issuing, verification
+from certplatform.services import api_bodies, certificate_status, companies, issuing, revocation, verification
 from certplatform.verify import api_bp, verify_rate_limit
 from certplatform.verify.openapi import openapi_document
 
@@ -39,7 +39,7 @@ def certificate(cert_id: str):
 def status_list():
     """The signed revocation status list (W3C Bitstring Status List, as a JWT) the Open Badges point to."""
     try:
-        token = certificate_status.status_list_token()
+        token = revocation.status_list_token()
     except issuing.IssuingError as exc:
         return jsonify(error="unavailable", message=str(exc)), 503
     return Response(token, mimetype="application/jwt")
