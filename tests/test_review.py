@@ -91,6 +91,10 @@ def test_a_certificate_cannot_be_rewritten_or_deleted(exam, awaiting, mentor, ke
     with pytest.raises(ImmutableCertificateError):
         db.session.commit()
     db.session.rollback()
+    cert.renews_id = cert.id  # what the signed snapshot says it renews is as fixed as the rest
+    with pytest.raises(ImmutableCertificateError, match="renews_id"):
+        db.session.commit()
+    db.session.rollback()
     db.session.delete(cert)
     with pytest.raises(ImmutableCertificateError):
         db.session.commit()

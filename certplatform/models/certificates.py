@@ -75,6 +75,7 @@ IMMUTABLE_FIELDS = (
     "level",
     "issued_at",
     "expires_at",
+    "renews_id",
     "snapshot",
     "signature",
     "key_id",

@@ -344,12 +344,10 @@ class _RevocationRow:
 
 # The one query of the public API and the verify page, built once: its cache key is computed once with it, so a
 # request only binds the ID. Just the columns an assessment reads (what the certificate says, as IMMUTABLE_FIELDS
-# names it, and the renewal; not the PDF), and the snapshot as its stored JSON text, the key of the verdicts the
-# context remembers.
+# names it; not the PDF), and the snapshot as its stored JSON text, the key of the verdicts the context remembers.
 _LOOKUP = (
     sa.select(
         *(_CERTIFICATES.c[name] for name in IMMUTABLE_FIELDS if name != "snapshot"),
-        _CERTIFICATES.c.renews_id,
         sa.cast(_CERTIFICATES.c.snapshot, sa.Text).label("snapshot_text"),
         *(_REVOCATIONS.c[name].label(f"revocation_{name}") for name in _REVOCATION_COLUMNS),
     )
