@@ -24,13 +24,15 @@ pytest_plugins = ["tests.exam_fixtures", "tests.review_fixtures"]
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test that grades as the machine's candidate user (uid 10001, in a container too: the same uid seen from
-    the host) is `host_candidate`: the kernel counts that uid's processes across all its gradings, so scripts/test
-    runs them in one process (`-m host_candidate`) beside one for the rest and the harness tests (whose candidate is
-    a user of its own there)."""
+    """Every test that grades as a candidate user (uid 10001, in a container too: the same uid seen from the host)
+    is `host_candidate`: the kernel counts that user's processes across all its gradings, so scripts/test never runs
+    two of them side by side as one user. Those that may grade as a user of their own (`own_candidate`: the harness
+    tests and the process-backend pipeline tests) run, one after another, as such a user, beside the others."""
     for item in items:
         if item.get_closest_marker("docker") or item.nodeid.startswith("tests/harness/"):
             item.add_marker(pytest.mark.host_candidate)
+        if item.nodeid.startswith("tests/harness/"):
+            item.add_marker(pytest.mark.own_candidate)
     # A grade costs seconds of CPU and the database decides nothing in how it runs: the tests that grade run on
     # PostgreSQL, the production database, unless their grading path itself differs between the two.
     sqlite_only_copies = [

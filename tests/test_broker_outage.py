@@ -28,7 +28,7 @@ from tests.conftest import post_form
 from tests.exam_fixtures import complete_course, source
 from tests.factories import make_org, make_user
 
-pytestmark = pytest.mark.host_candidate
+pytestmark = [pytest.mark.host_candidate, pytest.mark.own_candidate]
 
 QUEUE = f"outage-{uuid.uuid4().hex}"
 

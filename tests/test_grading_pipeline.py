@@ -25,7 +25,7 @@ from tests.content.minimal_tree import edit
 from tests.exam_fixtures import complete_course, source, write_exam_root
 from tests.factories import make_user
 
-pytestmark = [pytest.mark.redis, pytest.mark.host_candidate, pytest.mark.both_databases]
+pytestmark = [pytest.mark.redis, pytest.mark.host_candidate, pytest.mark.own_candidate, pytest.mark.both_databases]
 # A short wall limit for vector_add here, so that the old rule (a run judged by its age) acts within the test, with
 # room for a grading on a busy host.
 WALL = 30
