@@ -77,6 +77,9 @@ class ClusterPlanKind(CandidateKind):
         seconds = max(0.0, float(reply.get("elapsed") or 0.0))
         elapsed = msg("test.elapsed", seconds=f"{seconds:.2f}")
         parts = checker_parts(message)
-        if parts is None:  # a checker that words its message itself: English only
+        if parts is None:
+            # Plain text, or not a well-formed message: shown as it is, in English. The L3 tasks' checkers word
+            # every verdict as message codes (tests/harness/test_cluster_plan.py asserts it); this keeps a
+            # checker that does not gradeable.
             return TestResult(case.name, bool(passed), score, f"{message}; {elapsed.text}", compute_s=seconds)
         return case_result(case.name, bool(passed), *parts, elapsed, score=score, compute_s=seconds)
