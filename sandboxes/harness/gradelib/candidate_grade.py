@@ -4,8 +4,8 @@ one its submission), wait until it has imported the submission, run every case, 
 into the GradeResult.
 
 The Triton kinds (kinds/triton_op.py, and chip_profile built on it) and the plain-Python plans
-(kinds/cluster_plan.py) share this loop; a kind says how one case is run and judged (`_run_case`) and may change
-the other steps (the hooks of CandidateKind).
+(kinds/cluster_plan.py) share this grade; a kind says what its cases are and how one is run and judged, and may
+change the other steps (the hooks of CandidateKind).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from .results import (
     score_of,
 )
 from .session import CandidateProcess
+
+MAX_SOURCE_BYTES = 256 << 10
 
 
 class Stop(Exception):
@@ -70,14 +72,28 @@ def plain(what) -> str:
 
 
 class CandidateKind:
-    """A task kind whose submission runs in a candidate process. Subclasses define `_run_case` and may set
+    """A task kind whose submission runs in a candidate process. Subclasses set `default_call_seconds` (a call's
+    time limit where the task's cases.py sets no CALL_SECONDS), define `_cases` and `_run_case`, and may set
     `runner` (the candidate's entry script at the top of the harness) and override the other hooks."""
 
     runner = "run_candidate.py"
     takes_warm_candidate = False  # True: a pooled container's warm process of `runner` may be taken (checker.py)
+    default_call_seconds: float
 
-    def grade_in_candidate(self, ctx: GradeContext, raw: bytes, cases: list, call_seconds: float) -> GradeResult:
-        """Run `cases` against the submission `raw` (already checked as far as the kind checks it before it runs)."""
+    def grade(self, ctx: GradeContext) -> GradeResult:
+        submission = ctx.layout.submission_file()
+        raw = submission.read_bytes()
+        if len(raw) > MAX_SOURCE_BYTES:
+            return grade_result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
+        refused = self._refuse(ctx, submission.name, raw)
+        if refused is not None:
+            return refused
+        cases = self._cases(ctx)
+        call_seconds = float(getattr(ctx.spec, "CALL_SECONDS", self.default_call_seconds))
+        return self._run(ctx, raw, cases, call_seconds)
+
+    def _run(self, ctx: GradeContext, raw: bytes, cases: list, call_seconds: float) -> GradeResult:
+        """Run `cases` against the submission `raw` in a candidate process and grade what happened."""
         spec = ctx.spec
         warm = ctx.warm.take(self.runner) if self.takes_warm_candidate and ctx.warm is not None else None
         scratch = warm.scratch if warm is not None else make_scratch(ctx.scratch_base, ctx.identity)
@@ -132,6 +148,14 @@ class CandidateKind:
         return grade_result(PASSED if passed else FAILED, score_of(tests), *self._summary(tests), **out)
 
     # -- hooks -----------------------------------------------------------------------------------------------
+    def _refuse(self, ctx: GradeContext, filename: str, raw: bytes) -> GradeResult | None:
+        """The grade of a submission that must not run (a syntax error, a rule broken), or None to run it."""
+        return None
+
+    def _cases(self, ctx: GradeContext) -> list:
+        """The task's hidden cases for this grade's seed."""
+        raise NotImplementedError
+
     def _functions(self, ctx: GradeContext) -> tuple[str, ...]:
         """The task's functions besides the entry that the candidate process must find."""
         return ()

@@ -30,7 +30,7 @@ from ..results import ERROR, REJECTED, GradeResult, TestResult, case_result, gra
 from ..static_scan import SubmissionSyntaxError, scan
 from ..triton_cases import encode_call
 from . import register
-from .triton_op import MAX_SOURCE_BYTES, TritonOpKind
+from .triton_op import TritonOpKind
 
 # Public modules of the image a submission may import: the profile type and migrate_block's tiny Llama block.
 PUBLIC_MODULES = ("chipprofile", "tinyblock")
@@ -76,26 +76,24 @@ def _names_a_chip(text: str) -> bool:
 
 @register("chip_profile")
 class ChipProfileKind(TritonOpKind):
-    def grade(self, ctx) -> GradeResult:
-        if ctx.static_scan:
-            raw = ctx.layout.submission_file().read_bytes()
-            if len(raw) > MAX_SOURCE_BYTES:
-                return grade_result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
-            source = raw.decode("utf-8", errors="replace")
-            try:
-                import_lines, problems = profile_violations(source)
-                violations = [
-                    v.message
-                    for v in scan(source, ctx.spec.ENTRY, filename="submission.py")
-                    if not (v.line in import_lines and "import" in v.reason)
-                ]
-            except (SubmissionSyntaxError, SyntaxError) as exc:
-                return grade_result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
-            violations += problems + missing_functions(source, getattr(ctx.spec, "FUNCTIONS", ()))
-            if violations:
-                return grade_result(REJECTED, 0.0, msg("scan.rules_broken", violations=violations[:20]))
-            ctx = replace(ctx, static_scan=False)  # scanned above, with this kind's import allowance
-        return super().grade(ctx)
+    def _refuse(self, ctx, filename: str, raw: bytes) -> GradeResult | None:
+        """triton_op's scan, with this kind's import allowance and rules."""
+        if not ctx.static_scan:
+            return None
+        source = raw.decode("utf-8", errors="replace")
+        try:
+            import_lines, problems = profile_violations(source)
+            violations = [
+                v.message
+                for v in scan(source, ctx.spec.ENTRY, filename="submission.py")
+                if not (v.line in import_lines and "import" in v.reason)
+            ]
+        except (SubmissionSyntaxError, SyntaxError) as exc:
+            return grade_result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
+        violations += problems + missing_functions(source, getattr(ctx.spec, "FUNCTIONS", ()))
+        if violations:
+            return grade_result(REJECTED, 0.0, msg("scan.rules_broken", violations=violations[:20]))
+        return None
 
     def _run_case(self, proc, case, ctx, call_seconds: float) -> TestResult:
         if isinstance(case, ForwardCase):

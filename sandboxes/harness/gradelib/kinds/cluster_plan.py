@@ -15,11 +15,10 @@ import time
 from ..candidate_grade import CandidateKind, Stop, receive
 from ..context import GradeContext
 from ..messages import Message, msg, parts_of, valid
-from ..results import ERROR, REJECTED, GradeResult, TestResult, case_result, grade_result, score_of
+from ..results import ERROR, GradeResult, TestResult, case_result, grade_result, score_of
 from ..session import CandidateProcess
 from . import register
 
-MAX_SOURCE_BYTES = 256 << 10
 DEFAULT_CALL_SECONDS = 20.0
 
 
@@ -37,19 +36,17 @@ def checker_parts(message) -> list[dict] | None:
 class ClusterPlanKind(CandidateKind):
     runner = "run_plan_candidate.py"
 
-    def grade(self, ctx: GradeContext) -> GradeResult:
-        spec = ctx.spec
-        submission = ctx.layout.submission_file()
-        raw = submission.read_bytes()
-        if len(raw) > MAX_SOURCE_BYTES:
-            return grade_result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
+    default_call_seconds = DEFAULT_CALL_SECONDS
+
+    def _refuse(self, ctx: GradeContext, filename: str, raw: bytes) -> GradeResult | None:
         try:
-            compile(raw.decode("utf-8", errors="replace"), submission.name, "exec")
+            compile(raw.decode("utf-8", errors="replace"), filename, "exec")
         except SyntaxError as exc:
             return grade_result(ERROR, 0.0, msg("grade.syntax", error=f"line {exc.lineno}: {exc.msg}"))
-        cases = list(spec.cases(ctx.seed))
-        call_seconds = float(getattr(spec, "CALL_SECONDS", DEFAULT_CALL_SECONDS))
-        return self.grade_in_candidate(ctx, raw, cases, call_seconds)
+        return None
+
+    def _cases(self, ctx: GradeContext) -> list:
+        return list(ctx.spec.cases(ctx.seed))
 
     def _summary(self, tests: tuple[TestResult, ...]) -> tuple[Message, ...]:
         summary = super()._summary(tests)

@@ -20,7 +20,6 @@ from ..static_scan import SubmissionSyntaxError, scan
 from ..triton_cases import Case, compare, device_args, encode_args
 from . import register
 
-MAX_SOURCE_BYTES = 256 << 10
 DEFAULT_CALL_SECONDS = 60.0
 # GPU runtime: device-time budget for timing each side (candidate, torch reference) of one passing test.
 TIMING_SECONDS = 2.0
@@ -30,26 +29,23 @@ TIMING_SECONDS = 2.0
 class TritonOpKind(CandidateKind):
     takes_warm_candidate = True  # its candidate is run_candidate.py, which a pooled container starts warm
 
-    def grade(self, ctx: GradeContext) -> GradeResult:
-        spec = ctx.spec
-        submission = ctx.layout.submission_file()
-        raw = submission.read_bytes()
-        if len(raw) > MAX_SOURCE_BYTES:
-            return grade_result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
-        source = raw.decode("utf-8", errors="replace")
-        if ctx.static_scan:
-            try:
-                violations = scan(source, spec.ENTRY, filename=submission.name)
-            except SubmissionSyntaxError as exc:
-                return grade_result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
-            if violations:
-                listed = [v.message for v in violations[:20]]
-                return grade_result(REJECTED, 0.0, msg("scan.rules_broken", violations=listed))
+    default_call_seconds = DEFAULT_CALL_SECONDS
 
-        gen = torch.Generator().manual_seed(ctx.seed)
-        cases: list[Case] = list(spec.cases(gen))
-        call_seconds = float(getattr(spec, "CALL_SECONDS", DEFAULT_CALL_SECONDS))
-        return self.grade_in_candidate(ctx, raw, cases, call_seconds)
+    def _refuse(self, ctx: GradeContext, filename: str, raw: bytes) -> GradeResult | None:
+        if not ctx.static_scan:
+            return None
+        source = raw.decode("utf-8", errors="replace")
+        try:
+            violations = scan(source, ctx.spec.ENTRY, filename=filename)
+        except SubmissionSyntaxError as exc:
+            return grade_result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
+        if violations:
+            listed = [v.message for v in violations[:20]]
+            return grade_result(REJECTED, 0.0, msg("scan.rules_broken", violations=listed))
+        return None
+
+    def _cases(self, ctx: GradeContext) -> list[Case]:
+        return list(ctx.spec.cases(torch.Generator().manual_seed(ctx.seed)))
 
     # -- steps -----------------------------------------------------------------------------------------------
     def _functions(self, ctx: GradeContext) -> tuple[str, ...]:
