@@ -167,8 +167,7 @@ def test_a_launch_verdict_reaches_the_candidate_in_their_language(app, language,
     """A tile over the chip's on-chip memory, judged as the kind judges a call, through results.json to the page."""
     from gradelib.chips import chip_case
     from gradelib.kinds.chip_profile import ChipProfileKind
-    from gradelib.kinds.triton_op import _test
-    from gradelib.results import FAILED, GradeResult
+    from gradelib.results import FAILED, GradeResult, case_result
 
     from certplatform.sandbox import grader_messages
     from certplatform.sandbox.results import parse_results
@@ -177,7 +176,7 @@ def test_a_launch_verdict_reaches_the_candidate_in_their_language(app, language,
     case = chip_case("copy (4, 2048)", lambda t: t, (x,), PUBLIC_PROFILES["mlu-like"], footprint=tile_footprint)
     log = {"launches": [_launch(kernel="row_kernel", constexprs={"BLOCK_N": 2048})], "dropped": 0}
     passed, verdict = ChipProfileKind()._judge(x.clone(), case, {"launch_log": log})
-    test = _test(case.name, passed, verdict)
+    test = case_result(case.name, passed, verdict)
     raw = GradeResult(FAILED, 0.0, (test,), "0 of 1 tests passed").to_json().encode()
     stored = parse_results(raw, 1.0, "process").tests[0]
     assert not passed and stored.message.startswith(says if language == "en" else "launch 1 (row_kernel)")

@@ -25,11 +25,13 @@ def test_reference_solution_scores_one(grade_source):
     result = grade(grade_source, SOLUTION, seed=11)
     assert result.status == PASSED and result.score == 1.0, result
     assert len(result.tests) == 6
+    assert all(t.parts for t in result.tests), result.tests  # every verdict can be worded in the reader's language
 
 
 def test_starter_does_not_pass(grade_source):
     result = grade(grade_source, (TASK / "starter.py").read_text(), seed=11)
     assert result.status == FAILED and result.score < 0.2, result
+    assert all(t.parts for t in result.tests), result.tests
 
 
 @pytest.mark.parametrize(
@@ -47,6 +49,7 @@ def test_each_wrong_solution_scores_what_it_should(grade_source, name, low, high
     assert result.status == FAILED, result
     assert low <= result.score <= high, result
     assert any(says in t.message for t in result.tests if not t.passed), result.tests
+    assert all(t.parts for t in result.tests), result.tests
 
 
 LEAK = """
@@ -159,6 +162,7 @@ DOC_TASK = REPO / "exams" / "l3-architect" / "tasks" / "design_doc"
 def test_the_design_document_is_checked_and_never_run(grade_source, name, passes):
     result = grade_source((DOC_TASK / name).read_text(), tests_dir=DOC_TASK / "tests")
     assert next(t.name for t in result.tests) == "required sections"
+    assert all(t.parts for t in result.tests), result.tests
     if passes:
         assert result.status == PASSED and result.score == 1.0, result
     else:
@@ -217,3 +221,4 @@ def test_replan_after_failure_scores(grade_source, name, status, low, high):
     }.get(name) or solution + "\n\n" + (RE_TASK / "wrong" / f"{name}.py").read_text()
     result = grade_source(source, tests_dir=RE_TASK / "tests", wall_seconds=120, seed=1)
     assert result.status == status and low <= result.score <= high, result
+    assert all(t.parts for t in result.tests), result.tests

@@ -11,6 +11,7 @@ The grader contract is sandboxes/README.md. Modules:
   channel      framed messages and tensor encoding between checker and candidate
   static_scan  the AST rules a submission must follow before it is run
   session      the checker's handle on one candidate process
+  candidate_grade  the grade of every kind whose submission runs in a candidate process
   runner       the candidate-side process (runs as the candidate user)
   gpu_runner   the candidate side of a timing run (GPU runtime)
   guards       runtime guards inside the candidate process

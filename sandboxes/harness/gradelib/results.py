@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from .messages import parts_of, text_of
+
 PASSED = "passed"
 FAILED = "failed"
 REJECTED = "rejected"
@@ -122,6 +124,26 @@ class GradeResult:
 
 def _dump(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, allow_nan=False)
+
+
+def grade_result(status: str, score: float, *parts, tests=(), stdout: str = "", stderr: str = "") -> GradeResult:
+    """A grade whose message is `parts` (messages or message dicts): the English text and the codes."""
+    found = parts_of(*parts)
+    return GradeResult(status, score, tuple(tests), text_of(found), stdout, stderr, found or None)
+
+
+def case_result(
+    name: str,
+    passed: bool,
+    *parts,
+    score: float | None = None,
+    timing: dict | None = None,
+    compute_s: float | None = None,
+) -> TestResult:
+    """A test whose message is `parts`; without `score` it is worth all (passed) or nothing."""
+    found = parts_of(*parts)
+    worth = (1.0 if passed else 0.0) if score is None else score
+    return TestResult(name, passed, worth, text_of(found), timing, found or None, compute_s)
 
 
 def score_of(tests: tuple[TestResult, ...] | list[TestResult]) -> float:

@@ -21,15 +21,16 @@ import ast
 from dataclasses import replace
 
 from .. import channel
+from ..candidate_grade import Stop, plain
 from ..chips import check_log, judge_output
 from ..data_cases import Call, DataCase
 from ..forward_cases import ForwardCase
 from ..messages import Message, from_channel, msg
-from ..results import ERROR, REJECTED, GradeResult, TestResult
+from ..results import ERROR, REJECTED, GradeResult, TestResult, case_result, grade_result
 from ..static_scan import SubmissionSyntaxError, scan
 from ..triton_cases import encode_call
 from . import register
-from .triton_op import MAX_SOURCE_BYTES, TritonOpKind, _in, _plain, _result, _Stop, _test
+from .triton_op import TritonOpKind
 
 # Public modules of the image a submission may import: the profile type and migrate_block's tiny Llama block.
 PUBLIC_MODULES = ("chipprofile", "tinyblock")
@@ -75,26 +76,24 @@ def _names_a_chip(text: str) -> bool:
 
 @register("chip_profile")
 class ChipProfileKind(TritonOpKind):
-    def grade(self, ctx) -> GradeResult:
-        if ctx.static_scan:
-            raw = ctx.layout.submission_file().read_bytes()
-            if len(raw) > MAX_SOURCE_BYTES:
-                return _result(REJECTED, 0.0, msg("grade.too_large", kb=MAX_SOURCE_BYTES // 1024))
-            source = raw.decode("utf-8", errors="replace")
-            try:
-                import_lines, problems = profile_violations(source)
-                violations = [
-                    v.message
-                    for v in scan(source, ctx.spec.ENTRY, filename="submission.py")
-                    if not (v.line in import_lines and "import" in v.reason)
-                ]
-            except (SubmissionSyntaxError, SyntaxError) as exc:
-                return _result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
-            violations += problems + missing_functions(source, getattr(ctx.spec, "FUNCTIONS", ()))
-            if violations:
-                return _result(REJECTED, 0.0, msg("scan.rules_broken", violations=violations[:20]))
-            ctx = replace(ctx, static_scan=False)  # scanned above, with this kind's import allowance
-        return super().grade(ctx)
+    def _refuse(self, ctx, filename: str, raw: bytes) -> GradeResult | None:
+        """triton_op's scan, with this kind's import allowance and rules."""
+        if not ctx.static_scan:
+            return None
+        source = raw.decode("utf-8", errors="replace")
+        try:
+            import_lines, problems = profile_violations(source)
+            violations = [
+                v.message
+                for v in scan(source, ctx.spec.ENTRY, filename="submission.py")
+                if not (v.line in import_lines and "import" in v.reason)
+            ]
+        except (SubmissionSyntaxError, SyntaxError) as exc:
+            return grade_result(ERROR, 0.0, msg("grade.syntax", error=str(exc)))
+        violations += problems + missing_functions(source, getattr(ctx.spec, "FUNCTIONS", ()))
+        if violations:
+            return grade_result(REJECTED, 0.0, msg("scan.rules_broken", violations=violations[:20]))
+        return None
 
     def _run_case(self, proc, case, ctx, call_seconds: float) -> TestResult:
         if isinstance(case, ForwardCase):
@@ -104,14 +103,14 @@ class ChipProfileKind(TritonOpKind):
             for call in case.calls:
                 value, problem = self._call_for_data(proc, call, case, ctx, call_seconds)
                 if problem:
-                    return _test(case.name, False, problem)
+                    return case_result(case.name, False, problem)
                 values.append(value)
             passed, message = case.judge(values)
-            return _test(case.name, passed, _part(message))
+            return case_result(case.name, passed, _part(message))
         if getattr(case, "companion", None) is not None:
             value, problem = self._call_for_data(proc, case.companion, case, ctx, call_seconds)
             if problem:
-                return _test(case.name, False, problem)
+                return case_result(case.name, False, problem)
             case = replace(case, extra={**case.extra, "companion_value": value})
         return super()._run_case(proc, case, ctx, call_seconds)
 
@@ -120,28 +119,23 @@ class ChipProfileKind(TritonOpKind):
         header, blobs = encode_call(case.args, case.kwargs, apply=case.apply)
         header["returns"] = "taps"
         reply, out_blobs = self._exchange(proc, header, blobs, case, ctx, call_seconds)
-        if reply.get("error"):
-            return _test(case.name, False, msg("test.raised", error=str(reply["error"])))
-        if reply.get("output_problem"):
-            return _test(case.name, False, *from_channel([reply["output_problem"]]))
-        if reply.get("shares_input"):
-            raise _Stop(REJECTED, _in(case, msg("rule.returned_input")))
-        if case.require_launch and not reply.get("launches"):
-            return _test(case.name, False, msg("test.no_launch"))
+        failed = self._reply_failure(case, reply)
+        if failed is not None:
+            return failed
         problem = check_log(reply.get("launch_log"), case.profile, case.footprint, case.tiles)
         if problem:
-            return _test(case.name, False, problem)
+            return case_result(case.name, False, problem)
         try:
             out = _tensor(out_blobs, reply.get("output") or {})
             taps = {str(name): _tensor(out_blobs, meta) for name, meta in (reply.get("taps") or {}).items()}
         except (KeyError, IndexError, ValueError, TypeError, AttributeError, channel.ProtocolError) as exc:
             what = msg("where.test", name=repr(case.name))
-            raise _Stop(ERROR, msg("grade.protocol", what=f"{_plain(what)}: {exc}")) from None
+            raise Stop(ERROR, msg("grade.protocol", what=f"{plain(what)}: {exc}")) from None
         if reply.get("canary_damage"):
-            return _test(case.name, False, msg("test.canary", count=int(reply["canary_damage"])))
+            return case_result(case.name, False, msg("test.canary", count=int(reply["canary_damage"])))
         passed, message = case.judge(out, taps)
         elapsed = msg("test.elapsed", seconds=f"{float(reply.get('elapsed') or 0.0):.2f}")
-        return _test(case.name, passed, _part(message), elapsed)
+        return case_result(case.name, passed, _part(message), elapsed)
 
     def _call_for_data(self, proc, call: Call, case, ctx, call_seconds: float):
         """(the plain data `call` returned, None) or (None, why the case fails); rule breaks stop grading."""
@@ -172,10 +166,10 @@ class ChipProfileKind(TritonOpKind):
         if expected and error.startswith(f"{expected}:"):
             problem = check_log(reply.get("launch_log"), case.profile, case.footprint, case.tiles)
             if problem:
-                return _test(case.name, False, problem)
-            return _test(case.name, True, msg("chip.raised_as_required", error=expected))
+                return case_result(case.name, False, problem)
+            return case_result(case.name, True, msg("chip.raised_as_required", error=expected))
         if expected:
-            return _test(case.name, False, msg("chip.raised_other", expected=expected, error=error))
+            return case_result(case.name, False, msg("chip.raised_other", expected=expected, error=error))
         return super()._raised(case, reply)
 
 

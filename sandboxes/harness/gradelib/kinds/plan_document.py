@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from ..context import GradeContext
 from ..messages import msg
-from ..results import ERROR, FAILED, PASSED, REJECTED, GradeResult, TestResult, score_of
+from ..results import ERROR, FAILED, PASSED, REJECTED, GradeResult, TestResult, case_result, grade_result, score_of
 from . import register
-from .cluster_plan import _checker_parts, _result, _test
+from .cluster_plan import checker_parts
 
 MAX_DOCUMENT_BYTES = 64 << 10
 
@@ -18,28 +18,28 @@ class PlanDocumentKind:
     def grade(self, ctx: GradeContext) -> GradeResult:
         files = sorted(p for p in ctx.layout.submission_dir.iterdir() if p.is_file())
         if len(files) != 1:
-            return _result(ERROR, 0.0, msg("doc.files", count=len(files)))
+            return grade_result(ERROR, 0.0, msg("doc.files", count=len(files)))
         raw = files[0].read_bytes()
         if len(raw) > MAX_DOCUMENT_BYTES:
-            return _result(REJECTED, 0.0, msg("doc.too_large", kb=MAX_DOCUMENT_BYTES // 1024))
+            return grade_result(REJECTED, 0.0, msg("doc.too_large", kb=MAX_DOCUMENT_BYTES // 1024))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return _result(ERROR, 0.0, msg("doc.not_utf8"))
+            return grade_result(ERROR, 0.0, msg("doc.not_utf8"))
         tests = tuple(
             _check(name, score, passed, message) for name, score, passed, message in ctx.spec.check_document(text)
         )
         score = score_of(tests)
         if all(t.passed for t in tests):
-            return _result(PASSED, score, msg("doc.all_passed", total=len(tests)), tests=tests)
+            return grade_result(PASSED, score, msg("doc.all_passed", total=len(tests)), tests=tests)
         summary = msg("doc.some_passed", passed=sum(t.passed for t in tests), total=len(tests))
-        return _result(FAILED, score, summary, msg("grade.score", score=f"{score:.3f}"), tests=tests)
+        return grade_result(FAILED, score, summary, msg("grade.score", score=f"{score:.3f}"), tests=tests)
 
 
 def _check(name: str, score, passed, message) -> TestResult:
     """One check of the document; its message as codes when the checker gives them, else as plain text."""
     score = min(1.0, max(0.0, float(score)))
-    parts = _checker_parts(message)
+    parts = checker_parts(message)
     if parts is None:
         return TestResult(name, bool(passed), score, str(message))
-    return _test(name, bool(passed), score, *parts)
+    return case_result(name, bool(passed), *parts, score=score)
