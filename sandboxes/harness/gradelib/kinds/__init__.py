@@ -1,6 +1,8 @@
-"""Task kinds behind an explicit registry: `triton_op` (L1), `chip_profile` (L2); `cluster_plan` (L3) later.
+"""Task kinds behind an explicit registry: `triton_op` (L1), `chip_profile` (L2), `cluster_plan` and
+`plan_document` (L3).
 
-A kind is a class with `grade(ctx: GradeContext) -> GradeResult`; it registers itself with @register("name").
+A kind is a class with `grade(ctx: GradeContext) -> GradeResult`; it registers itself with @register("name"). The
+kinds whose submission runs in a candidate process share their grade loop (candidate_grade.py).
 """
 
 from __future__ import annotations
