@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gradelib.checker import run  # noqa: E402
 from gradelib.layout import CONTAINER_ROOT  # noqa: E402
+from gradelib.leave import leave  # noqa: E402
 from gradelib.limits import LIMIT_NAMES, Limits  # noqa: E402
 
 
@@ -74,4 +75,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())

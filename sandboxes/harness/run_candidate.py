@@ -15,7 +15,8 @@ if os.environ.get("CERTPLATFORM_DEVICE") == "cuda":
 else:
     os.environ["TRITON_INTERPRET"] = "1"
 
+from gradelib.leave import leave
 from gradelib.runner import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    leave(main(sys.argv[1:]))

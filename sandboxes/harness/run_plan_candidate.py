@@ -7,7 +7,8 @@ cwd.
 
 import sys
 
+from gradelib.leave import leave
 from gradelib.plan_runner import main
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    leave(main(sys.argv[1:]))
