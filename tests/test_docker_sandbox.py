@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from certplatform.sandbox import images, kinds
+from certplatform.sandbox import images, kinds, pool
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.backends.docker_backend import LABEL, DockerBackend
 from certplatform.sandbox.limits import Limits
-from tests import containers
 from tests.exam_fixtures import REAL_EXAM, REPO, TASKS, source
 
 pytestmark = pytest.mark.docker
@@ -119,7 +118,7 @@ def _leftovers(ids: bool = False) -> list[str]:
     import docker
 
     with closing(docker.from_env()) as client:
-        found = containers.listed(client, LABEL)
+        found = pool.list_containers(client, LABEL)
         return [c.id if ids else c.name for c in found if c.labels.get(LABEL, "").startswith(RUN)]
 
 

@@ -16,13 +16,13 @@ from dataclasses import replace
 import pytest
 from docker.types import DeviceRequest, Mount
 
-from certplatform.sandbox import images, kinds
+from certplatform.sandbox import images, kinds, pool
 from certplatform.sandbox import limits as limits_module
 from certplatform.sandbox.backends.base import GradeRequest, layout_tar
 from certplatform.sandbox.backends.docker_backend import LABEL, DockerBackend, _runtime_tar
 from certplatform.sandbox.limits import RUNTIME_PROFILES, Limits, RuntimeProfile, runtime_profile
 from certplatform.sandbox.results import parse_results
-from tests import containers, services
+from tests import services
 from tests.exam_fixtures import REPO, TASKS, source
 
 LIMITS = Limits(wall_seconds=60, memory_mb=1024, pids=64, cpus=1, file_size_mb=32, output_kb=16)
@@ -173,7 +173,7 @@ def no_leftovers(docker_client):
     """Only this module's containers count: other tests' sandboxes (a worker still removing one) are not ours."""
     yield
     deadline = time.monotonic() + 30  # the engine may still be removing one: only one that stays is left behind
-    while (found := containers.listed(docker_client, f"{LABEL}={OWN_LABEL}")) and (time.monotonic() < deadline):
+    while (found := pool.list_containers(docker_client, f"{LABEL}={OWN_LABEL}")) and (time.monotonic() < deadline):
         time.sleep(0.5)
     assert found == []
 

@@ -16,7 +16,7 @@ from certplatform.extensions import db
 from certplatform.models import Exam, Submission, SubmissionStatus
 from certplatform.sandbox import pool
 from certplatform.services import attempts, grading
-from tests import containers, services, workers
+from tests import services, workers
 from tests.conftest import _empty_tables, _test_config
 from tests.exam_fixtures import complete_course, source, write_exam_root
 from tests.factories import make_user
@@ -62,10 +62,10 @@ def two_hosts(database_url: str, tmp_path: Path):
         finally:
             for proc in started:
                 workers.stop(proc)
-            for container in containers.listed(client, pool.OWNER_LABEL):
+            for container in pool.list_containers(client, pool.OWNER_LABEL):
                 owner = container.labels.get(pool.OWNER_LABEL, "")
                 if any(owner.endswith(f":{proc.pid}") for proc in started):
-                    containers.remove(client, container)
+                    pool.remove_container(client, container.id)
             client.close()
             db.session.remove()
             _empty_tables()
@@ -74,7 +74,7 @@ def two_hosts(database_url: str, tmp_path: Path):
 
 def _warm_of(client, pid: int) -> set[str]:
     """The warm containers the worker process `pid` holds ready."""
-    found = containers.listed(client, [pool.OWNER_LABEL, pool.POOL_LABEL])
+    found = pool.list_containers(client, [pool.OWNER_LABEL, pool.POOL_LABEL])
     return {c.id for c in found if c.labels.get(pool.OWNER_LABEL, "").endswith(f":{pid}")}
 
 

@@ -17,7 +17,6 @@ import pytest
 from certplatform.sandbox import images, kinds, pool
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.backends.docker_backend import DockerBackend
-from tests import containers
 from tests.exam_fixtures import REPO, TASKS, source
 from tests.test_docker_sandbox import _limits
 
@@ -32,9 +31,9 @@ def engine():
     client = docker.from_env(timeout=600)  # the tests are marked `docker`: the engine answered
     images.build_runtime_image(client, "triton-cpu", REPO)
     yield client
-    for container in containers.listed(client, pool.LABEL):
+    for container in pool.list_containers(client, pool.LABEL):
         if container.labels.get(pool.LABEL, "").startswith(RUN):
-            containers.remove(client, container)
+            pool.remove_container(client, container.id)
     client.close()
 
 
@@ -99,7 +98,7 @@ def test_each_grade_gets_its_own_container_and_it_is_destroyed(engine) -> None:
         assert status["size"] == 1 and status["keys"] == 1
     finally:
         backend.pool().close()
-    labelled = containers.listed(engine, f"{pool.LABEL}={RUN}-pool")
+    labelled = pool.list_containers(engine, f"{pool.LABEL}={RUN}-pool")
     assert labelled == [], "closing the pool removes what it held"
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import types
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from certplatform.sandbox import kinds
@@ -176,3 +178,60 @@ def test_an_owner_in_a_container_of_this_engine_that_runs_no_more_is_gone() -> N
     assert not pool.owner_gone(recreated, frozenset({"0123456789ab"})), "its container still runs"
     assert not pool.owner_gone({pool.OWNER_LABEL: "grading-host-2:7"}, frozenset()), "another machine's owner"
     assert not pool.owner_gone({pool.OWNER_LABEL: "0123456789ab:"}, frozenset()), "no pid: not ours to judge"
+
+
+class _Listing:
+    """An engine whose sparse list reports `entries` (Id, Names, Labels, running) and whose containers may vanish
+    between the list and their removal, as single-use sandboxes do."""
+
+    def __init__(self, entries: list[tuple[str, list[str] | None, dict[str, str] | None, bool]], gone=()) -> None:
+        self.entries, self.gone, self.removed, self.asked = entries, set(gone), [], []
+        self.containers, self.api = self, self
+
+    def list(self, all=False, filters=None, sparse=False):
+        assert sparse, "a full list inspects each container, and one removed meanwhile raises NotFound"
+        self.asked.append((all, filters))
+        wanted = (filters or {}).get("label")
+        return [
+            types.SimpleNamespace(id=cid, attrs={"Id": cid, "Names": names, "Labels": labels})
+            for cid, names, labels, running in self.entries
+            if (all or running) and (wanted is None or wanted in (labels or {}))
+        ]
+
+    def remove_container(self, container_id, force=False, v=False):
+        assert force and v
+        if container_id in self.gone:
+            raise docker.errors.NotFound("gone")
+        self.removed.append(container_id)
+
+
+def test_the_sparse_list_reads_names_and_labels_from_the_list_itself() -> None:
+    from certplatform.sandbox import pool
+
+    engine = _Listing([("a" * 64, ["/sandbox-a"], {pool.LABEL: "x"}, True), ("b" * 64, None, None, False)])
+    assert pool.list_containers(engine) == [
+        pool.ListedContainer("a" * 64, "sandbox-a", {pool.LABEL: "x"}),
+        pool.ListedContainer("b" * 64, "b" * 64, {}),
+    ]
+    assert [c.short_id for c in pool.list_containers(engine, all=False)] == ["a" * 12]
+    assert pool.list_containers(engine, pool.LABEL)[0].name == "sandbox-a"
+    assert engine.asked == [(True, None), (False, None), (True, {"label": pool.LABEL})]
+    assert pool.remove_container(engine, "a" * 64) and engine.removed == ["a" * 64]
+    engine.gone.add("b" * 64)
+    assert not pool.remove_container(engine, "b" * 64), "removed meanwhile: no error"
+
+
+def test_the_reaper_reads_the_sparse_list_and_tolerates_containers_removed_meanwhile() -> None:
+    from certplatform.sandbox import pool
+
+    dead = {pool.LABEL: "grade", pool.OWNER_LABEL: "0123456789ab:7"}  # a worker container that runs no more
+    engine = _Listing(
+        [
+            ("1" * 64, ["/orphan"], dead, False),
+            ("2" * 64, ["/vanished"], dead, False),
+            ("3" * 64, ["/not-a-sandbox"], {pool.OWNER_LABEL: "0123456789ab:7"}, False),
+        ],
+        gone={"2" * 64},
+    )
+    assert pool.reap_orphans(engine) == ["orphan"]
+    assert engine.removed == ["1" * 64]

@@ -106,25 +106,59 @@ def owner_gone(labels: dict[str, str], running_containers: frozenset[str] = froz
 _CONTAINER_HOSTNAME = re.compile(r"[0-9a-f]{12}")
 
 
+# -- containers as the engine lists them ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListedContainer:
+    """A container as the engine's list reports it: no inspection behind it."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+def list_containers(client, label: str | list[str] | None = None, *, all: bool = True) -> list[ListedContainer]:
+    """The containers carrying `label` (one filter or a list of them, or any container without one), running only
+    unless `all`. The list is sparse: docker-py would otherwise inspect each listed container, and a single-use
+    sandbox removed between the list and its inspection (which happens all the time while a pool refills) raises
+    NotFound. Raises what the engine raises (ENGINE_ERRORS)."""
+    found = client.containers.list(all=all, filters={"label": label} if label else None, sparse=True)
+    return [
+        ListedContainer(c.id, ((c.attrs.get("Names") or [c.id])[0]).lstrip("/"), dict(c.attrs.get("Labels") or {}))
+        for c in found
+    ]
+
+
+def remove_container(client, container_id: str) -> bool:
+    """Remove the container with its volumes, running or not; False when it was gone already. Any other engine
+    error is raised (ENGINE_ERRORS)."""
+    try:
+        client.api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        return False
+    return True
+
+
 def reap_orphans(client) -> list[str]:
     """Remove every sandbox container of this host whose owner process is gone (killed between creating and
     removing it, or a pool that was never closed); the names of those removed."""
     removed = []
     try:
-        # Sparse: the list's own fields, without inspecting each container (one removed meanwhile is no error).
-        found = client.containers.list(all=True, filters={"label": OWNER_LABEL}, sparse=True)
-        running = frozenset(c.id[:12] for c in client.containers.list(sparse=True))
+        found = list_containers(client, OWNER_LABEL)
+        running = frozenset(c.short_id for c in list_containers(client, all=False))
     except ENGINE_ERRORS as exc:
         log.warning("could not list sandbox containers to reap: %s", exc)
         return removed
     for container in found:
-        labels = container.attrs.get("Labels") or {}
-        if LABEL in labels and owner_gone(labels, running):
+        if LABEL in container.labels and owner_gone(container.labels, running):
             try:
-                container.remove(force=True, v=True)
-                removed.append(((container.attrs.get("Names") or [container.id])[0]).lstrip("/"))
-            except docker.errors.NotFound:
-                pass
+                if remove_container(client, container.id):
+                    removed.append(container.name)
             except ENGINE_ERRORS as exc:
                 log.warning("could not reap sandbox container %s: %s", container.name, exc)
     if removed:
@@ -332,9 +366,7 @@ class SandboxPool:
         try:
             for container_id in ids:
                 try:
-                    client.containers.get(container_id).remove(force=True, v=True)
-                except docker.errors.NotFound:
-                    pass
+                    remove_container(client, container_id)
                 except ENGINE_ERRORS as exc:  # the owner label lets the reaper finish the job
                     log.error("could not remove pooled container %s: %s", container_id[:12], exc)
         finally:

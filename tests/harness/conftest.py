@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -14,6 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from tests import candidate_account
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "sandboxes" / "harness"
@@ -23,7 +24,7 @@ TASKS = ("vector_add", "gelu", "softmax", "rms_norm", "matmul")
 os.environ["TRITON_INTERPRET"] = "1"  # the checker half of the harness runs inside pytest
 sys.path.insert(0, str(HARNESS))
 
-from gradelib import checker, isolation, kinds, warm  # noqa: E402
+from gradelib import checker, kinds, warm  # noqa: E402
 from gradelib.context import WarmSlot  # noqa: E402
 from gradelib.layout import Layout  # noqa: E402
 from gradelib.limits import Limits  # noqa: E402
@@ -73,21 +74,7 @@ def add(x, y):
 
 # The candidate's account: the harness's own (uid 10001), or the one CERTPLATFORM_CANDIDATE_USER names, which
 # scripts/test uses so that these tests grade beside the others' without sharing the candidate's process count.
-CANDIDATE = os.environ.get(isolation.USER_VAR) or isolation.CANDIDATE_USER
-
-
-def ensure_candidate_user() -> None:
-    """The isolation tests need the real candidate user; CI runs as root and creates it."""
-    try:
-        pwd.getpwnam(CANDIDATE)
-    except KeyError:
-        if os.geteuid() != 0:
-            pytest.fail("the harness tests must run as root (they test the privilege drop)")
-        uid = ["--uid", str(isolation.CANDIDATE_UID)] if CANDIDATE == isolation.CANDIDATE_USER else ["--system"]
-        subprocess.run(
-            ["useradd", "--no-create-home", *uid, "--user-group", "--shell", "/usr/sbin/nologin", CANDIDATE],
-            check=True,
-        )
+CANDIDATE = candidate_account.name()
 
 
 def candidate_ids() -> tuple[int, int]:
@@ -96,25 +83,14 @@ def candidate_ids() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def ensure_reachable_by_candidate() -> None:
-    """The candidate process runs this interpreter and the harness as uid 10001: every path must be
-    traversable."""
-    for target in (Path(os.path.realpath(sys.executable)), HARNESS / "run_candidate.py"):
-        for path, needed in [
-            *((p, 0o001) for p in reversed(target.parents)),
-            (target, 0o004 if target.suffix == ".py" else 0o001),
-        ]:
-            if not os.stat(path).st_mode & needed:
-                pytest.fail(
-                    f"{path} is not accessible to other users; build the test venv from a system python "
-                    f"(e.g. /usr/bin/python3 -m venv), not one under a private home directory"
-                )
-
-
 @pytest.fixture(scope="session", autouse=True)
 def candidate_user():
-    ensure_candidate_user()
-    ensure_reachable_by_candidate()
+    """The isolation tests need the real candidate user, able to run this interpreter and the harness."""
+    try:
+        candidate_account.ensure(CANDIDATE)
+        candidate_account.ensure_reachable()
+    except candidate_account.CandidateAccountError as exc:
+        pytest.fail(str(exc))
 
 
 def make_root(base: Path, source: str, tests_dir: Path | None = None, call_seconds: float = 20) -> Path:

@@ -13,9 +13,8 @@ import docker.errors
 import pytest
 from docker import DockerClient
 
-from certplatform.sandbox import images
+from certplatform.sandbox import images, pool
 from certplatform.sandbox.limits import Limits
-from tests import containers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_LABEL = "org.certplatform.test"
@@ -69,5 +68,5 @@ def run_hardened(docker_client: DockerClient, runtime_image: str) -> Iterator[Ca
         return RunResult(int(status["StatusCode"]), output, run_s)
 
     yield run
-    leftovers = containers.listed(docker_client, f"{TEST_LABEL}={run_id}")
+    leftovers = pool.list_containers(docker_client, f"{TEST_LABEL}={run_id}")
     assert leftovers == [], f"containers left behind: {[c.short_id for c in leftovers]}"
