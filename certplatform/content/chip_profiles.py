@@ -2,9 +2,10 @@
 
 The grader's `chipprofile` module (sandboxes/harness/chipprofile.py, shipped in the sandbox image) is the one
 source of the public profiles and the ranges hidden ones are drawn from. Each profile file is that data rendered
-for candidates to read: its own leading comment lines (a description of the family), then the hidden ranges and
-the profile's fields, both generated. `certplatform content chip-profiles` writes the files; the validator
-reports every file that differs from what it would write, so the page a candidate reads is the graded profile.
+for candidates to read: its own leading comment lines (a description of the family), then generated lines (where
+they come from, the hidden ranges, the profile's fields). `certplatform content chip-profiles` writes the files;
+the validator reports every file that differs from what it would write, so the file a candidate reads is the
+graded profile.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from certplatform.sandbox.harness_data import load
 KIND = "chip_profile"
 FOLDER = "profiles"
 _RANGES_PREFIX = "# Hidden profiles of this family keep every value below except: "
+_SOURCE_LINE = (
+    "# Below: chipprofile.HIDDEN_RANGES and PUBLIC_PROFILES (sandboxes/harness/chipprofile.py, which grades), written"
+    " by `certplatform content chip-profiles`."
+)
 _WRITE = "run `certplatform content chip-profiles` to write it from sandboxes/harness/chipprofile.py"
 
 
@@ -44,16 +49,16 @@ def render(name: str, header: list[str]) -> str:
     """The file of public profile `name` under the hand-written comment lines `header`."""
     profile = load("chipprofile").PUBLIC_PROFILES[name]
     body = [f"{field}: {_value(value)}" for field, value in profile.to_wire().items()]
-    return "\n".join([*header, ranges_line(name), *body]) + "\n"
+    return "\n".join([*header, _SOURCE_LINE, ranges_line(name), *body]) + "\n"
 
 
 def _header(text: str) -> list[str]:
-    """A file's own leading comment lines: the ones before its first field, without the generated ranges line."""
+    """A file's own leading comment lines: the ones before its first field, without the generated ones."""
     lines = []
     for line in text.splitlines():
         if not line.startswith("#"):
             break
-        if not line.startswith(_RANGES_PREFIX):
+        if line != _SOURCE_LINE and not line.startswith(_RANGES_PREFIX):
             lines.append(line)
     return lines
 
