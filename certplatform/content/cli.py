@@ -1,4 +1,5 @@
-"""`certplatform content`: validate the content files, export their JSON Schemas, sync them to the DB."""
+"""`certplatform content`: validate the content files, export their JSON Schemas, write the chip profile files,
+sync them to the DB."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def init_app(app: Flask) -> None:
 
 @click.group("content")
 def content() -> None:
-    """Course and exam content: validate, schema, sync."""
+    """Course and exam content: validate, schema, chip-profiles, sync."""
 
 
 def _content_root(root: Path | None) -> Path:
@@ -58,6 +59,19 @@ def validate(root: Path | None) -> None:
         f"{_plural(len(tree.exams), 'exam')}, {_plural(sum(len(e.tasks) for e in tree.exams), 'exam task')} "
         f"(version {tree.version})"
     )
+
+
+@content.command("chip-profiles")
+@_ROOT
+def chip_profiles(root: Path | None) -> None:
+    """Write the profile files of every chip_profile exam from the grader's sandboxes/harness/chipprofile.py."""
+    from certplatform.content import chip_profiles as files
+
+    root = _content_root(root)
+    changed = [path for folder in files.exam_folders(root) for path in files.write_files(folder)]
+    for path in changed:
+        click.echo(f"wrote {path.relative_to(root)}")
+    click.echo(f"{_plural(len(changed), 'profile file')} changed")
 
 
 @content.command("schema")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from certplatform.content import chip_profiles
 from certplatform.content.markdown_checks import check_lesson_markdown
 from certplatform.content.schemas import ExamSpec
 from certplatform.content.tree import ContentError, LoadedExam, LoadedExamTask
@@ -49,6 +50,8 @@ def _exam(loader, folder: Path, known_kinds: frozenset[str], known_runtimes: fro
         if name not in {t.id for t in spec.tasks}:
             msg = f"task folder not listed in {doc.file}: it would never be graded"
             errors.append(ContentError(f"{loader.rel(tasks_dir / name)}/", None, msg))
+    if any(t.kind == chip_profiles.KIND for t in spec.tasks):
+        errors.extend(chip_profiles.check_files(folder, loader.rel))
     if len(tasks) != len(spec.tasks):
         return None
     return LoadedExam(slug=folder.name, path=loader.rel(folder), spec=spec, tasks=tuple(tasks))

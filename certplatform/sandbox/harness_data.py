@@ -1,9 +1,9 @@
 """Pure-data modules of the in-container harness that the web app reads too (never the grading code itself).
 
-`host_api` (what host code may call: the allocation list the prompts must show) and `messages` (the codes and
-English templates of every grader message) are the single source for both sides. They use only the standard
-library, so they are loaded straight from sandboxes/harness/gradelib without importing the harness package
-(which needs torch).
+`host_api` (what host code may call: the allocation list the prompts must show), `messages` (the codes and
+English templates of every grader message) and `chipprofile` (the L2 exam's public chip profiles and hidden ranges,
+which its profile files must show) are the single source for both sides. They use only the standard library, so
+they are loaded straight from sandboxes/harness without importing the harness package (which needs torch).
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-GRADELIB = Path(__file__).resolve().parents[2] / "sandboxes" / "harness" / "gradelib"
-DATA_MODULES = ("host_api", "messages")
+HARNESS = Path(__file__).resolve().parents[2] / "sandboxes" / "harness"
+DATA_MODULES = {
+    "host_api": HARNESS / "gradelib" / "host_api.py",
+    "messages": HARNESS / "gradelib" / "messages.py",
+    "chipprofile": HARNESS / "chipprofile.py",
+}
 
 
 @cache
@@ -24,7 +28,7 @@ def load(name: str) -> ModuleType:
     if name not in DATA_MODULES:
         raise ValueError(f"{name!r} is not a harness data module")
     qualified = f"certplatform._harness_{name}"
-    spec = importlib.util.spec_from_file_location(qualified, GRADELIB / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(qualified, DATA_MODULES[name])
     module = importlib.util.module_from_spec(spec)
     sys.modules[qualified] = module  # dataclasses look their module up while the class is created
     spec.loader.exec_module(module)

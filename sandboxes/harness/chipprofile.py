@@ -2,8 +2,11 @@
 
 The grader passes one to every call as the keyword argument `profile`. Derive every choice (block sizes, warps,
 stages, chunking, dtypes) from its fields; the grader also uses hidden profiles drawn within published ranges,
-whose names are meaningless. The public profiles of exams/l2-cross-chip/profiles/*.yaml are `PUBLIC_PROFILES`
-here, for trying a solution locally.
+whose names are meaningless. `PUBLIC_PROFILES` are the public profiles, for trying a solution locally, and
+`HIDDEN_RANGES` the ranges the hidden ones are drawn from.
+
+This module is the one source of both: exams/l2-cross-chip/profiles/*.yaml are written from it
+(`certplatform content chip-profiles`), and `certplatform content validate` fails when a file differs.
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ class ChipProfile:
 _ALL = frozenset(DTYPES)
 _BIG_GRID = (2**31 - 1, 65535, 65535)
 
-# Fictitious chips modelled on real families (exams/l2-cross-chip/profiles/*.yaml; a test keeps them equal).
+# Fictitious chips modelled on real families.
 PUBLIC_PROFILES: dict[str, ChipProfile] = {
     p.name: p
     for p in (
@@ -173,4 +176,37 @@ PUBLIC_PROFILES: dict[str, ChipProfile] = {
             num_stages_max=1,
         ),
     )
+}
+
+# family -> field -> (how, low, high): a hidden profile of the family draws each listed field as a power of two
+# ("pow2") or an integer ("int") in [low, high] and keeps the public profile's other values. Published in the
+# profile files and the task prompts; the values drawn for a run stay secret.
+HIDDEN_RANGES: dict[str, dict[str, tuple[str, int, int]]] = {
+    "gpgpu-32": {
+        "onchip_bytes": ("pow2", 8 << 10, 64 << 10),
+        "max_block_numel": ("pow2", 1024, 16384),
+        "compute_units": ("int", 16, 132),
+        "num_stages_max": ("int", 2, 4),
+    },
+    "gpgpu-64": {
+        "onchip_bytes": ("pow2", 8 << 10, 64 << 10),
+        "max_block_numel": ("pow2", 1024, 16384),
+        "compute_units": ("int", 32, 120),
+    },
+    "mlu-like": {
+        "onchip_bytes": ("pow2", 2 << 10, 16 << 10),
+        "max_block_numel": ("pow2", 512, 4096),
+        "compute_units": ("int", 8, 64),
+    },
+    "npu-like": {
+        "onchip_bytes": ("pow2", 1 << 10, 4 << 10),
+        "max_block_numel": ("pow2", 64, 256),
+        "compute_units": ("int", 20, 40),
+    },
+    "xpu-like": {
+        "onchip_bytes": ("pow2", 4 << 10, 32 << 10),
+        "max_block_numel": ("pow2", 1024, 8192),
+        "compute_units": ("int", 8, 12),
+        "max_index": ("int", 1 << 16, 1 << 20),
+    },
 }

@@ -1,8 +1,8 @@
 """What a chip_profile task's hidden tests/cases.py builds on (checker side): the public and hidden chip
 profiles, the check of every recorded launch against the profile of its call, and the case model.
 
-Hidden profiles are drawn from the run's secret seed within the ranges published in the exam's prompts
-(`HIDDEN_RANGES`), one per family, with meaningless names: code that branches on a public profile's name
+Hidden profiles are drawn from the run's secret seed within the published ranges (`chipprofile.HIDDEN_RANGES`,
+next to the public profiles), one per family, with meaningless names: code that branches on a public profile's name
 instead of its capabilities meets chips it has never seen.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import torch
-from chipprofile import PUBLIC_PROFILES, ChipProfile, dtype_key
+from chipprofile import HIDDEN_RANGES, PUBLIC_PROFILES, ChipProfile, dtype_key
 
 from .data_cases import Call
 from .messages import Message, msg
@@ -20,38 +20,6 @@ from .triton_cases import Case, compare
 
 DEFAULT_NUM_WARPS = 4  # what Triton uses when a launch does not pass num_warps
 DEFAULT_NUM_STAGES = 1  # how a launch without num_stages is counted in footprints and limits
-
-# family -> field -> (low, high) drawn as a power of two (pow2) or an integer (int); fields not listed keep the
-# public profile's value. Published in every task prompt.
-HIDDEN_RANGES: dict[str, dict[str, tuple[str, int, int]]] = {
-    "gpgpu-32": {
-        "onchip_bytes": ("pow2", 8 << 10, 64 << 10),
-        "max_block_numel": ("pow2", 1024, 16384),
-        "compute_units": ("int", 16, 132),
-        "num_stages_max": ("int", 2, 4),
-    },
-    "gpgpu-64": {
-        "onchip_bytes": ("pow2", 8 << 10, 64 << 10),
-        "max_block_numel": ("pow2", 1024, 16384),
-        "compute_units": ("int", 32, 120),
-    },
-    "mlu-like": {
-        "onchip_bytes": ("pow2", 2 << 10, 16 << 10),
-        "max_block_numel": ("pow2", 512, 4096),
-        "compute_units": ("int", 8, 64),
-    },
-    "npu-like": {
-        "onchip_bytes": ("pow2", 1 << 10, 4 << 10),
-        "max_block_numel": ("pow2", 64, 256),
-        "compute_units": ("int", 20, 40),
-    },
-    "xpu-like": {
-        "onchip_bytes": ("pow2", 4 << 10, 32 << 10),
-        "max_block_numel": ("pow2", 1024, 8192),
-        "compute_units": ("int", 8, 12),
-        "max_index": ("int", 1 << 16, 1 << 20),
-    },
-}
 
 
 def _draw(gen: torch.Generator, how: str, low: int, high: int) -> int:
