@@ -37,7 +37,7 @@ class Backend(Protocol):
     def grade(self, request: GradeRequest) -> GradeResult: ...
 
     def health(self) -> str:
-        """"ok" or "error: ..." (the workers' heartbeat)."""
+        """ "ok" or "error: ..." (the workers' heartbeat)."""
         ...
 
     def pool_status(self) -> dict[str, Any] | None:
@@ -65,8 +65,10 @@ def layout_files(request: GradeRequest) -> dict[str, tuple[bytes, int]]:
     return files
 
 
-def layout_tar(request: GradeRequest) -> bytes:
-    """The layout as a tar whose entries are all owned by root, as the contract requires for put_archive."""
+def layout_tar(request: GradeRequest, then: str | None = None) -> bytes:
+    """The layout as a tar whose entries are all owned by root, as the contract requires for put_archive; with
+    `then`, an empty root-only file of that name after it. The engine extracts entries in order, so that file
+    appears only once the whole layout is in place (a pooled container's trigger, delivered in the same call)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         dirs = sorted({p for name in layout_files(request) for p in Path(name).parents if str(p) != "."})
@@ -78,6 +80,10 @@ def layout_tar(request: GradeRequest) -> bytes:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.uid, info.gid = len(data), mode, 0, 0
             tar.addfile(info, io.BytesIO(data))
+        if then is not None:
+            info = tarfile.TarInfo(then)
+            info.size, info.mode, info.uid, info.gid = 0, 0o600, 0, 0
+            tar.addfile(info, io.BytesIO(b""))
     return buffer.getvalue()
 
 

@@ -30,6 +30,7 @@ from certplatform.sandbox.results import MAX_RESULTS_BYTES, GradeResult, not_gra
 log = logging.getLogger(__name__)
 HARNESS_COMMAND = ["python3", "/opt/harness/grade.py", "--quiet"]
 HARNESS_FAILED = 70  # grader contract: the harness itself failed, so nothing was graded
+WARM_TRIGGER = "go"  # the file a pooled harness waits for (gradelib/warm.py)
 LABEL = pool_module.LABEL
 # The oldest engine API we support (Debian bookworm's docker.io 20.10); newer engines accept it. A fixed version
 # also spares the SDK a probe in its constructor, which leaks its connection when the engine does not answer.
@@ -233,9 +234,7 @@ class DockerBackend:
     def _grade_warm(self, container, request: GradeRequest, started: float) -> GradeResult | None:
         """Deliver the submission to a waiting container and grade; None when the container turned out unusable
         (its harness ended before it saw the submission), so the caller grades in a cold one."""
-        if not container.put_archive("/grade", layout_tar(request)):
-            return None
-        if not container.put_archive("/grade", _root_file_tar("go", b"")):
+        if not container.put_archive("/grade", layout_tar(request, then=WARM_TRIGGER)):
             return None
         exit_code, timed_out, oom = _wait(container, request.limits.kill_after_s)
         if exit_code == warm_exit_unused():
