@@ -62,7 +62,7 @@ def open_home() -> Iterator[Path]:
         yield home
 
 
-def test_an_interpreter_behind_a_private_directory_is_found_before_grading(private_home: Path) -> None:
+def test_an_interpreter_behind_a_private_directory_is_found(private_home: Path) -> None:
     python = private_home / "venv/bin/python"
     problem = candidate_access.check(str(python), HARNESS.parent / "run_candidate.py")
     assert problem is not None and problem.kind == "interpreter"
@@ -108,6 +108,28 @@ def test_grading_says_what_to_do_instead_of_a_traceback(app, private_home: Path)
     assert result.status == "not_gradable"
     assert "SANDBOX_PYTHON=/usr/bin/python3" in result.message and str(private_home) in result.message
     assert "Traceback" not in result.message and "PermissionError" not in result.message
+
+
+@pytest.mark.parametrize(
+    ("status", "probed"),
+    [
+        ("passed", False),
+        ("failed", False),
+        ("rejected", False),
+        ("timeout", False),
+        ("error", True),
+        ("not_gradable", True),
+    ],
+)
+def test_the_access_probe_runs_only_after_a_grade_that_did_not_come_through(monkeypatch, status, probed) -> None:
+    from certplatform.sandbox.results import GradeResult
+
+    calls = []
+    backend = ProcessBackend(python=sys.executable, harness=HARNESS)
+    monkeypatch.setattr(ProcessBackend, "_grade", lambda self, request, started: GradeResult(status, 0.0, ()))
+    monkeypatch.setattr(candidate_access, "check", lambda *args: calls.append(args))
+    assert backend.grade(None).status == status
+    assert bool(calls) is probed
 
 
 @pytest.fixture

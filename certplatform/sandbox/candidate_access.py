@@ -1,9 +1,10 @@
-"""Can the candidate user run the process backend's interpreter and read its harness? Asked before grading.
+"""Can the candidate user run the process backend's interpreter and read its harness? Asked by the health check
+and after a grade that did not come through.
 
 Run as root, the harness drops the candidate's code to an unprivileged user (uid 10001, sandboxes/harness). An
 interpreter under a private home directory (pyenv in /root, mode 0700) cannot be started by that user, and every
-grading would end in a raw PermissionError; here the problem is found first, by starting the interpreter as that
-user for real, and named with what to do about it.
+grading would end in a raw PermissionError; here the problem is found, by starting the interpreter as that user
+for real, and named with what to do about it instead of the traceback.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from certplatform.sandbox.results import GradeResult, not_gradable, parse_result
 
 NOT_ISOLATED = "not isolated"
 HARNESS_FAILED = 70
+GRADED = frozenset({"passed", "failed", "rejected", "timeout"})  # a grade the candidate's access cannot explain
 
 
 @dataclass
@@ -54,9 +55,17 @@ class ProcessBackend:
 
     def grade(self, request: GradeRequest) -> GradeResult:
         started = time.monotonic()
+        result = self._grade(request, started)
+        if result.status in GRADED:
+            return result
+        # Why the harness could not grade, when the reason is the candidate user's access: found after the fact,
+        # so that a working setup does not start an extra interpreter before every grade.
         problem = self.preflight()
         if problem is not None:
             return not_gradable(problem.message(), time.monotonic() - started, self.name)
+        return result
+
+    def _grade(self, request: GradeRequest, started: float) -> GradeResult:
         workdir = Path(tempfile.mkdtemp(prefix="certplatform-grade-"))
         try:
             workdir.chmod(0o755)  # the harness (root) keeps tests private itself; the candidate needs to traverse
