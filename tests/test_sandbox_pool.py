@@ -16,7 +16,7 @@ import pytest
 
 from certplatform.sandbox import images, kinds, pool
 from certplatform.sandbox.backends.base import GradeRequest
-from certplatform.sandbox.backends.docker_backend import DockerBackend
+from certplatform.sandbox.backends.docker_backend import GRADING_CPU_SHARES, WAITING_CPU_SHARES, DockerBackend
 from tests.exam_fixtures import REPO, TASKS, source
 from tests.test_docker_sandbox import _limits
 
@@ -100,6 +100,26 @@ def test_each_grade_gets_its_own_container_and_it_is_destroyed(engine) -> None:
         backend.pool().close()
     labelled = pool.list_containers(engine, f"{pool.LABEL}={RUN}-pool")
     assert labelled == [], "closing the pool removes what it held"
+
+
+def test_a_waiting_container_imports_at_a_lower_cpu_weight_and_grades_at_the_full_one(engine) -> None:
+    backend = _pooled()
+    try:
+        backend.warm_up("triton-cpu", _limits("vector_add"))
+        sandbox = backend.pool()
+        (waiting,) = _wait_until(sandbox.held, 300, "a pooled container")
+        host_config = engine.api.inspect_container(waiting)["HostConfig"]
+        assert host_config["CpuShares"] == WAITING_CPU_SHARES < GRADING_CPU_SHARES
+        # The weight is all that differs from a grade's options: the CPU limit itself is the task's.
+        assert host_config["NanoCpus"] == _limits("vector_add").docker_options()["nano_cpus"]
+        warm = sandbox.take(_key(backend))
+        with closing(backend.client()) as client:
+            claimed = backend._claim(client, warm)
+        assert claimed is not None and claimed.id == waiting
+        assert engine.api.inspect_container(waiting)["HostConfig"]["CpuShares"] == GRADING_CPU_SHARES
+        pool.remove_container(engine, waiting)
+    finally:
+        backend.pool().close()
 
 
 def test_a_container_that_waited_too_long_is_recycled(engine) -> None:

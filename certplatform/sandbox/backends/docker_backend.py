@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 HARNESS_COMMAND = ["python3", "/opt/harness/grade.py", "--quiet"]
 HARNESS_FAILED = 70  # grader contract: the harness itself failed, so nothing was graded
 WARM_TRIGGER = "go"  # the file a pooled harness waits for (gradelib/warm.py)
+# CPU weights (relative shares when the cores are contended; the `cpus` limit is unaffected): a pooled container
+# imports torch and triton at a quarter of a grading container's weight, so a refill started by one grade does
+# not slow that grade or the others down, yet still progresses on a fully loaded host. Taken for a grade, it gets
+# the engine's default weight.
+WAITING_CPU_SHARES = 256
+GRADING_CPU_SHARES = 1024
 LABEL = pool_module.LABEL
 # The oldest engine API we support (Debian bookworm's docker.io 20.10); newer engines accept it. A fixed version
 # also spares the SDK a probe in its constructor, which leaks its connection when the engine does not answer.
@@ -146,8 +152,10 @@ class DockerBackend:
     def _create(self, client, tag: str, command: list[str], limits: Limits, runtime: str, label: str, key=None):
         """A grading container, cold or pooled (`key`): the same options, mounts and owner labels for both."""
         labels = {LABEL: label, **pool_module.owner_labels()}
+        weight = {}
         if key is not None:
             labels[pool_module.POOL_LABEL] = key.label
+            weight = {"cpu_shares": WAITING_CPU_SHARES}
         return client.containers.create(
             tag,
             command,
@@ -157,6 +165,7 @@ class DockerBackend:
             stdin_open=False,
             detach=True,
             **limits.docker_options(runtime),
+            **weight,
         )
 
     def health(self) -> str:
@@ -227,6 +236,10 @@ class DockerBackend:
         except docker.errors.NotFound:
             return None
         if container.status == "running":
+            try:
+                container.update(cpu_shares=GRADING_CPU_SHARES)
+            except docker.errors.NotFound:
+                return None
             return container
         container.remove(force=True, v=True)
         return None
