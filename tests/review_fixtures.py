@@ -56,7 +56,7 @@ def passed_attempt(user: User, exam, score: float = 0.95) -> ExamAttempt:
 
 @pytest.fixture
 def keys(app, tmp_path: Path):
-    from certplatform.services.issuing import keystore
+    from certplatform.services.certificates.issuing import keystore
 
     app.config["CERT_KEYS_DIR"] = str(tmp_path / "keys")
     return keystore().init()

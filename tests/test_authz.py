@@ -28,7 +28,7 @@ from certplatform.models import (
     UserRole,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import accounts, attempts, cohorts, companies, review, revocation
+from certplatform.services import accounts, attempts, certificates, cohorts, companies, review
 from tests.conftest import post_form
 from tests.exam_fixtures import write_exam_root
 from tests.factories import make_org, make_user
@@ -235,7 +235,7 @@ def _decided_states(app, tmp_path, target, exam):
     approved = passed_attempt(target, exam)
     review.decide(first, review.claim(first, approved), ReviewDecision.APPROVE, full_scores(exam), "Well masked.")
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.attempt_id == approved.id))
-    revocation.revoke(board, cert, "Issued against a withdrawn exam version")
+    certificates.revocation.revoke(board, cert, "Issued against a withdrawn exam version")
     resubmitted = passed_attempt(target, exam)
     review.decide(
         first,

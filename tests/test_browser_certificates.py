@@ -57,18 +57,18 @@ def certificate_server(tmp_path: Path):
         app.config["PUBLIC_BASE_URL"] = base  # the platform's own address, on the port it really listens on
         db.create_all()
         sync_content(root)
-        from certplatform.services import issuing, revocation
+        from certplatform.services import certificates
 
-        issuing.keystore().init()
+        certificates.issuing.keystore().init()
         exam = db.session.scalar(sa.select(Exam))
         admin = make_user(Role.ADMIN, email="admin@example.com")
         certs = {}
         for kind, (email, name, name_zh, days) in HOLDERS.items():
             attempt = passed_attempt(make_user(email=email, name=name, name_zh=name_zh), exam)
             attempt.status = AttemptStatus.APPROVED
-            certs[kind] = issuing.issue(attempt, issued_at=utcnow() - timedelta(days=days))
+            certs[kind] = certificates.issuing.issue(attempt, issued_at=utcnow() - timedelta(days=days))
             db.session.commit()
-        revocation.revoke(admin, certs["revoked"], "Plagiarism found after issue")
+        certificates.revocation.revoke(admin, certs["revoked"], "Plagiarism found after issue")
         tampered = dict(certs["tampered"].snapshot, holder={"name_latin": "Mallory Forged", "name_zh": None})
         db.session.execute(
             sa.text("UPDATE certificates SET snapshot = :s WHERE id = :id"),
@@ -162,7 +162,7 @@ def test_an_employer_goes_from_the_home_page_to_the_certificate_and_its_live_bad
     from playwright.sync_api import expect, sync_playwright
 
     from certplatform.models import User
-    from certplatform.services import issuing, markdown, revocation
+    from certplatform.services import certificates, markdown
 
     base, documents = certificate_server
     cert_id = documents["valid"][0]
@@ -207,7 +207,7 @@ def test_an_employer_goes_from_the_home_page_to_the_certificate_and_its_live_bad
         width_before, before = badge_as_shown()
         assert width_before > 0 and ">valid<" in before
         admin = db.session.scalar(sa.select(User).where(User.email == "admin@example.com"))
-        revocation.revoke(admin, issuing.lookup(cert_id), "Withdrawn after an appeal")
+        certificates.revocation.revoke(admin, certificates.issuing.lookup(cert_id), "Withdrawn after an appeal")
         width_after, after = badge_as_shown()
         assert ">revoked<" in after and width_after != width_before
         browser.close()

@@ -42,9 +42,9 @@ def dashboard_server(tmp_path: Path):
         app.config["PUBLIC_BASE_URL"] = base
         db.create_all()
         sync_content(root)
-        from certplatform.services import issuing
+        from certplatform.services import certificates
 
-        issuing.keystore().init()
+        certificates.issuing.keystore().init()
         exam = db.session.scalar(sa.select(Exam))
         make_user(email=STEPS["new"][0], name="Wang Fang", name_zh="王芳")
         candidate = make_user(email=STEPS["review"][0], name="Li Wei", name_zh="李伟")
@@ -76,7 +76,7 @@ def dashboard_server(tmp_path: Path):
         complete_course(holder)
         attempt = passed_attempt(holder, exam)
         attempt.status = AttemptStatus.APPROVED
-        issuing.issue(attempt)
+        certificates.issuing.issue(attempt)
         db.session.commit()
         yield base
 

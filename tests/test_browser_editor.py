@@ -44,16 +44,16 @@ def editor_server(tmp_path: Path):
         app.config["PUBLIC_BASE_URL"] = base
         db.create_all()
         sync_content(root)
-        from certplatform.services import issuing
+        from certplatform.services import certificates
 
-        issuing.keystore().init()
+        certificates.issuing.keystore().init()
         for email, roles in ROLES.items():
             make_user(*roles, email=email, name=email.split("@")[0].title())
         complete_course(_user("candidate@example.com"))
         holder = make_user(email="holder@example.com", name="Li Wei", name_zh="李伟")
         attempt = passed_attempt(holder, db.session.scalar(sa.select(Exam)))
         attempt.status = AttemptStatus.APPROVED
-        cert = issuing.issue(attempt, issued_at=utcnow())
+        cert = certificates.issuing.issue(attempt, issued_at=utcnow())
         db.session.commit()
         yield base, cert.id
 

@@ -17,7 +17,7 @@ from certplatform import create_app
 from certplatform.content.sync import sync_content
 from certplatform.extensions import db
 from certplatform.models import CertLevel, Course, ReviewDecision, Role
-from certplatform.services import attempts, issuing, review
+from certplatform.services import attempts, certificates, review
 from tests import services
 from tests.conftest import serving
 from tests.editor_page import fill_editor
@@ -56,14 +56,14 @@ def l2_server(tmp_path: Path):
     with app.app_context():
         db.create_all()
         sync_content(REPO)
-        issuing.keystore().init()
+        certificates.issuing.keystore().init()
         user = make_user(email="candidate@example.com")
         complete_course(user, db.session.scalar(sa.select(Course).where(Course.level == CertLevel.L2)))
         mentor = make_user(Role.MENTOR, email="mentor@example.com", name="Chen Jing")
         l1 = attempts.live_exam("l1-operator-dev")
         l1_attempt = passed_attempt(user, l1)
         review.decide(mentor, review.claim(mentor, l1_attempt), ReviewDecision.APPROVE, full_scores(l1), "Good L1.")
-        assert issuing.certified_levels(user) == {"L1"}
+        assert certificates.issuing.certified_levels(user) == {"L1"}
     with (
         serving(app) as base,
         start_worker(

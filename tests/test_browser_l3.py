@@ -53,7 +53,7 @@ def l3_server(tmp_path: Path):
 
     with app.app_context():
         db.create_all()
-        from certplatform.services.issuing import keystore
+        from certplatform.services.certificates.issuing import keystore
 
         keystore().init()
         l2_exam, _ = sync_l3(root)

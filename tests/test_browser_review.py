@@ -35,7 +35,7 @@ def review_server(tmp_path: Path):
     with app.app_context():
         db.create_all()
         sync_content(root)
-        from certplatform.services.issuing import keystore
+        from certplatform.services.certificates.issuing import keystore
 
         keystore().init()
         candidate = make_user(email="candidate@example.com", name="Li Wei", name_zh="李伟")

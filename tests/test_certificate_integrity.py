@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Certificate, CertificateRevocation, CompanyTier, OrganizationKind, Role
 from certplatform.models.types import utcnow
-from certplatform.services import certificate_status, companies, issuing, revocation
+from certplatform.services import certificates, companies
 from tests.conftest import csrf_token
 from tests.factories import make_org, make_user
 from tests.openapi_checks import validate
@@ -40,7 +40,7 @@ class World:
 def _issue(exam, email: str, name: str, days_ago: int = 0) -> Certificate:
     attempt = passed_attempt(make_user(email=email, name=name), exam)
     attempt.status = AttemptStatus.APPROVED
-    cert = issuing.issue(attempt, issued_at=utcnow() - timedelta(days=days_ago))
+    cert = certificates.issuing.issue(attempt, issued_at=utcnow() - timedelta(days=days_ago))
     db.session.commit()
     return cert
 
@@ -51,7 +51,7 @@ def world(app, exam, keys) -> World:
     valid = _issue(exam, "valid@example.com", "Vera Valid")
     revoked = _issue(exam, "revoked@example.com", "Rolf Revoked")
     expired = _issue(exam, "expired@example.com", "Erik Expired", days_ago=800)
-    revocation.revoke(admin, revoked, "Plagiarism found after issue")
+    certificates.revocation.revoke(admin, revoked, "Plagiarism found after issue")
     member = make_user(Role.COMPANY_MEMBER, email="hr@chip.example")
     org = make_org(OrganizationKind.COMPANY, CompanyTier.GOLD, members=(member,))
     _key, secret = companies.create_key(member, org, "checks")
@@ -201,7 +201,7 @@ def test_an_edited_revocation_record_is_caught(client, auth, world, column, valu
 def test_a_revocation_record_copied_from_another_certificate_is_caught(client, auth, world, exam) -> None:
     """The revoked certificate's record is replaced by a copy of another revocation, pointed at it."""
     other = _issue(exam, "other@example.com", "Otto Other")
-    revocation.revoke(make_user(Role.ADMIN), other, "Duplicate account")
+    certificates.revocation.revoke(make_user(Role.ADMIN), other, "Duplicate account")
     _sql("DELETE FROM certificate_revocations WHERE certificate_id = :id", id=world.revoked.id)
     _sql(
         "INSERT INTO certificate_revocations (certificate_id, revoked_at, revoked_by_id, reason, key_id, signature) "
@@ -239,14 +239,14 @@ def test_a_damaged_status_list_fails_closed(app, client, auth, world, tmp_path) 
     token = status_list_jwt([], list_url="x", issuer_url="y", issuer_name="z", keyset=foreign.active(), now=utcnow())
     _header, payload, signature = token.split(".")
     ours = status_list_jwt(
-        [], list_url="x", issuer_url="y", issuer_name="z", keyset=issuing.keystore().active(), now=utcnow()
+        [], list_url="x", issuer_url="y", issuer_name="z", keyset=certificates.issuing.keystore().active(), now=utcnow()
     )
     listed.write_text(f"{ours.split('.')[0]}.{payload}.{signature}\n", encoding="ascii")
     _assert_not_valid(_channels(client, auth, world, world.valid.id), "status_list")
     listed.write_text("garbage\n", encoding="ascii")
     _assert_not_valid(_channels(client, auth, world, world.revoked.id), "status_list")
-    with pytest.raises(issuing.IssuingError, match="could not be signed"):
-        revocation.revoke(make_user(Role.ADMIN), world.valid, "x")
+    with pytest.raises(certificates.issuing.IssuingError, match="could not be signed"):
+        certificates.revocation.revoke(make_user(Role.ADMIN), world.valid, "x")
     assert listed.read_text(encoding="ascii") == "garbage\n", "a damaged list is never overwritten"
     assert db.session.scalar(sa.select(sa.func.count(CertificateRevocation.id))) == 1, "and nothing was stored"
 
@@ -258,8 +258,8 @@ def test_files_changed_after_a_verification_are_read_again(app, client, auth, wo
     from certplatform.certificates.status_list import StatusListStore
 
     assert _channels(client, auth, world, world.valid.id).api["status"] == "valid"  # caches warm
-    store = issuing.keystore()
-    index = certificate_status.status_index(world.valid, certificate_status.assess(world.valid).facts)
+    store = certificates.issuing.keystore()
+    index = certificates.status.status_index(world.valid, certificates.status.assess(world.valid).facts)
     StatusListStore(store.directory).add(
         {index}, keystore=store, list_url="x", issuer_url="y", issuer_name=store.active().issuer_name
     )
@@ -278,11 +278,11 @@ def test_files_changed_after_a_verification_are_read_again(app, client, auth, wo
 
 
 def test_key_rotation_keeps_every_record_verifiable(runner, client, auth, world, exam) -> None:
-    before = issuing.keystore().active().key_id
+    before = certificates.issuing.keystore().active().key_id
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
     admin = make_user(Role.ADMIN, email="second-admin@example.com")
     late = _issue(exam, "late@example.com", "Lena Late")
-    revocation.revoke(admin, world.valid, "Revoked after the rotation")
+    certificates.revocation.revoke(admin, world.valid, "Revoked after the rotation")
     assert late.key_id != before and world.revoked.key_id == before
     assert _channels(client, auth, world, world.revoked.id).api["status"] == "revoked"
     assert _channels(client, auth, world, world.valid.id).api["status"] == "revoked"
@@ -299,18 +299,20 @@ def test_eligibility_and_the_directory_believe_signed_data_only(world) -> None:
     from certplatform.services import directory
 
     holder = db.session.get(Certificate, world.expired.id).user
-    assert issuing.certified_levels(holder) == set()
+    assert certificates.issuing.certified_levels(holder) == set()
     _sql(
         "UPDATE certificates SET expires_at = :e WHERE id = :id",
         e=utcnow().replace(tzinfo=None) + timedelta(days=30),
         id=world.expired.id,
     )
-    assert issuing.certified_levels(holder) == set(), "a moved expiry does not certify anyone"
+    assert certificates.issuing.certified_levels(holder) == set(), "a moved expiry does not certify anyone"
     directory.set_consent(holder, True, "")
     assert directory.listings() == []
     revoked_holder = db.session.get(Certificate, world.revoked.id).user
     _sql("DELETE FROM certificate_revocations WHERE certificate_id = :id", id=world.revoked.id)
-    assert issuing.certified_levels(revoked_holder) == set(), "a deleted revocation does not certify anyone"
+    assert certificates.issuing.certified_levels(revoked_holder) == set(), (
+        "a deleted revocation does not certify anyone"
+    )
 
 
 def test_stored_files_are_handed_out_only_while_they_match(client, auth, world) -> None:
@@ -354,5 +356,5 @@ def test_revocations_cannot_be_rewritten_through_the_application(world) -> None:
     with pytest.raises(ImmutableCertificateError, match="open_badge"):
         db.session.commit()
     db.session.rollback()
-    with pytest.raises(issuing.IssuingError, match="already revoked"):
-        revocation.revoke(make_user(Role.ADMIN), db.session.get(Certificate, world.revoked.id), "again")
+    with pytest.raises(certificates.issuing.IssuingError, match="already revoked"):
+        certificates.revocation.revoke(make_user(Role.ADMIN), db.session.get(Certificate, world.revoked.id), "again")

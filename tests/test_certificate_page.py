@@ -14,7 +14,7 @@ from jwt.utils import base64url_decode
 from PIL import Image
 
 from certplatform.models import Role
-from certplatform.services import certificate_status, issuing, markdown, revocation
+from certplatform.services import certificates, markdown
 from certplatform.urls import public_url
 from tests.factories import make_user
 
@@ -47,7 +47,7 @@ def test_the_evidence_is_signed(client, cert) -> None:
     evidence = cert.snapshot["evidence"]
     assert [item["task"] for item in evidence] and all(item["score_basis_points"] == 10_000 for item in evidence)
     assert sum(item["weight_basis_points"] for item in evidence) in range(9_998, 10_003)
-    found = certificate_status.assess(cert)
+    found = certificates.status.assess(cert)
     assert [e.task for e in found.facts.evidence] == [item["task"] for item in evidence]
 
 
@@ -107,7 +107,7 @@ def test_the_live_badge_follows_revocation(client, auth, cert) -> None:
     assert ">有效<" in zh
 
     admin = make_user(Role.ADMIN, email="root@example.com")
-    revocation.revoke(admin, cert, "Plagiarism found after issue")
+    certificates.revocation.revoke(admin, cert, "Plagiarism found after issue")
     page = client.get(f"/verify/{cert.id}").get_data(as_text=True)
     assert 'id="snippet-markdown"' not in page and "linkedin.com" not in page, "nothing to show off once revoked"
     revoked = client.get(f"/verify/{cert.id}/badge.svg").get_data(as_text=True)
@@ -172,7 +172,7 @@ def test_holders_find_the_page_and_the_png_on_their_certificates(client, auth, c
     auth.login(candidate.email)
     html = client.get("/certificates/").get_data(as_text=True)
     assert f"/certificates/{cert.id}/open-badge.png" in html and f"/verify/{cert.id}" in html
-    assert issuing.verify_url(cert.id) == public_url("verify.page", cert_id=cert.id)
+    assert certificates.issuing.verify_url(cert.id) == public_url("verify.page", cert_id=cert.id)
 
 
 def test_course_skills_are_validated() -> None:

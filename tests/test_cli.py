@@ -73,7 +73,7 @@ def test_demo_data_includes_valid_revoked_and_expired_certificates(app, runner, 
     from pathlib import Path
 
     from certplatform.content.sync import sync_content
-    from certplatform.services import issuing
+    from certplatform.services import certificates
     from tests.exam_fixtures import write_exam_root
 
     root = write_exam_root(tmp_path / "content")
@@ -82,9 +82,12 @@ def test_demo_data_includes_valid_revoked_and_expired_certificates(app, runner, 
     first = json.loads(runner.invoke(args=["demo-data", "--password", "Demo-Passw0rd-1"]).output)["certificates"]
     again = json.loads(runner.invoke(args=["demo-data", "--password", "Demo-Passw0rd-1"]).output)["certificates"]
     assert first == again, "idempotent"
-    statuses = {kind: issuing.status(issuing.lookup(first[kind])) for kind in ("valid", "revoked", "expired")}
+    statuses = {
+        kind: certificates.issuing.status(certificates.issuing.lookup(first[kind]))
+        for kind in ("valid", "revoked", "expired")
+    }
     assert statuses == {"valid": "valid", "revoked": "revoked", "expired": "expired"}
-    assert Path(first["valid_pdf"]).read_bytes() == issuing.lookup(first["valid"]).pdf
+    assert Path(first["valid_pdf"]).read_bytes() == certificates.issuing.lookup(first["valid"]).pdf
 
 
 def test_selftest_pool_needs_the_docker_backend(runner) -> None:

@@ -28,7 +28,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import cohort_dashboard, cohorts, issuing, learning
+from certplatform.services import certificates, cohort_dashboard, cohorts, learning
 from tests.cohort_data import generate_students
 from tests.exam_fixtures import complete_course
 from tests.factories import make_org, make_user
@@ -67,7 +67,7 @@ def attempt(user: User, exam, status: AttemptStatus, started_days_ago: float = 0
 def certificate(exam_attempt: ExamAttempt, cert_id: str) -> Certificate:
     """A certificate issued and signed for the approved attempt, under an ID the assertions can name."""
     with patch("certplatform.certificates.ids.new_certificate_id", return_value=cert_id):
-        cert = issuing.issue(exam_attempt)
+        cert = certificates.issuing.issue(exam_attempt)
     db.session.commit()
     return cert
 

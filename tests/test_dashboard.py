@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, ContactMessage, Course, ExamAttempt, Role
 from certplatform.models.types import utcnow
-from certplatform.services import dashboard, learning, revocation
+from certplatform.services import certificates, dashboard, learning
 from tests.conftest import post_form
 from tests.factories import make_user
 
@@ -126,7 +126,7 @@ def test_a_certified_holder_sees_the_certificate_and_the_path_done(client, auth,
 
 def test_a_revoked_certificate_no_longer_counts(client, auth, cert, exam) -> None:
     admin = make_user(Role.ADMIN, email="admin@example.com")
-    revocation.revoke(admin, cert, "Plagiarism found after issue")
+    certificates.revocation.revoke(admin, cert, "Plagiarism found after issue")
     auth.login("candidate@example.com")
     html = _page(client)
     assert "badge-revoked" in _section(html, "certificates") and "revoked" in _section(html, "certificates")

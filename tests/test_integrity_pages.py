@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from certplatform.extensions import db
 from certplatform.models import Certificate, ReviewDecision, Role, SubmissionStatus
-from certplatform.services import attempts, review, review_input, revocation
+from certplatform.services import attempts, certificates, review, review_input
 from tests.conftest import post_form
 from tests.factories import make_user
 from tests.integrity_fixtures import INDEPENDENT_SOFTMAX, renamed, solution, submit
@@ -84,7 +84,7 @@ def test_the_report_in_every_state_of_the_review(
         browser(second_mentor, language).get(f"/review/{second.id}/").get_data(as_text=True), language, copier
     )
 
-    revocation.revoke(admin, db.session.scalar(sa.select(Certificate)), "Copied from another candidate")
+    certificates.revocation.revoke(admin, db.session.scalar(sa.select(Certificate)), "Copied from another candidate")
     _check_mentor_page(
         browser(second_mentor, language).get(f"/review/{second.id}/").get_data(as_text=True), language, copier
     )

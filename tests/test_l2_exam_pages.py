@@ -23,7 +23,7 @@ from certplatform.models import (
     Submission,
     SubmissionStatus,
 )
-from certplatform.services import attempts, certificate_status, issuing, review, revocation
+from certplatform.services import attempts, certificates, review
 from tests.conftest import post_form
 from tests.exam_fixtures import REPO, complete_course
 from tests.factories import PASSWORD, make_user
@@ -71,7 +71,7 @@ def l1_holder(exams, finished_l2_course, mentor, keys):  # noqa: F811
     l1, _ = exams
     attempt = passed_attempt(finished_l2_course, l1)
     review.decide(mentor, review.claim(mentor, attempt), ReviewDecision.APPROVE, full_scores(l1), "Solid L1 work.")
-    assert issuing.certified_levels(finished_l2_course) == {"L1"}
+    assert certificates.issuing.certified_levels(finished_l2_course) == {"L1"}
     return finished_l2_course
 
 
@@ -162,8 +162,8 @@ def test_an_l1_holder_takes_the_l2_exam_and_a_mentor_approves_it(client, auth, a
         assert "portable_softmax" in html and "rms_norm_bits_kernel" in html
     review.decide(mentor, lease, ReviewDecision.APPROVE, full_scores(attempt.exam), "Capability-driven throughout.")
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.level == CertLevel.L2))
-    assert cert is not None and cert.attempt_id == attempt.id and certificate_status.assess(cert).intact
-    assert issuing.certified_levels(l1_holder) == {"L1", "L2"}
+    assert cert is not None and cert.attempt_id == attempt.id and certificates.status.assess(cert).intact
+    assert certificates.issuing.certified_levels(l1_holder) == {"L1", "L2"}
 
 
 REVIEW_WORDS = {
@@ -249,7 +249,7 @@ def test_l2_pages_after_changes_requested_a_revision_an_approval_and_a_revocatio
         assert words["approved"] in html and words["changes"] in html, path
 
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.level == CertLevel.L2))
-    revocation.revoke(admin, cert, "Shared solution found")
+    certificates.revocation.revoke(admin, cert, "Shared solution found")
     verify = as_user(l1_holder).get(f"/verify/{cert.id}").get_data(as_text=True)
     assert words["revoked"] in verify and "Shared solution found" in verify
     assert list(pages([(mentor, first), (second, lease)])), "every page still opens once the certificate is revoked"

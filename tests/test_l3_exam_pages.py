@@ -149,7 +149,7 @@ def test_changes_requested_a_revised_document_two_approvals_and_a_revocation(app
     """Every page of an L3 attempt opens after each decision: changes requested on the design document, the revision
     handed in and reviewed by two other mentors, and the certificate revoked afterwards."""
     from certplatform.models import ReviewDecision
-    from certplatform.services import review, revocation
+    from certplatform.services import certificates, review
 
     l2_exam, l3_exam = l3
     words = REVIEW_WORDS[language]
@@ -213,7 +213,7 @@ def test_changes_requested_a_revised_document_two_approvals_and_a_revocation(app
         assert words["approved"] in html and words["changes"] in html, path
 
     cert = db.session.scalar(sa.select(Certificate).where(Certificate.level == CertLevel.L3))
-    revocation.revoke(admin, cert, "Plan copied from another candidate")
+    certificates.revocation.revoke(admin, cert, "Plan copied from another candidate")
     verify = client.get(f"/verify/{cert.id}").get_data(as_text=True)
     assert words["revoked"] in verify and "Plan copied from another candidate" in verify
     assert client.get(f"/api/v1/certificates/{cert.id}").get_json()["status"] == "revoked"

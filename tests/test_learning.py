@@ -23,7 +23,7 @@ from certplatform.models import (
     QuizQuestion,
     SyncStatus,
 )
-from certplatform.services import eligibility, issuing, learning, quizzes
+from certplatform.services import certificates, eligibility, learning, quizzes
 from certplatform.services.markdown import render, render_inline
 from tests.conftest import post_form
 from tests.content.minimal_tree import COURSE, LESSON1, LESSON2, MODULE, edit, uid, write, write_minimal_tree
@@ -336,7 +336,9 @@ def test_prerequisite_certificate_gates_the_next_level(app, content_root, monkey
     complete_course(user, course)
     result = eligibility.exam_eligibility(user, course)
     assert result.course_complete and result.missing_prerequisites == ("L1",) and not result.eligible
-    monkeypatch.setattr(issuing, "certified_levels", lambda u: {CertLevel.L1} if u.id == user.id else set())
+    monkeypatch.setattr(
+        certificates.issuing, "certified_levels", lambda u: {CertLevel.L1} if u.id == user.id else set()
+    )
     assert eligibility.exam_eligibility(user, course).eligible
 
 

@@ -20,7 +20,7 @@ from certplatform.models import (
     Role,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import attempts, certificate_status, issuing, review
+from certplatform.services import attempts, certificates, review
 from tests.factories import make_org, make_user
 from tests.review_fixtures import full_scores, passed_attempt
 
@@ -77,11 +77,11 @@ def test_approval_issues_one_signed_certificate(exam, awaiting, mentor, keys) ->
     assert cert.expires_at - cert.issued_at == timedelta(days=730)
     assert cert.snapshot["holder"]["name_latin"] == awaiting.user.name_latin
     assert cert.snapshot["score_basis_points"] == 9500 and cert.key_id == keys.key_id
-    assert certificate_status.assess(cert).intact and cert.pdf.startswith(b"%PDF")
-    assert issuing.issue(awaiting).id == cert.id, "issuing again returns the same certificate"
+    assert certificates.status.assess(cert).intact and cert.pdf.startswith(b"%PDF")
+    assert certificates.issuing.issue(awaiting).id == cert.id, "issuing again returns the same certificate"
     assert db.session.scalar(sa.select(sa.func.count(Certificate.id))) == 1
     assert {"review.claim", "review.decide", "certificate.issue"} <= set(_actions())
-    assert issuing.certified_levels(awaiting.user) == {"L1"}
+    assert certificates.issuing.certified_levels(awaiting.user) == {"L1"}
 
 
 def test_a_certificate_cannot_be_rewritten_or_deleted(exam, awaiting, mentor, keys) -> None:
@@ -110,7 +110,7 @@ def test_a_tampered_record_no_longer_matches_its_signature(exam, awaiting, mento
     )
     db.session.commit()
     db.session.expire_all()
-    found = certificate_status.assess(db.session.get(Certificate, cert.id))
+    found = certificates.status.assess(db.session.get(Certificate, cert.id))
     assert found.status == "invalid" and found.problems == ("record_signature",) and found.facts is None
 
 
@@ -187,7 +187,7 @@ def test_admin_override_and_reassign_are_audited(exam, awaiting, mentor, second_
 def test_without_keys_an_approval_changes_nothing(app, exam, awaiting, mentor, tmp_path) -> None:
     app.config["CERT_KEYS_DIR"] = str(tmp_path / "no-keys")
     lease = review.claim(mentor, awaiting)
-    with pytest.raises(issuing.IssuingError, match="cannot be signed"):
+    with pytest.raises(certificates.issuing.IssuingError, match="cannot be signed"):
         review.decide(mentor, lease, ReviewDecision.APPROVE, full_scores(exam), "")
     db.session.expire_all()
     assert awaiting.status is AttemptStatus.AWAITING_REVIEW

@@ -97,11 +97,11 @@ def test_existing_revocations_are_signed_and_survive_a_round_trip(empty_database
 
         upgrade()
         from certplatform.models import Certificate
-        from certplatform.services import certificate_status
+        from certplatform.services import certificates
 
         kept, revoked = (db.session.get(Certificate, i) for i in ("FLAGOS-L1-AAAA-AAAA", "FLAGOS-L1-BBBB-BBBB"))
         assert (kept.status_index, revoked.status_index) == (0, 1), "indexes in the order of issue"
-        found = certificate_status.assess_many([kept, revoked], now=ISSUED + timedelta(days=200))
+        found = certificates.status.assess_many([kept, revoked], now=ISSUED + timedelta(days=200))
         assert found[kept.id].status == "valid" and found[kept.id].intact
         assert found[revoked.id].status == "revoked" and found[revoked.id].intact
         assert found[revoked.id].revocation.reason == "Plagiarism"

@@ -11,7 +11,7 @@ import pytest
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Role
 from certplatform.models.types import utcnow
-from certplatform.services import issuing
+from certplatform.services import certificates
 from tests.conftest import csrf_token, post_form
 from tests.factories import make_user
 from tests.openapi_checks import validate
@@ -66,13 +66,15 @@ def test_revoked_and_expired_show_as_such_everywhere(app, client, auth, cert, ex
     record = client.get(f"/api/v1/certificates/{cert.id}").json
     assert record["status"] == "revoked" and record["revocation_reason"] == "Plagiarism found after issue"
     assert "is revoked" in _upload(client, cert.pdf).get_data(as_text=True)
-    assert issuing.certified_levels(candidate) == set()
+    assert certificates.issuing.certified_levels(candidate) == set()
 
     from tests.review_fixtures import passed_attempt
 
     old = passed_attempt(make_user(email="old@example.com"), exam)
     old.status = AttemptStatus.APPROVED
-    expired = issuing.issue(old, issued_at=utcnow() - timedelta(days=731))  # expiry is in the signed snapshot
+    expired = certificates.issuing.issue(
+        old, issued_at=utcnow() - timedelta(days=731)
+    )  # expiry is in the signed snapshot
     db.session.commit()
     assert client.get(f"/api/v1/certificates/{expired.id}").json["status"] == "expired"
     assert "Expired" in client.get(f"/verify/{expired.id}").get_data(as_text=True)
@@ -80,12 +82,10 @@ def test_revoked_and_expired_show_as_such_everywhere(app, client, auth, cert, ex
 
 def test_the_api_answers_from_the_record_as_it_is_now(client, cert, exam, monkeypatch) -> None:
     """Verdicts on signatures are remembered between requests; a revocation or an expiry still shows at once."""
-    from certplatform.services import certificate_status, revocation
-
     path = f"/api/v1/certificates/{cert.id}"
     first = client.get(path)
     assert first.json["status"] == "valid" and client.get(path).data == first.data  # the second answer is remembered
-    revocation.revoke(make_user(Role.ADMIN, email="root@example.com"), cert, "Found copied")
+    certificates.revocation.revoke(make_user(Role.ADMIN, email="root@example.com"), cert, "Found copied")
     record = client.get(path).json
     assert record["status"] == "revoked" and record["revocation_reason"] == "Found copied"
     assert record["revoked_at"] is not None and record["integrity"] == {"intact": True, "problems": []}
@@ -94,12 +94,12 @@ def test_the_api_answers_from_the_record_as_it_is_now(client, cert, exam, monkey
 
     attempt = passed_attempt(make_user(email="second@example.com"), exam)
     attempt.status = AttemptStatus.APPROVED
-    other = issuing.issue(attempt, issued_at=utcnow())
+    other = certificates.issuing.issue(attempt, issued_at=utcnow())
     db.session.commit()
     other_path = f"/api/v1/certificates/{other.id}"
     assert client.get(other_path).json["status"] == "valid"
     later = other.expires_at + timedelta(seconds=1)
-    monkeypatch.setattr(certificate_status, "utcnow", lambda: later)
+    monkeypatch.setattr(certificates.status, "utcnow", lambda: later)
     assert client.get(other_path).json["status"] == "expired"
 
 
@@ -128,7 +128,7 @@ def test_pdf_checks(app, client, cert, tmp_path) -> None:
                 issued_on=snap["issued_at"][:10],
                 expires_on=snap["expires_at"][:10],
                 score_percent="95.0%",
-                verify_url=issuing.verify_url(cert.id),
+                verify_url=certificates.issuing.verify_url(cert.id),
                 key_fingerprint=foreign.active().key_id,
             )
         ),
@@ -174,7 +174,7 @@ def test_holders_see_and_download_their_certificates(client, auth, cert, candida
     token = client.get(f"/certificates/{cert.id}/open-badge.jwt").get_data(as_text=True)
     from certplatform.certificates.badges import verify_open_badge_jwt
 
-    payload = verify_open_badge_jwt(token, issuing.keystore())
+    payload = verify_open_badge_jwt(token, certificates.issuing.keystore())
     assert payload["vc"]["credentialSubject"]["achievement"]["name"] == cert.snapshot["title"]["en"]
     jwks = client.get("/api/v1/issuer").json["jwks"]
     assert any(k["kid"] == cert.key_id for k in jwks["keys"])
@@ -278,7 +278,7 @@ def test_new_ids_hold_only_letters_and_digits_and_old_ones_keep_verifying(client
 
     fresh = passed_attempt(make_user(email="fresh@example.com"), exam)
     fresh.status = AttemptStatus.APPROVED
-    new = issuing.issue(fresh)
+    new = certificates.issuing.issue(fresh)
     db.session.commit()
     assert re.fullmatch(r"FLAGOS-L1-[0-9A-Z]{4}-[0-9A-Z]{4}", new.id)
     # A certificate issued under the first scheme, whose check character is "$".
@@ -291,7 +291,7 @@ def test_new_ids_hold_only_letters_and_digits_and_old_ones_keep_verifying(client
     monkeypatch.setattr(ids, "new_certificate_id", lambda level: legacy_id)
     old = passed_attempt(make_user(email="old-scheme@example.com", name="Olga Old"), exam)
     old.status = AttemptStatus.APPROVED
-    assert issuing.issue(old).id == legacy_id
+    assert certificates.issuing.issue(old).id == legacy_id
     db.session.commit()
     for path in (f"/verify/{legacy_id}", f"/verify/{legacy_id.replace('$', '%24').lower()}"):
         page = client.get(path).get_data(as_text=True)

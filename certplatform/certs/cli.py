@@ -24,7 +24,7 @@ def keys() -> None:
 def init() -> None:
     """Create the signing key and the PDF signing certificate."""
     from certplatform.certificates.keys import CertificateKeyError
-    from certplatform.services.issuing import keystore
+    from certplatform.services.certificates.issuing import keystore
 
     store = keystore()
     try:
@@ -41,7 +41,7 @@ def rotate() -> None:
     """Add a new active key; certificates signed with older keys stay verifiable."""
     from certplatform.certificates.keys import CertificateKeyError
     from certplatform.services import audit
-    from certplatform.services.issuing import keystore
+    from certplatform.services.certificates.issuing import keystore
 
     try:
         keyset = keystore().rotate()
@@ -82,8 +82,8 @@ def verify_pdf(file: Path, lang: str | None) -> None:
     from flask_babel import force_locale
     from flask_babel import gettext as _
 
-    from certplatform.services.certificate_status import STATUS_LABELS
-    from certplatform.services.verification import check_uploaded_pdf
+    from certplatform.services.certificates.status import STATUS_LABELS
+    from certplatform.services.certificates.verification import check_uploaded_pdf
 
     result = check_uploaded_pdf(file.read_bytes())
     with force_locale(_cli_locale(lang)):
@@ -122,7 +122,7 @@ def publish_status_list() -> None:
     """
     from certplatform.certificates.keys import CertificateKeyError
     from certplatform.certificates.status_list import StatusListError
-    from certplatform.services.revocation import republish_status_list
+    from certplatform.services.certificates.revocation import republish_status_list
 
     try:
         count = republish_status_list()

@@ -10,19 +10,19 @@ from certplatform.authz import login_required, public, role_required
 from certplatform.certs import bp
 from certplatform.certs.forms import DirectoryForm, ProfileForm, RevokeForm
 from certplatform.models import Certificate, Role
-from certplatform.services import certificate_page, certificate_status, directory, issuing, revocation
-from certplatform.services.certificate_page import linkedin_url
+from certplatform.services import certificates, directory
+from certplatform.services.certificates.page import linkedin_url
 
 
 def _own_or_404(cert_id: str) -> Certificate:
-    cert = issuing.lookup(cert_id)
+    cert = certificates.issuing.lookup(cert_id)
     if cert is None or (cert.user_id != current_user.id and not current_user.has_role(Role.ADMIN)):
         abort(404)
     return cert
 
 
 bp.add_app_template_global(linkedin_url)
-bp.add_app_template_global(certificate_status.STATUS_LABELS, "cert_status_names")
+bp.add_app_template_global(certificates.status.STATUS_LABELS, "cert_status_names")
 
 
 @bp.route("/certificates/", methods=["GET", "POST"])
@@ -43,7 +43,7 @@ def mine():
     return render_template(
         "certs/mine.html",
         certificates=certs,
-        found=certificate_status.assess_many(certs),
+        found=certificates.status.assess_many(certs),
         form=form,
         directory_form=directory_form,
     )
@@ -69,7 +69,7 @@ def directory_consent():
 def pdf(cert_id: str):
     """The PAdES-signed PDF, generated once at issue (and handed out only while it is the one the record signed)."""
     cert = _own_or_404(cert_id)
-    if not issuing.issued_document(cert, certificate_status.assess(cert).facts, cert.pdf):
+    if not certificates.issuing.issued_document(cert, certificates.status.assess(cert).facts, cert.pdf):
         flash(_("The stored PDF of this certificate fails its integrity check."), "error")
         return redirect(url_for("certs.mine"))
     return _attachment(cert.pdf, "application/pdf", f"{cert.id}.pdf")
@@ -80,7 +80,7 @@ def pdf(cert_id: str):
 def badge(cert_id: str):
     """The certificate's Open Badges 3.0 credential: the JWT signed once, when the certificate was issued."""
     cert = _own_or_404(cert_id)
-    return _download(lambda: issuing.open_badge(cert), "application/jwt", f"{cert.id}.jwt")
+    return _download(lambda: certificates.issuing.open_badge(cert), "application/jwt", f"{cert.id}.jwt")
 
 
 @bp.get("/certificates/<cert_id>/open-badge.png")
@@ -88,15 +88,15 @@ def badge(cert_id: str):
 def baked_badge(cert_id: str):
     """The level's badge picture with the certificate's Open Badge baked in (for badge wallets)."""
     cert = _own_or_404(cert_id)
-    found = certificate_status.assess(cert)
-    return _download(lambda: certificate_page.baked_badge(cert, found), "image/png", f"{cert.id}-open-badge.png")
+    found = certificates.status.assess(cert)
+    return _download(lambda: certificates.page.baked_badge(cert, found), "image/png", f"{cert.id}-open-badge.png")
 
 
 def _download(make, mimetype: str, filename: str):
     """The file `make()` returns as an attachment; an issuing problem goes back to the holder's list, named."""
     try:
         data = make()
-    except issuing.IssuingError as exc:
+    except certificates.issuing.IssuingError as exc:
         flash(str(exc), "error")
         return redirect(url_for("certs.mine"))
     return _attachment(data, mimetype, filename)
@@ -114,8 +114,8 @@ def profile(slug: str):
     if user is None:
         abort(404)
     certs = directory.certificates_of(user)
-    found = certificate_status.assess_many(certs)
-    shown = [cert for cert in certs if found[cert.id].status != issuing.REVOKED]
+    found = certificates.status.assess_many(certs)
+    shown = [cert for cert in certs if found[cert.id].status != certificates.issuing.REVOKED]
     return render_template("certs/profile.html", holder=user, certificates=shown, found=found)
 
 
@@ -123,14 +123,14 @@ def profile(slug: str):
 @role_required(Role.ADMIN)
 def revoke(cert_id: str):
     """Admins: revoke a certificate with a reason, which verification then shows."""
-    cert = issuing.lookup(cert_id)
+    cert = certificates.issuing.lookup(cert_id)
     if cert is None:
         abort(404)
     form = RevokeForm()
     if form.validate_on_submit():
         try:
-            revocation.revoke(current_user, cert, form.reason.data)
-        except issuing.IssuingError as exc:
+            certificates.revocation.revoke(current_user, cert, form.reason.data)
+        except certificates.issuing.IssuingError as exc:
             flash(str(exc), "error")
         else:
             flash(_("The certificate is revoked."), "success")

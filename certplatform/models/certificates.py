@@ -20,7 +20,7 @@ class Certificate(db.Model):
     """An issued certificate. The snapshot and its signature never change.
 
     Its status comes only from signed data: expiry from the signed snapshot, revocation from a signed
-    CertificateRevocation and the signed status list (services/certificate_status.py). The plain columns copy a few
+    CertificateRevocation and the signed status list (services/certificates/status.py). The plain columns copy a few
     snapshot facts so that queries can filter on them; they are checked against the snapshot, never trusted alone.
     """
 
@@ -67,7 +67,7 @@ class CertificateRevocation(db.Model):
 
 
 # What a certificate says and the signature over it: never changed once written. Assessing a certificate reads
-# these columns (and renews_id) in services/certificate_status.py.
+# these columns (and renews_id) in services/certificates/status.py.
 IMMUTABLE_FIELDS = (
     "id",
     "user_id",

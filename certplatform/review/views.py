@@ -16,7 +16,7 @@ from certplatform.review import bp
 from certplatform.review.forms import DecisionForm, OverrideForm, ReassignForm
 from certplatform.sandbox.kinds import source_suffix
 from certplatform.services import accounts, integrity, review, review_input
-from certplatform.services.issuing import IssuingError
+from certplatform.services.certificates.issuing import IssuingError
 from certplatform.services.markdown import code_html, render
 
 mentors = role_required(Role.MENTOR, Role.ADMIN)

@@ -11,7 +11,7 @@ from flask.json.provider import JSONProvider
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import models_json_schema
 
-from certplatform.services.certificate_status import PROBLEMS, Assessment
+from certplatform.services.certificates.status import PROBLEMS, Assessment
 
 Moment = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 Problem = Literal[PROBLEMS]  # type: ignore[valid-type]

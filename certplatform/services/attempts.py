@@ -22,7 +22,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import audit, grading_queue, issuing
+from certplatform.services import audit, certificates, grading_queue
 from certplatform.services.eligibility import exam_eligibility
 
 COUNTED = (
@@ -82,7 +82,7 @@ def can_start(user: User, exam: Exam, now: datetime | None = None) -> StartDecis
         reasons.append(_("Your passed attempt is waiting for its mentor review."))
     if any(a.status == AttemptStatus.GRADING for a in history):
         reasons.append(_("Your last attempt is still being graded."))
-    held = issuing.valid_certificate(user, exam.level)
+    held = certificates.issuing.valid_certificate(user, exam.level)
     renewal_from = held.expires_at - timedelta(days=current_app.config["CERT_RENEWAL_DAYS"]) if held else None
     if renewal_from is not None and renewal_from > now:
         next_at = renewal_from

@@ -36,7 +36,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import certificate_status, issuing
+from certplatform.services import certificates
 
 ACTIVE_DAYS = 7
 PASSED = (AttemptStatus.AWAITING_REVIEW, AttemptStatus.APPROVED)  # passed the automatic grading
@@ -70,7 +70,7 @@ ATTEMPT_STATES = {
     AttemptStatus.REJECTED: _l("rejected"),
     AttemptStatus.VOID: _l("void (not counted)"),
 }
-CERT_STATES = certificate_status.STATUS_LABELS
+CERT_STATES = certificates.status.STATUS_LABELS
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class StudentRow:
 
     @property
     def certified(self) -> bool:
-        return any(c.status == issuing.VALID for c in self.certificates)
+        return any(c.status == certificates.issuing.VALID for c in self.certificates)
 
     def active_since(self, since: datetime) -> bool:
         return self.last_active is not None and self.last_active >= since
@@ -313,7 +313,7 @@ def _certificates(cohort: Cohort, students: dict[int, StudentRow], now: datetime
     latest: dict[tuple[int, str], Certificate] = {}
     revocations = {}
     for cert, revocation in db.session.execute(
-        certificate_status.with_revocations(
+        certificates.status.with_revocations(
             sa.select(Certificate)
             .where(Certificate.user_id.in_(_members(cohort)), Certificate.level.in_(_levels(cohort)))
             .order_by(Certificate.issued_at)
@@ -321,7 +321,7 @@ def _certificates(cohort: Cohort, students: dict[int, StudentRow], now: datetime
     ):
         latest[(cert.user_id, cert.level.value)] = cert
         revocations[cert.id] = revocation
-    found = certificate_status.assess_many(latest.values(), now, revocations)  # status from signed data
+    found = certificates.status.assess_many(latest.values(), now, revocations)  # status from signed data
     for (user_id, level), cert in sorted(latest.items(), key=lambda kv: kv[0][1]):
         students[user_id].certificates.append(CertificateInfo(cert.id, level, found[cert.id].status))
 

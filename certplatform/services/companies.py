@@ -17,7 +17,7 @@ from certplatform.authz import managed_organizations
 from certplatform.extensions import db
 from certplatform.models import ApiKey, CompanyTier, Organization, OrganizationKind, User, VerificationCall
 from certplatform.models.types import utcnow
-from certplatform.services import api_bodies, audit, certificate_status, issuing
+from certplatform.services import api_bodies, audit, certificates
 
 KEY_PREFIX = "fcv"  # FlagOS certificate verification
 
@@ -132,8 +132,8 @@ def verify_bulk(key: ApiKey, ids: Any) -> list[dict[str, Any]]:
         raise CompanyError(_("At most %(max)d IDs per call; this call has %(n)d.", max=limit, n=len(ids)))
     results: list[dict[str, Any]] = []
     summary: dict[str, int] = {}
-    certs = [issuing.lookup(raw) for raw in ids]
-    found = certificate_status.assess_many(cert for cert in certs if cert is not None)
+    certs = [certificates.issuing.lookup(raw) for raw in ids]
+    found = certificates.status.assess_many(cert for cert in certs if cert is not None)
     for raw, cert in zip(ids, certs, strict=True):
         if cert is None:
             results.append(api_bodies.not_found(raw))

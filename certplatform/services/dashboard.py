@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from certplatform.extensions import db
 from certplatform.models import AttemptStatus, Certificate, ContactMessage, Course, Exam, ExamAttempt, User
-from certplatform.services import attempts, certificate_status, eligibility, learning
-from certplatform.services.certificate_status import Assessment
+from certplatform.services import attempts, eligibility, learning
+from certplatform.services.certificates.status import Assessment, assess_many
 from certplatform.services.learning import CourseProgress
 
 RECENT_RESULTS = 5
@@ -120,7 +120,7 @@ def certificates(user: User) -> list[tuple[Certificate, Assessment]]:
     certs = db.session.scalars(
         sa.select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc())
     ).all()
-    found = certificate_status.assess_many(certs)
+    found = assess_many(certs)
     return [(cert, found[cert.id]) for cert in certs]
 
 

@@ -100,12 +100,12 @@ DEMO_HOLDERS = [
 
 def demo_certificates(password: str) -> dict[str, Any] | None:
     """One valid, one revoked and one expired L1 certificate, with signing keys created if missing."""
-    from certplatform.services import issuing, revocation
+    from certplatform.services import certificates
 
     exam = db.session.scalar(sa.select(Exam).where(Exam.level == CertLevel.L1, Exam.deleted_at.is_(None)))
     if exam is None:
         return None  # content not synced yet: `certplatform content sync` first
-    store = issuing.keystore()
+    store = certificates.issuing.keystore()
     if not store.exists():
         store.init()
     admin = db.session.scalar(sa.select(User).where(User.email == f"admin@{DEMO_DOMAIN}"))
@@ -133,10 +133,10 @@ def demo_certificates(password: str) -> dict[str, Any] | None:
             )
             db.session.add(attempt)
             db.session.flush()
-            cert = issuing.issue(attempt, issued_at=issued)
+            cert = certificates.issuing.issue(attempt, issued_at=issued)
             db.session.commit()
             if kind == "revoked":
-                revocation.revoke(admin, cert, "Demo: revoked after a plagiarism report")
+                certificates.revocation.revoke(admin, cert, "Demo: revoked after a plagiarism report")
         found[kind] = cert.id
     db.session.commit()
     valid = db.session.get(Certificate, found["valid"])

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from certplatform.extensions import db
 from certplatform.models import Certificate, CertLevel, CompanyTier, ContactMessage, Organization, User
 from certplatform.models.types import utcnow
-from certplatform.services import audit, certificate_status, mailer, outbox
+from certplatform.services import audit, certificates, mailer, outbox
 from certplatform.urls import public_url
 
 SKILL = re.compile(r"^[a-z0-9][a-z0-9+#.\-]{0,29}$")
@@ -90,17 +90,17 @@ def listings(level: CertLevel | None = None, skill: str | None = None) -> list[L
             User.directory_opt_in_at.is_not(None),
             User.active.is_(True),
             Certificate.expires_at > utcnow(),
-            certificate_status.not_revoked(),
+            certificates.status.not_revoked(),
         )
         .order_by(Certificate.issued_at.desc())
     )
     if level is not None:
         stmt = stmt.where(Certificate.level == level)
     rows = db.session.execute(stmt).all()
-    status = certificate_status.assess_many(cert for _user, cert in rows)  # only certificates valid by signed data
+    status = certificates.status.assess_many(cert for _user, cert in rows)  # only certificates valid by signed data
     found: dict[int, Listing] = {}
     for user, cert in rows:
-        if (skill and skill.lower() not in (user.skills or [])) or status[cert.id].status != certificate_status.VALID:
+        if (skill and skill.lower() not in (user.skills or [])) or status[cert.id].status != certificates.status.VALID:
             continue
         found.setdefault(user.id, Listing(user, [])).certificates.append(cert)
     return list(found.values())

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from certplatform.models import Course, User
-from certplatform.services import issuing
+from certplatform.services import certificates
 from certplatform.services.learning import course_progress
 
 
 def certified_levels(user: User) -> frozenset[str]:
     """The levels ("L1", ...) `user` holds a valid certificate for."""
-    return frozenset(level.value for level in issuing.certified_levels(user))
+    return frozenset(level.value for level in certificates.issuing.certified_levels(user))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from certplatform.models import (
     User,
 )
 from certplatform.models.types import utcnow
-from certplatform.services import attempts, audit, issuing
+from certplatform.services import attempts, audit, certificates
 from certplatform.services.review_input import (
     MAX_COMMENT,
     ReviewError,
@@ -199,7 +199,7 @@ def _apply(attempt: ExamAttempt, decision: ReviewDecision, forced: bool = False)
             attempt.finished_at = None
         elif forced or approvals(attempt) >= exam.approvals_required:
             attempt.status = AttemptStatus.APPROVED
-            issuing.issue(attempt)
+            certificates.issuing.issue(attempt)
         db.session.commit()
     except Exception:
         db.session.rollback()

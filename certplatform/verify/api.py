@@ -11,7 +11,7 @@ from certplatform.certificates.ids import TYPO, id_problem
 from certplatform.errors import render_error
 from certplatform.extensions import csrf, limiter
 from certplatform.models import ApiKey
-from certplatform.services import api_bodies, certificate_status, companies, issuing, revocation, verification
+from certplatform.services import api_bodies, certificates, companies
 from certplatform.verify import api_bp, verify_rate_limit
 from certplatform.verify.openapi import openapi_document
 
@@ -23,7 +23,7 @@ csrf.exempt(api_bp)
 @verify_rate_limit()
 def certificate(cert_id: str):
     """One certificate's status; 404 {"error": "not_found"} for an unknown ID."""
-    found = certificate_status.lookup(cert_id)
+    found = certificates.status.lookup(cert_id)
     if found is None:
         if id_problem(cert_id) == TYPO:  # the contract's error code stays; the message says what is wrong
             return render_error(404, _("This ID contains a typo: its check character does not match."))
@@ -39,8 +39,8 @@ def certificate(cert_id: str):
 def status_list():
     """The signed revocation status list (W3C Bitstring Status List, as a JWT) the Open Badges point to."""
     try:
-        token = revocation.status_list_token()
-    except issuing.IssuingError as exc:
+        token = certificates.revocation.status_list_token()
+    except certificates.issuing.IssuingError as exc:
         return jsonify(error="unavailable", message=str(exc)), 503
     return Response(token, mimetype="application/jwt")
 
@@ -88,7 +88,7 @@ def verify_bulk():
 @public
 def issuer():
     """The issuer profile of the Open Badges, with the public keys that sign them and the PDF signing certificates."""
-    return jsonify(verification.issuer_profile())
+    return jsonify(certificates.verification.issuer_profile())
 
 
 @api_bp.get("/openapi.json")

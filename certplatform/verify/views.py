@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from certplatform.authz import public
 from certplatform.certificates.ids import TYPO, id_problem
-from certplatform.services import certificate_page, certificate_status, verification
+from certplatform.services import certificates
 from certplatform.verify import bp, verify_rate_limit
 
 MAX_PDF = 5 * 1024 * 1024
@@ -44,7 +44,7 @@ def index():
 @verify_rate_limit()
 def page(cert_id: str):
     """A certificate's status for anyone holding its ID; an unknown ID reveals nothing."""
-    found = certificate_status.find(cert_id)
+    found = certificates.status.find(cert_id)
     if found is None:
         typo = id_problem(cert_id) == TYPO
         return render_template("verify/not_found.html", cert_id=cert_id[:40], typo=typo), 404
@@ -53,8 +53,8 @@ def page(cert_id: str):
         "verify/page.html",
         cert=cert,
         found=assessment,
-        view=certificate_page.view_of(cert, assessment),
-        keys=verification.published_keys(),
+        view=certificates.page.view_of(cert, assessment),
+        keys=certificates.verification.published_keys(),
     )
 
 
@@ -63,8 +63,8 @@ def page(cert_id: str):
 @verify_rate_limit()
 def status_badge(cert_id: str):
     """The live badge for profiles and model cards: the certificate's status as it is now, from signed data."""
-    svg, code = certificate_page.status_badge(cert_id, request.args.get("lang"))
-    return Response(svg, code, mimetype="image/svg+xml", headers={"Cache-Control": certificate_page.BADGE_CACHE})
+    svg, code = certificates.page.status_badge(cert_id, request.args.get("lang"))
+    return Response(svg, code, mimetype="image/svg+xml", headers={"Cache-Control": certificates.page.BADGE_CACHE})
 
 
 @bp.get("/badges/<level>.png")
@@ -87,5 +87,5 @@ def pdf():
     form = PdfForm()
     if not form.validate_on_submit():
         return render_template("verify/index.html", form=LookupForm(), pdf_form=form), 422
-    result = verification.check_uploaded_pdf(form.pdf.data.read(MAX_PDF + 1))
+    result = certificates.verification.check_uploaded_pdf(form.pdf.data.read(MAX_PDF + 1))
     return render_template("verify/pdf_result.html", result=result)

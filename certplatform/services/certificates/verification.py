@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 
 from certplatform.config import PLATFORM_NAME
 from certplatform.models import Certificate
-from certplatform.services import certificate_status, issuing
+from certplatform.services.certificates import issuing
+from certplatform.services.certificates.status import Assessment, assess
 from certplatform.urls import public_url
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class PdfVerification:
     intact: bool
     trusted: bool
     certificate: Certificate | None
-    assessment: certificate_status.Assessment | None  # the matching record's status, from signed data
+    assessment: Assessment | None  # the matching record's status, from signed data
     same_document: bool  # byte for byte the PDF the platform issued
     problem: str | None  # a code of problem_messages()
 
@@ -77,7 +78,7 @@ def check_uploaded_pdf(data: bytes) -> PdfVerification:
         log.error("checking an uploaded PDF: %s", exc)
         return PdfVerification(False, False, False, None, None, False, KEYS_UNREADABLE)
     cert = issuing.lookup(check.certificate_id) if check.certificate_id else None
-    found = certificate_status.assess(cert) if cert is not None else None
+    found = assess(cert) if cert is not None else None
     same = cert is not None and issuing.issued_document(cert, found.facts, bytes(data))
     problem = check.problem
     if problem is None and cert is None:

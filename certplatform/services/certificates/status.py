@@ -28,7 +28,7 @@ from certplatform.extensions import db
 from certplatform.models import Certificate, CertificateRevocation
 from certplatform.models.certificates import IMMUTABLE_FIELDS
 from certplatform.models.types import utcnow
-from certplatform.services.issuing import EXPIRED, INVALID, REVOKED, VALID
+from certplatform.services.certificates.issuing import EXPIRED, INVALID, REVOKED, VALID
 
 STATUS_LABELS = {VALID: _l("valid"), REVOKED: _l("revoked"), EXPIRED: _l("expired"), INVALID: _l("not valid")}
 

@@ -1,8 +1,8 @@
 """Revoking a certificate, and publishing the signed status list that carries every revocation.
 
 A revocation is a CertificateRevocation signed at revocation (what the signature covers is
-certificate_status.revocation_payload, which checks it) plus the certificate's bit in the signed status list kept
-outside the database (certificates/status_list.py). Both are append-only: bits are never cleared.
+status.revocation_payload, which checks it) plus the certificate's bit in the signed status list kept
+outside the database (certplatform/certificates/status_list.py). Both are append-only: bits are never cleared.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from certplatform.extensions import db
 from certplatform.models import Certificate, CertificateRevocation, User
 from certplatform.models.types import utcnow
 from certplatform.services import audit
-from certplatform.services.certificate_status import assess, assess_many, not_revoked, revocation_payload, status_index
-from certplatform.services.issuing import IssuingError, keystore
+from certplatform.services.certificates.issuing import IssuingError, keystore
+from certplatform.services.certificates.status import assess, assess_many, not_revoked, revocation_payload, status_index
 from certplatform.urls import public_url
 
 

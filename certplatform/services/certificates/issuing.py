@@ -1,6 +1,6 @@
 """Certificates: issue on approval (idempotent), with the signed snapshot, PDF and Open Badge made once.
 
-Status is in certificate_status, computed from signed data only; revoking is in revocation.
+Status is in status.py, computed from signed data only; revoking is in revocation.py.
 """
 
 from __future__ import annotations
@@ -47,15 +47,15 @@ def verify_url(certificate_id: str) -> str:
 
 
 def status(cert: Certificate, now: datetime | None = None) -> str:
-    """valid / revoked / expired / invalid, from signed data only (see certificate_status)."""
-    from certplatform.services.certificate_status import assess
+    """valid / revoked / expired / invalid, from signed data only (see status.py)."""
+    from certplatform.services.certificates.status import assess
 
     return assess(cert, now).status
 
 
 def _held(user: User, level: CertLevel | None = None) -> list[Certificate]:
     """The user's certificates that are valid by their signed data, newest expiry first."""
-    from certplatform.services.certificate_status import assess_many, not_revoked
+    from certplatform.services.certificates.status import assess_many, not_revoked
 
     now = utcnow()
     query = sa.select(Certificate).where(Certificate.user_id == user.id, Certificate.expires_at > now, not_revoked())
@@ -233,7 +233,7 @@ def issue(attempt: ExamAttempt, issued_at: datetime | None = None) -> Certificat
 def open_badge(cert: Certificate) -> str:
     """The certificate's one Open Badge; certificates issued before badges were stored get theirs made now."""
     if cert.open_badge is None:
-        from certplatform.services.certificate_status import assess, status_index
+        from certplatform.services.certificates.status import assess, status_index
 
         found = assess(cert)
         if found.facts is None:
@@ -254,7 +254,7 @@ def open_badge(cert: Certificate) -> str:
 
 def issued_document(cert: Certificate, facts: Any, data: bytes) -> bool:
     """Whether `data` is the PDF issued for `cert`: by the hash its signed snapshot names (`facts`, from
-    certificate_status), or, for certificates signed before snapshots named it, by the stored file."""
+    status.py), or, for certificates signed before snapshots named it, by the stored file."""
     digest = hashlib.sha256(data).hexdigest()
     if facts is not None and facts.pdf_sha256 is not None:
         return digest == facts.pdf_sha256

@@ -1,6 +1,6 @@
 """What the public certificate page and the badges show: skills, exam evidence, share links, the live badge.
 
-Everything about the certificate itself comes from certificate_status (signed data only); the skills are what the
+Everything about the certificate itself comes from status.py (signed data only); the skills are what the
 level's course.yaml says a certificate of that level certifies.
 """
 
@@ -17,8 +17,8 @@ from certplatform.config import PLATFORM_NAME
 from certplatform.extensions import db
 from certplatform.i18n import locale_for_tag
 from certplatform.models import Certificate, CertLevel, Course
-from certplatform.services import issuing
-from certplatform.services.certificate_status import STATUS_LABELS, Assessment, SignedFacts, find
+from certplatform.services.certificates import issuing
+from certplatform.services.certificates.status import STATUS_LABELS, Assessment, SignedFacts, find
 from certplatform.urls import public_url
 
 BADGE_CACHE = "public, max-age=300, must-revalidate"  # a revocation shows on profiles within five minutes
@@ -85,7 +85,7 @@ def snippets(cert_id: str, level: str | None) -> Snippets:
 
 
 def view_of(cert: Certificate | sa.Row, found: Assessment) -> CertificateView:
-    """What the verify page shows beside the status, for a Certificate or the record certificate_status.find reads."""
+    """What the verify page shows beside the status, for a Certificate or the record status.find reads."""
     facts = found.facts
     level = facts.level if facts else None
     return CertificateView(
