@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -94,6 +94,31 @@ class Pipeline:
                 return
             time.sleep(0.1)
         raise SystemExit(f"worker {name} not ready after {timeout} s")
+
+    def settle_pool(self, size: int, timeout: float = 180) -> float:
+        """Until the workers' pools hold `size` containers each, all of them warm (no refill importing beside a
+        grade): the platform as an idle moment leaves it. The seconds it took."""
+        import docker
+
+        from certplatform.sandbox import pool
+
+        started = time.monotonic()
+        pids = {str(w.pid) for w in self.workers}
+        with closing(docker.from_env(timeout=60)) as client:
+            while time.monotonic() - started < timeout:
+                mine = [
+                    c
+                    for c in pool.list_containers(client, pool.POOL_LABEL)
+                    if c.labels.get(pool.OWNER_LABEL, "").rpartition(":")[2] in pids
+                ]
+                warm = 0
+                for container in mine:
+                    with suppress(docker.errors.NotFound):  # taken for a grade meanwhile
+                        warm += pool.WARM_MARKER in client.api.logs(container.id, stdout=False, stderr=True, tail=20)
+                if warm >= size * len(pids) and warm == len(mine):
+                    return time.monotonic() - started
+                time.sleep(0.2)
+        raise SystemExit(f"the workers' pools were not warm after {timeout} s")
 
     def kill_worker(self, worker: subprocess.Popen) -> None:
         """SIGKILL the worker's whole process group, as a host losing it would: no warm shutdown, no last write."""
