@@ -190,12 +190,9 @@ class DockerBackend:
         try:
             client = self.client()
             tag = self.image_for(request.runtime)
-            if not images.image_exists(client, tag):
-                return not_gradable(
-                    f"sandbox image {tag} is missing: run `certplatform sandbox build`", backend=self.name
-                )
             pool = self.pool() if request.kind.warm_candidate else None
             if pool is not None:
+                # A pooled container runs the image already: asking the engine for it again would only wait.
                 warm = pool.take(pool_module.PoolKey.of(request.runtime, tag, request.limits))
                 container = self._claim(client, warm) if warm is not None else None
                 if container is not None:
@@ -204,6 +201,10 @@ class DockerBackend:
                         return result
                     container.remove(force=True, v=True)  # it was not usable after all: grade cold
                     container = None
+            if not images.image_exists(client, tag):
+                return not_gradable(
+                    f"sandbox image {tag} is missing: run `certplatform sandbox build`", backend=self.name
+                )
             container = self._create(
                 client, tag, HARNESS_COMMAND, request.limits, request.runtime, request.label or "grade"
             )
