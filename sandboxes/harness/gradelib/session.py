@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,7 +217,8 @@ class CandidateProcess:
         if self.proc.poll() is None:
             self._kill()
         returncode = self.proc.wait()
-        time.sleep(0.05)  # let anything the candidate forked at the last moment show up in /proc
+        # Whatever it forked is in /proc already (a fork is complete before the parent can exit), and the sweep
+        # counts and kills until none is left.
         leftover = kill_candidate(self.identity, self.token)
         self.out.join(timeout=5)
         self.err.join(timeout=5)
