@@ -91,7 +91,8 @@ def test_each_grade_gets_its_own_container_and_it_is_destroyed(engine) -> None:
         assert not _exists(engine, first.extra["pooled"])
         second = backend.grade(_request(source("vector_add", "starter.py")))
         assert second.status == "failed" and second.extra["pooled"] != first.extra["pooled"]
-        assert not _exists(engine, second.extra["pooled"])
+        # Removed by the pool's thread once its result was read, not by the grade itself.
+        _wait_until(lambda: not _exists(engine, second.extra["pooled"]), 60, "the removal of a used container")
         # The contract's fields are there, measured inside the pooled container as in a cold one.
         assert first.compute_s and all(t.compute_s is not None for t in first.tests)
         status = backend.pool_status()["triton-cpu"]

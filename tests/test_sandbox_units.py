@@ -204,6 +204,9 @@ class _Listing:
             raise docker.errors.NotFound("gone")
         self.removed.append(container_id)
 
+    def close(self) -> None:
+        pass
+
 
 def test_the_sparse_list_reads_names_and_labels_from_the_list_itself() -> None:
     from certplatform.sandbox import pool
@@ -235,3 +238,20 @@ def test_the_reaper_reads_the_sparse_list_and_tolerates_containers_removed_meanw
     )
     assert pool.reap_orphans(engine) == ["orphan"]
     assert engine.removed == ["1" * 64]
+
+
+def test_a_container_that_graded_is_removed_in_the_background_and_by_a_closed_pool_at_once() -> None:
+    import time
+
+    from certplatform.sandbox import pool
+
+    engine = _Listing([])
+    sandbox = pool.SandboxPool(start_container=None, client_factory=lambda: engine, size=0, max_age_s=600)
+    sandbox.discard("c" * 64)
+    deadline = time.monotonic() + 30
+    while "c" * 64 not in engine.removed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert engine.removed == ["c" * 64], "the pool's thread removes what a grade used"
+    sandbox.close()
+    sandbox.discard("d" * 64)
+    assert engine.removed == ["c" * 64, "d" * 64], "a closed pool has no thread: it removes at once"

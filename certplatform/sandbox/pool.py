@@ -187,6 +187,7 @@ class SandboxPool:
     _closed: bool = False
     _last_reap: float = 0.0
     _last_error: str = ""
+    _used_up: list[str] = field(default_factory=list)  # containers that graded, to remove in the background
 
     def take(self, key: PoolKey) -> Warm | None:
         """A container of `key` for one grade (never handed out again), the warm ones first; None if none."""
@@ -199,6 +200,19 @@ class SandboxPool:
             self._cond.notify_all()
         self._ensure_thread()
         return chosen
+
+    def discard(self, container_id: str) -> None:
+        """Remove a container that has graded, in the background: its result is read, so the grade need not wait
+        for the engine. Never handed out again; if this process dies first, the reaper removes it (owner label)."""
+        with self._cond:
+            closed = self._closed
+            if not closed:
+                self._used_up.append(container_id)
+                self._cond.notify_all()
+        if closed:
+            self._remove([container_id])
+            return
+        self._ensure_thread()
 
     def want(self, key: PoolKey) -> None:
         """Keep `key` warm from now on, before its first grade."""
@@ -249,13 +263,16 @@ class SandboxPool:
         """Stop refilling and remove every container this pool holds."""
         with self._cond:
             self._closed = True
-            held = [w for queue in self._ready.values() for w in queue]
+            held = [w.id for queue in self._ready.values() for w in queue]
             self._ready.clear()
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        with self._cond:
+            held += self._used_up
+            self._used_up = []
         if held:
-            self._remove([w.id for w in held])
+            self._remove(held)
 
     # -- background ----------------------------------------------------------------------------------------
     def _ensure_thread(self) -> None:
@@ -293,12 +310,16 @@ class SandboxPool:
             client.close()
 
     def _wants_more(self) -> bool:
-        return any(self._missing(key) > 0 for key in self._used)
+        return bool(self._used_up) or any(self._missing(key) > 0 for key in self._used)
 
     def _missing(self, key: PoolKey) -> int:
         return self.size - len(self._ready.get(key, ())) - self._starting.get(key, 0)
 
     def _tick(self, client) -> None:
+        with self._cond:
+            used_up, self._used_up = self._used_up, []
+        if used_up:
+            self._remove(used_up, client)
         now = time.monotonic()
         if now - self._last_reap >= self.reap_interval_s:
             self._last_reap = now

@@ -198,6 +198,8 @@ class DockerBackend:
                 if container is not None:
                     result = self._grade_warm(container, request, started)
                     if result is not None:
+                        pool.discard(container.id)
+                        container = None
                         return result
                     container.remove(force=True, v=True)  # it was not usable after all: grade cold
                     container = None
