@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from certplatform.extensions import db
 from certplatform.models import Locale, Submission, SubmissionStatus
-from certplatform.sandbox import candidate_access
+from certplatform.sandbox import candidate_access, grader_messages
 from certplatform.sandbox.backends.process_backend import ProcessBackend
 from certplatform.services.grading import record_heartbeat
 from tests.conftest import post_form
@@ -148,7 +149,14 @@ def test_a_chinese_candidate_reads_it_in_chinese_and_healthz_reports_it(
     post_form(client, attempt_url + "vector_add/", {"code": source("vector_add")})
     submission = db.session.scalar(sa.select(Submission))
     assert submission.status is SubmissionStatus.NOT_GRADABLE
-    assert "无法评分" in submission.message and "SANDBOX_PYTHON=/usr/bin/python3" in submission.message
+    # Stored as English text and a code, worded in each reader's language when shown.
+    text, parts = grader_messages.decode(submission.message)
+    assert text.startswith("Grading is not possible") and "SANDBOX_PYTHON=/usr/bin/python3" in text
+    assert [p["code"] for p in parts] == ["host.no_interpreter"]
+    page = client.get(attempt_url + "vector_add/").get_data(as_text=True)
+    assert "无法评分" in page and "SANDBOX_PYTHON=/usr/bin/python3" in page
+    with force_locale("en"):
+        assert grader_messages.submission_message(submission.message) == text
     beat = record_heartbeat("celery@test")
     assert beat.sandbox_status.startswith("error: set SANDBOX_PYTHON=/usr/bin/python3 or a venv")
     health = client.get("/healthz")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from flask_babel import gettext as _
+from certplatform.sandbox import grader_messages
 
 # The harness's candidate user (sandboxes/harness/gradelib/isolation.py): the account named so (or named by
 # CERTPLATFORM_CANDIDATE_USER), else this uid.
@@ -46,29 +46,17 @@ class AccessProblem:
         fix = "move the checkout out of the private directory or use the docker backend"
         return f"{fix}: uid {self.uid} cannot read {self.path} ({self.blocked} is mode {self.mode})"
 
+    def parts(self) -> list[dict]:
+        """The message as a code with its arguments, worded in each reader's language when shown
+        (grader_messages): stored with a submission, it reads in Chinese to a Chinese candidate and in English to
+        the operator."""
+        code = "host.no_interpreter" if self.kind == "interpreter" else "host.no_harness"
+        args = {"uid": self.uid, "path": self.path, "blocked": self.blocked, "mode": self.mode}
+        return [{"code": code, "args": args}]
+
     def message(self) -> str:
-        """What an operator and a candidate read, in the current language."""
-        if self.kind == "interpreter":
-            return _(
-                "Grading is not possible: the candidate user (uid %(uid)d) cannot run the Python interpreter "
-                "%(path)s, because %(blocked)s is private (mode %(mode)s). Set SANDBOX_PYTHON=/usr/bin/python3 "
-                "(with torch and triton installed), or a virtualenv made from the system Python outside any "
-                "private home directory (/usr/bin/python3 -m venv /opt/certplatform-sandbox), and restart "
-                "the worker. This submission is not counted.",
-                uid=self.uid,
-                path=self.path,
-                blocked=self.blocked,
-                mode=self.mode,
-            )
-        return _(
-            "Grading is not possible: the candidate user (uid %(uid)d) cannot read the grading harness %(path)s, "
-            "because %(blocked)s is private (mode %(mode)s). Put the checkout where other users can read it "
-            "(not under a private home directory), or grade with the docker backend. This submission is not counted.",
-            uid=self.uid,
-            path=self.path,
-            blocked=self.blocked,
-            mode=self.mode,
-        )
+        """The message in English, as a submission stores its text next to the codes."""
+        return grader_messages.english(self.parts())
 
 
 def candidate_ids() -> tuple[int, int] | None:

@@ -36,6 +36,11 @@ def _translate(template: str) -> str:
     return gettext(template) if template else template
 
 
+def english(parts: list[dict]) -> str:
+    """The message as the catalog's English templates word it (the text stored next to the codes)."""
+    return _catalog().render(parts)
+
+
 def render(parts: list[dict] | None, fallback: str = "") -> str:
     """The message in the current request's language (English outside a request), or the stored text."""
     if not parts:
@@ -72,8 +77,8 @@ def submission_message(stored: str | None) -> str:
     text, parts = decode(stored)
     if not parts:
         return text
-    english = _catalog().render(parts)
-    note = text[len(english) :] if text.startswith(english) else ""
+    plain = english(parts)
+    note = text[len(plain) :] if text.startswith(plain) else ""
     return render(parts, text) + note
 
 

@@ -70,9 +70,14 @@ def _rounded(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 6)
 
 
-def not_gradable(message: str, duration_s: float = 0.0, backend: str = "") -> GradeResult:
-    """The sandbox could not grade: an infrastructure failure that costs the candidate nothing."""
-    return GradeResult("not_gradable", 0.0, (), message, duration_s=duration_s, backend=backend)
+def not_gradable(
+    message: str, duration_s: float = 0.0, backend: str = "", parts: list[dict] | None = None
+) -> GradeResult:
+    """The sandbox could not grade: an infrastructure failure that costs the candidate nothing. `parts`: the
+    message as codes, for each reader's language (grader_messages)."""
+    return GradeResult(
+        "not_gradable", 0.0, (), message, duration_s=duration_s, backend=backend, parts=tuple(parts) if parts else None
+    )
 
 
 def _text(value: Any, limit: int = MAX_TEXT) -> str:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 
 from certplatform.extensions import db
 from certplatform.models import OutboxMessage, Submission, SubmissionStatus, WorkerHeartbeat
@@ -24,7 +23,6 @@ from certplatform.sandbox.backends import BackendUnavailable, GradeRequest, get_
 from certplatform.sandbox.limits import Limits
 from certplatform.sandbox.results import GradeResult, not_gradable
 from certplatform.services import attempts, audit, grading_queue, leases, outbox
-from certplatform.services.mailer import recipient_locale
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +147,7 @@ def grade(submission_id: int) -> Submission | None:
         return None
     submission = db.session.get(Submission, submission_id)
     try:
-        # In the candidate's language: what the sandbox itself says (a problem found before grading) is for them.
-        with force_locale(recipient_locale(submission.attempt.user)), leases.kept(submission.id, submission.runs):
+        with leases.kept(submission.id, submission.runs):
             result = backend().grade(request_for(submission))
     except (BackendUnavailable, kinds.UnknownTaskKind, OSError) as exc:
         result = not_gradable(str(exc))

@@ -62,7 +62,7 @@ class ProcessBackend:
         # so that a working setup does not start an extra interpreter before every grade.
         problem = self.preflight()
         if problem is not None:
-            return not_gradable(problem.message(), time.monotonic() - started, self.name)
+            return not_gradable(problem.message(), time.monotonic() - started, self.name, problem.parts())
         return result
 
     def _grade(self, request: GradeRequest, started: float) -> GradeResult:

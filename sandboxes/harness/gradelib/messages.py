@@ -341,6 +341,19 @@ TEMPLATES: dict[str, str] = {
     "record.problem": N_("op_record on %(chip)s: %(problem)s"),
     "record.ok": N_("replaced %(replaced)s; unused %(unused)s"),
     "record.ok_none": N_("replaced %(replaced)s; unused none"),
+    # -- the platform's own: why the process backend could not grade (certplatform/sandbox/candidate_access.py) -
+    "host.no_interpreter": N_(
+        "Grading is not possible: the candidate user (uid %(uid)d) cannot run the Python interpreter "
+        "%(path)s, because %(blocked)s is private (mode %(mode)s). Set SANDBOX_PYTHON=/usr/bin/python3 "
+        "(with torch and triton installed), or a virtualenv made from the system Python outside any "
+        "private home directory (/usr/bin/python3 -m venv /opt/certplatform-sandbox), and restart "
+        "the worker. This submission is not counted."
+    ),
+    "host.no_harness": N_(
+        "Grading is not possible: the candidate user (uid %(uid)d) cannot read the grading harness %(path)s, "
+        "because %(blocked)s is private (mode %(mode)s). Put the checkout where other users can read it "
+        "(not under a private home directory), or grade with the docker backend. This submission is not counted."
+    ),
 }
 # How the parts of a message are joined into one line of text (the web app joins translated parts the same way).
 SEPARATOR = "; "
