@@ -40,6 +40,10 @@ POOL_WALL_S = 3600
 POOL_OUTPUT_KB = 64
 WARM_MARKER = b"certplatform-harness: warm"  # what a pooled harness prints on stderr when it waits (warm.py)
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+# How often the pool asks the engine whether an importing container is warm yet (an inspection and a log read
+# each). Only the choice among waiting containers depends on it: a grade may take one still importing, whose
+# harness then waits for its own imports.
+IMPORTING_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -303,9 +307,9 @@ class SandboxPool:
                 continue
             with self._cond:
                 if not self._closed and not self._wants_more():
-                    # Poll faster while containers are importing, to notice them warm.
+                    # Poll more often while containers are importing, to notice them warm.
                     importing = any(not w.warm for q in self._ready.values() for w in q)
-                    self._cond.wait(timeout=0.25 if importing else 5)
+                    self._cond.wait(timeout=IMPORTING_POLL_S if importing else 5)
         if client is not None:
             client.close()
 
