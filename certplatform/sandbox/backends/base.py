@@ -69,21 +69,18 @@ def layout_tar(request: GradeRequest, then: str | None = None) -> bytes:
     """The layout as a tar whose entries are all owned by root, as the contract requires for put_archive; with
     `then`, an empty root-only file of that name after it. The engine extracts entries in order, so that file
     appears only once the whole layout is in place (a pooled container's trigger, delivered in the same call)."""
+    files = layout_files(request)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        dirs = sorted({p for name in layout_files(request) for p in Path(name).parents if str(p) != "."})
+        dirs = sorted({p for name in files for p in Path(name).parents if str(p) != "."})
         for d in dirs:
             info = tarfile.TarInfo(d.as_posix())
             info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, 0, 0
             tar.addfile(info)
-        for name, (data, mode) in layout_files(request).items():
+        for name, (data, mode) in [*files.items(), *([(then, (b"", 0o600))] if then is not None else [])]:
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.uid, info.gid = len(data), mode, 0, 0
             tar.addfile(info, io.BytesIO(data))
-        if then is not None:
-            info = tarfile.TarInfo(then)
-            info.size, info.mode, info.uid, info.gid = 0, 0o600, 0, 0
-            tar.addfile(info, io.BytesIO(b""))
     return buffer.getvalue()
 
 
