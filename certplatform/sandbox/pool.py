@@ -148,6 +148,12 @@ def remove_container(client, container_id: str) -> bool:
     return True
 
 
+def says_warm(client, container_id: str) -> bool:
+    """Whether a pooled container's harness has said it waits, imports done (its log; warm.py). Raises NotFound
+    for a container that is gone."""
+    return WARM_MARKER in client.api.logs(container_id, stdout=False, stderr=True, tail=20)
+
+
 def reap_orphans(client) -> list[str]:
     """Remove every sandbox container of this host whose owner process is gone (killed between creating and
     removing it, or a pool that was never closed); the names of those removed."""
@@ -371,7 +377,7 @@ class SandboxPool:
                 container = client.containers.get(warm.id)
                 if container.status != "running":
                     self._drop(warm)
-                elif WARM_MARKER in container.logs(stdout=False, stderr=True, tail=20):
+                elif says_warm(client, warm.id):
                     warm.warm = True
             except docker.errors.NotFound:
                 self._drop(warm)
