@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 # The harness's own account and the variable naming another one (sandboxes/harness/gradelib/isolation.py).
+from certplatform.sandbox import candidate_access
 from certplatform.sandbox.candidate_access import CANDIDATE_UID, CANDIDATE_USER, USER_VAR
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,18 +49,18 @@ def ensure(user: str) -> None:
     )
 
 
-def ensure_reachable(python: str = sys.executable) -> None:
-    """The candidate process runs `python` and the harness as another user: every path must be traversable."""
-    for target in (Path(os.path.realpath(python)), RUN_CANDIDATE):
-        for path, needed in [
-            *((p, 0o001) for p in reversed(target.parents)),
-            (target, 0o004 if target.suffix == ".py" else 0o001),
-        ]:
-            if not os.stat(path).st_mode & needed:
-                raise CandidateAccountError(
-                    f"{path} is not accessible to other users; build the test venv from a system python "
-                    f"(e.g. /usr/bin/python3 -m venv), not one under a private home directory"
-                )
+def ensure_reachable(user: str, python: str = sys.executable) -> None:
+    """The candidate process runs `python` and the harness as `user`: the platform's own access probe
+    (candidate_access.check, which the process backend and /healthz use) must find nothing in the way."""
+    if os.geteuid() != 0:
+        raise CandidateAccountError("the harness tests must run as root (they test the privilege drop)")
+    entry = pwd.getpwnam(user)
+    problem = candidate_access.check(python, RUN_CANDIDATE, (entry.pw_uid, entry.pw_gid))
+    if problem is not None:
+        raise CandidateAccountError(
+            f"{problem.summary()}; build the test venv from a system python (e.g. /usr/bin/python3 -m venv), "
+            f"not one under a private home directory"
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -68,9 +69,10 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1:
         print(f"usage: {sys.executable} -m tests.candidate_account [USER]", file=sys.stderr)
         return 2
+    user = argv[0] if argv else name()
     try:
-        ensure(argv[0] if argv else name())
-        ensure_reachable()
+        ensure(user)
+        ensure_reachable(user)
     except (CandidateAccountError, subprocess.CalledProcessError) as exc:
         print(f"candidate user: {exc}", file=sys.stderr)
         return 1

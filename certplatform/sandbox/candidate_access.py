@@ -120,9 +120,10 @@ def _mode(path: Path) -> str:
         return "?"
 
 
-def check(python: str, harness_file: Path) -> AccessProblem | None:
-    """None when the candidate user can start `python` and read `harness_file` (or no drop happens)."""
-    ids = candidate_ids()
+def check(python: str, harness_file: Path, ids: tuple[int, int] | None = None) -> AccessProblem | None:
+    """None when the candidate user (or the uid and gid `ids`) can start `python` and read `harness_file` (or no
+    drop happens)."""
+    ids = ids or candidate_ids()
     if ids is None:
         return None
     uid, gid = ids

@@ -88,7 +88,7 @@ def candidate_user():
     """The isolation tests need the real candidate user, able to run this interpreter and the harness."""
     try:
         candidate_account.ensure(CANDIDATE)
-        candidate_account.ensure_reachable()
+        candidate_account.ensure_reachable(CANDIDATE)
     except candidate_account.CandidateAccountError as exc:
         pytest.fail(str(exc))
 
