@@ -5,7 +5,7 @@ source of the public profiles and the ranges hidden ones are drawn from. Each pr
 for candidates to read: its own leading comment lines (a description of the family), then generated lines (where
 they come from, the hidden ranges, the profile's fields). `certplatform content chip-profiles` writes the files;
 the validator reports every file that differs from what it would write, so the file a candidate reads is the
-graded profile.
+graded profile. (The same data as Markdown tables in lessons and prompts: chip_tables.)
 """
 
 from __future__ import annotations

@@ -64,14 +64,21 @@ def validate(root: Path | None) -> None:
 @content.command("chip-profiles")
 @_ROOT
 def chip_profiles(root: Path | None) -> None:
-    """Write the profile files of every chip_profile exam from the grader's sandboxes/harness/chipprofile.py."""
+    """Write the profile files of every chip_profile exam and the generated chip profile tables in the Markdown
+    files from the grader's sandboxes/harness/chipprofile.py."""
     from certplatform.content import chip_profiles as files
+    from certplatform.content import chip_tables
 
     root = _content_root(root)
     changed = [path for folder in files.exam_folders(root) for path in files.write_files(folder)]
-    for path in changed:
+    tables, errors = chip_tables.write_tables(root, lambda path: path.relative_to(root).as_posix())
+    for path in [*changed, *tables]:
         click.echo(f"wrote {path.relative_to(root)}")
-    click.echo(f"{_plural(len(changed), 'profile file')} changed")
+    click.echo(f"{_plural(len(changed), 'profile file')} and {_plural(len(tables), 'Markdown file')} changed")
+    for error in errors:
+        click.echo(str(error), err=True)
+    if errors:
+        raise SystemExit(1)
 
 
 @content.command("schema")

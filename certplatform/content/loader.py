@@ -11,6 +11,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from certplatform.content import chip_tables
 from certplatform.content.exams import load_exams
 from certplatform.content.markdown_checks import check_asset, check_lesson_markdown, list_assets
 from certplatform.content.schemas import CourseSpec, LessonSpec, ModuleSpec, QuizSpec
@@ -42,7 +43,8 @@ def load_content(root: Path) -> ContentTree:
     loader = _Loader(root)
     courses = loader.load_courses()
     exams = load_exams(loader, kinds.registered(), kinds.RUNTIMES)
-    errors = [*symlinks, *loader.finish(), *_exam_levels(courses, exams)]
+    tables = chip_tables.check_tables(root, loader.rel)
+    errors = [*symlinks, *loader.finish(), *_exam_levels(courses, exams), *tables]
     return ContentTree(root=root, version=version, courses=tuple(courses), errors=tuple(errors), exams=tuple(exams))
 
 

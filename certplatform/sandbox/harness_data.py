@@ -2,8 +2,9 @@
 
 `host_api` (what host code may call: the allocation list the prompts must show), `messages` (the codes and
 English templates of every grader message) and `chipprofile` (the L2 exam's public chip profiles and hidden ranges,
-which its profile files must show) are the single source for both sides. They use only the standard library, so
-they are loaded straight from sandboxes/harness without importing the harness package (which needs torch).
+which its profile files and the tables in its lesson and prompts must show) are the single source for both sides.
+They use only the standard library, so they are loaded straight from sandboxes/harness without importing the
+harness package (which needs torch).
 """
 
 from __future__ import annotations
