@@ -251,7 +251,7 @@ def write_tables(root: Path, rel) -> tuple[list[Path], list[ContentError]]:
         try:
             new = expected_text(path, text)
         except TableError as exc:
-            errors.append(ContentError(rel(path), exc.line, exc.message))
+            errors.append(ContentError(rel(path), exc.line, f"generated chip profile table: {exc.message}"))
             continue
         if new != text:
             path.write_text(new, encoding="utf-8")
@@ -290,7 +290,7 @@ def check_tables(root: Path, rel) -> list[ContentError]:
         try:
             want = expected_text(path, text).splitlines()
         except TableError as exc:
-            errors.append(ContentError(rel(path), exc.line, exc.message))
+            errors.append(ContentError(rel(path), exc.line, f"generated chip profile table: {exc.message}"))
             continue
         for number, (got, expected) in enumerate(zip_longest(lines, want), start=1):
             if got != expected:

@@ -1,7 +1,9 @@
 """The chip profiles of the L2 exam: hidden profiles stay within the published ranges and carry no public name;
-the launch check names the launch and the limit for each rule it enforces. (The public profile files are written
-from chipprofile and checked by the content validator: tests/content/test_chip_profiles.py.)"""
+the launch check names the launch and the limit for each rule it enforces. (The public profile files and the
+lesson's and prompts' tables are written from chipprofile and checked by the content validator:
+tests/content/test_chip_profiles.py.)"""
 
+import importlib.util
 import re
 
 import pytest
@@ -9,7 +11,11 @@ import torch
 from chipprofile import PUBLIC_PROFILES, ChipProfile
 from gradelib.chips import HIDDEN_RANGES, check_launch, check_log, hidden_profiles, label, tile_footprint, without
 
+from certplatform.content.chip_tables import task_ranges
+
 from .conftest import REPO
+
+L2_TASKS = sorted((REPO / "exams" / "l2-cross-chip" / "tasks").iterdir())
 
 
 def test_hidden_profiles_stay_in_their_ranges_and_vary_with_the_seed():
@@ -30,6 +36,16 @@ def test_hidden_profiles_stay_in_their_ranges_and_vary_with_the_seed():
             assert all(getattr(profile, f) == getattr(public, f) for f in unchanged)
             seen.add((family, profile.onchip_bytes, profile.compute_units))
     assert len(seen) > 2 * len(HIDDEN_RANGES), "hidden profiles depend on the seed"
+
+
+@pytest.mark.parametrize("task", L2_TASKS, ids=lambda p: p.name)
+def test_the_prompts_range_tables_read_the_ranges_the_cases_draw_with(task):
+    """The content validator reads a task's RANGES from its tests/cases.py without running it (it needs torch and
+    the harness): what it reads is what the cases module holds."""
+    spec = importlib.util.spec_from_file_location(f"l2_cases_{task.name}", task / "tests" / "cases.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert task_ranges(task) == getattr(module, "RANGES", {})
 
 
 def _launch(**over):

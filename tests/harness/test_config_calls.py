@@ -9,14 +9,13 @@ import textwrap
 import pytest
 import torch
 from chipprofile import PUBLIC_PROFILES
-from gradelib.chips import HIDDEN_RANGES, check_launch, hidden_profiles
+from gradelib.chips import check_launch, hidden_profiles
 from gradelib.results import FAILED, PASSED, REJECTED
 from gradelib.runner import plain_data
 
 from .conftest import REPO
 
 TUNED_MM = REPO / "exams" / "l2-cross-chip" / "tasks" / "tuned_mm"
-DASH = "\N{EN DASH}"  # the prompts' range tables write "8\N{EN DASH}64 KiB"
 
 TOY_CASES = """
 import torch
@@ -158,21 +157,9 @@ def _tuned_mm_cases():
     return module
 
 
-def _range_text(field: str, how: str, low: int, high: int) -> str:
-    if field == "onchip_bytes":
-        return f"onchip_bytes {low >> 10}{DASH}{high >> 10} KiB"
-    return f"{field} {low}{DASH}{high}"
-
-
-def test_tuned_mm_draws_within_its_published_ranges_and_always_holds_the_dot_minimum_tile():
+def test_tuned_mm_draws_always_hold_the_dot_minimum_tile():
+    """(The prompts' range tables are written from HIDDEN_RANGES and RANGES: tests/content/test_chip_profiles.py.)"""
     cases = _tuned_mm_cases()
-    prompts = {lang: (TUNED_MM / f"prompt.{lang}.md").read_text() for lang in ("en", "zh")}
-    for family, defaults in HIDDEN_RANGES.items():
-        ranges = {**defaults, **cases.RANGES.get(family, {})}
-        for lang, text in prompts.items():
-            row = next(line for line in text.splitlines() if line.startswith(f"| {family} |"))
-            for field, spec in ranges.items():
-                assert _range_text(field, *spec) in row, (lang, family, field)
     for seed in range(10):
         for profile in [*PUBLIC_PROFILES.values(), *hidden_profiles(torch.Generator().manual_seed(seed), cases.RANGES)]:
             dm, dn, dk = profile.dot_min

@@ -9,7 +9,7 @@ import importlib.util
 import pytest
 import torch
 from chipprofile import PUBLIC_PROFILES
-from gradelib.chips import HIDDEN_RANGES, hidden_profiles
+from gradelib.chips import hidden_profiles
 from gradelib.guards import HOST_OPS
 from gradelib.results import FAILED, PASSED, REJECTED
 from tinyblock import TAPS, BlockConfig, TinyLlamaBlock
@@ -18,7 +18,6 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from .conftest import REPO
 
 TASK = REPO / "exams" / "l2-cross-chip" / "tasks" / "migrate_block"
-DASH = "\N{EN DASH}"
 
 TOY_CASES = """
 import torch
@@ -223,21 +222,9 @@ def test_the_block_follows_the_grouped_heads_and_rope_of_the_prompt():
         TinyLlamaBlock(config, {**weights, "mlp.up_proj.weight": torch.ones(3, 3)})
 
 
-def _range_text(field: str, how: str, low: int, high: int) -> str:
-    if field == "onchip_bytes":
-        return f"onchip_bytes {low >> 10}{DASH}{high >> 10} KiB"
-    return f"{field} {low}{DASH}{high}"
-
-
-def test_the_hidden_ranges_are_published_and_hold_a_256_element_tile():
+def test_the_hidden_ranges_hold_a_256_element_tile():
+    """(The prompts' range tables are written from HIDDEN_RANGES and RANGES: tests/content/test_chip_profiles.py.)"""
     cases = _cases()
-    prompts = {lang: (TASK / f"prompt.{lang}.md").read_text() for lang in ("en", "zh")}
-    for family, defaults in HIDDEN_RANGES.items():
-        ranges = {**defaults, **cases.RANGES.get(family, {})}
-        for lang, text in prompts.items():
-            row = next(line for line in text.splitlines() if line.startswith(f"| {family} |"))
-            for field, spec in ranges.items():
-                assert _range_text(field, *spec) in row, (lang, family, field)
     for seed in range(10):
         for profile in [*PUBLIC_PROFILES.values(), *hidden_profiles(torch.Generator().manual_seed(seed), cases.RANGES)]:
             assert min(profile.max_block_numel, profile.onchip_bytes // (4 * 3)) >= 256, profile
