@@ -112,11 +112,11 @@ def hidden_ranges_table(lang: str, task_ranges: dict) -> list[str]:
     words = _WORDS[lang]
     defaults = load("chipprofile").HIDDEN_RANGES
     ranges = {family: {**fields, **task_ranges.get(family, {})} for family, fields in defaults.items()}
-    hows: dict[str, set[str]] = {}
+    draws: dict[str, set[str]] = {}  # field -> how its families draw it: one note for the fields always pow2
     for fields in ranges.values():
         for field, (how, _, _) in fields.items():
-            hows.setdefault(field, set()).add(how)
-    always_pow2 = [field for field, how in hows.items() if how == {"pow2"}]
+            draws.setdefault(field, set()).add(how)
+    always_pow2 = [field for field, hows in draws.items() if hows == {"pow2"}]
     drawn = words["drawn"] + (words["this task"] if ranges != defaults else "")
     lines = [_row([words["family"], drawn]), "|---|---|"]
     for family, fields in ranges.items():

@@ -189,6 +189,11 @@ def test_the_tables_read_as_before_in_both_languages() -> None:
     assert ranges[0] == "| family | drawn for every run (this task) |"
     xpu = "| xpu-like | onchip_bytes 16~32 KiB, max_block_numel 1024~8192, compute_units 8~12, max_index 65536~1048576"
     assert ranges[6] == _dash(xpu + " |")
+    mixed = chip_tables.hidden_ranges_table("en", {"gpgpu-64": {"compute_units": ("pow2", 32, 128)}})
+    assert mixed[3] == _dash(
+        "| gpgpu-64 | onchip_bytes 8~64 KiB, max_block_numel 1024~16384, compute_units 32~128 (powers of two) |"
+    )
+    assert mixed[-1].startswith("Only powers of two are drawn for onchip_bytes and max_block_numel;")
 
 
 @pytest.mark.parametrize("rel", sorted(TABLE_FILES))
