@@ -259,17 +259,32 @@ def write_tables(root: Path, rel) -> tuple[list[Path], list[ContentError]]:
     return changed, errors
 
 
+def _generated_header(header: str) -> bool:
+    """Whether a table's header row is one of the generated tables' (in either language)."""
+    cells = {cell.strip() for cell in header.split("|")}
+    return "allowed_num_warps" in cells or any(w["drawn"] in header for w in _WORDS.values())
+
+
 def _hand_written_rows(lines: list[str]) -> list[int]:
-    """Lines (1-based) outside every region that start a table row with a public profile's name."""
+    """The first line (1-based) of a public profile's row in each table outside the regions headed like a
+    generated one: a copy that nothing would keep up to date. (Other tables by chip, of choices or results, are
+    fine.)"""
     names = load("chipprofile").PUBLIC_PROFILES
-    found, inside = [], False
+    found: list[int] = []
+    inside, header, reported = False, None, False
     for number, line in enumerate(lines, start=1):
         if _BEGIN_RE.match(line):
             inside = True
         elif line == _END:
             inside = False
-        elif not inside and line.startswith("|") and line.split("|")[1].strip() in names:
-            found.append(number)
+        elif not inside and line.startswith("|"):
+            if header is None:
+                header, reported = line, False
+            if not reported and line.split("|")[1].strip() in names and _generated_header(header):
+                found.append(number)
+                reported = True
+            continue
+        header = None
     return found
 
 

@@ -241,13 +241,27 @@ def test_a_value_edited_in_a_table_fails_validate_at_its_line(tables: Path, rel:
     assert _errors(tables) == []
 
 
-def test_a_profile_row_outside_a_region_is_reported(tables: Path) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [
+        "| profile | warp_size | allowed_num_warps |",
+        "| 系列 | 每次评测抽取（本题） |",
+        "| family | drawn for every run |",
+    ],
+)
+def test_a_copy_of_a_generated_table_outside_a_region_is_reported(tables: Path, header: str) -> None:
     rel = f"{LESSON1}/lesson.en.md"
     with (tables / rel).open("a", encoding="utf-8") as file:
-        file.write("\n| profile | warp_size |\n|---|---|\n| gpgpu-64 | 64 |\n")
-    [(file, number, message)] = _errors(tables)
-    assert (file, number) == (rel, len((tables / rel).read_text(encoding="utf-8").splitlines()))
+        file.write(f"\n{header}\n|---|---|---|\n| gpgpu-64 | 64 | 1, 2 |\n| mlu-like | 32 | 1, 4 |\n\nText.\n")
+    [(file, number, message)] = _errors(tables)  # one for the table
+    assert (file, number) == (rel, len((tables / rel).read_text(encoding="utf-8").splitlines()) - 3)
     assert message.startswith("a chip profile table written by hand")
+
+
+def test_other_tables_by_chip_are_not_copies(tables: Path) -> None:
+    with (tables / LESSON1 / "lesson.en.md").open("a", encoding="utf-8") as file:
+        file.write("\n| profile | path taken |\n|---|---|\n| mlu-like | looped |\n")
+    assert _errors(tables) == []
 
 
 @pytest.mark.parametrize(
