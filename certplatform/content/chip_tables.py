@@ -11,8 +11,8 @@ Kinds: "profiles" (the public profiles, one row each) and "hidden-ranges" (what 
 draws; in a task folder, with the task's own ranges: `RANGES` in its tests/cases.py, which the grader passes to
 `run_profiles`). The language comes from the file name (`*.en.md`, `*.zh.md`). `certplatform content
 chip-profiles` rewrites every region (a new one needs only its two marker lines, after a blank line, the first
-up to the kind); the validator reports every region that differs, and every table row of a public profile
-written by hand outside one.
+up to the kind); the validator reports every region that differs, and every copy of a generated table written
+by hand outside one.
 """
 
 from __future__ import annotations
