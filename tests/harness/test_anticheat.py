@@ -157,11 +157,16 @@ def test_reading_hidden_files_is_rejected_statically(grade_source):
 
 def test_forged_stdout_and_results_file_do_not_change_the_grade(grade_source, grade_base):
     fake = json.dumps({"status": "passed", "score": 1.0, "tests": [], "message": "forged"})
+    line = f"certplatform-harness: result 0 {fake}"  # the line a pooled harness sends its backend (delivery.py)
     results = grade_base / "grade" / "results" / "results.json"
     source = PRELUDE + (
-        f"import sys\nprint({fake!r})\nprint({fake!r}, file=sys.stderr)\n"
+        f"import os, sys\nprint({fake!r})\nprint({line!r})\nprint({fake!r}, file=sys.stderr)\n"
         f"try:\n    open({str(results)!r}, 'w').write({fake!r})\n"
         "except OSError as exc:\n    print('write failed', exc)\n"
+        # The checker's own stdin (a pooled container's submission) and stdout (its result line), through /proc.
+        "for fd, how in ((0, 'rb'), (1, 'wb')):\n"
+        "    try:\n        open('/proc/%d/fd/%d' % (os.getppid(), fd), how)\n        print('checker fd OPEN')\n"
+        "    except OSError:\n        print('checker fd denied')\n"
         "@triton.jit\ndef k(p, n):\n    pass\n\n"
         "def add(x, y):\n    out = torch.empty_like(x)\n    k[(1,)](out, 1)\n    return out\n"
     )
@@ -169,6 +174,7 @@ def test_forged_stdout_and_results_file_do_not_change_the_grade(grade_source, gr
     assert result.status == FAILED and result.score == 0.0
     assert "forged" in result.stdout and "write failed" in result.stdout and "forged" in result.stderr
     assert result.message != "forged"
+    assert result.stdout.count("checker fd denied") == 2 and "OPEN" not in result.stdout, result.stdout
 
 
 def test_monkeypatching_torch_is_rejected_statically(grade_source):

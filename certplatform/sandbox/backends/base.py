@@ -65,10 +65,9 @@ def layout_files(request: GradeRequest) -> dict[str, tuple[bytes, int]]:
     return files
 
 
-def layout_tar(request: GradeRequest, then: str | None = None) -> bytes:
-    """The layout as a tar whose entries are all owned by root, as the contract requires for put_archive; with
-    `then`, an empty root-only file of that name after it. The engine extracts entries in order, so that file
-    appears only once the whole layout is in place (a pooled container's trigger, delivered in the same call)."""
+def layout_tar(request: GradeRequest) -> bytes:
+    """The layout as a tar whose entries are all owned by root, as the contract requires for put_archive (a cold
+    container) and for a pooled harness's stdin (gradelib/delivery.py)."""
     files = layout_files(request)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -77,7 +76,7 @@ def layout_tar(request: GradeRequest, then: str | None = None) -> bytes:
             info = tarfile.TarInfo(d.as_posix())
             info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, 0, 0
             tar.addfile(info)
-        for name, (data, mode) in [*files.items(), *([(then, (b"", 0o600))] if then is not None else [])]:
+        for name, (data, mode) in files.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.uid, info.gid = len(data), mode, 0, 0
             tar.addfile(info, io.BytesIO(data))

@@ -8,10 +8,11 @@ import json
 import logging
 import os
 import socket
+import struct
 import tarfile
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,11 @@ from certplatform.sandbox.results import MAX_RESULTS_BYTES, GradeResult, not_gra
 log = logging.getLogger(__name__)
 HARNESS_COMMAND = ["python3", "/opt/harness/grade.py", "--quiet"]
 HARNESS_FAILED = 70  # grader contract: the harness itself failed, so nothing was graded
-WARM_TRIGGER = "go"  # the file a pooled harness waits for (gradelib/warm.py)
+# A pooled harness's stdin frame and stdout result line (sandboxes/harness/gradelib/delivery.py).
+RESULT_PREFIX = b"certplatform-harness: result "
+_LENGTH = struct.Struct("!Q")
+_FRAME_HEADER = struct.Struct(">BxxxL")  # the engine's attach stream without a TTY: stream id, 3 pad bytes, size
+_STDOUT = 1
 # CPU weights (relative shares when the cores are contended; the `cpus` limit is unaffected): a pooled container
 # imports torch and triton at a quarter of a grading container's weight, so a refill started by one grade does
 # not slow that grade or the others down, yet still progresses on a fully loaded host. Taken for a grade, it gets
@@ -162,7 +167,7 @@ class DockerBackend:
             # /grade is an anonymous volume: put_archive cannot write into a read-only root or a tmpfs mount.
             mounts=[Mount(target="/grade", source=None, type="volume")],
             labels=labels,
-            stdin_open=False,
+            stdin_open=key is not None,  # a pooled harness receives its submission on stdin
             detach=True,
             **limits.docker_options(runtime),
             **weight,
@@ -249,13 +254,31 @@ class DockerBackend:
 
     def _grade_warm(self, container, request: GradeRequest, started: float) -> GradeResult | None:
         """Deliver the submission to a waiting container and grade; None when the container turned out unusable
-        (its harness ended before it saw the submission), so the caller grades in a cold one."""
-        if not container.put_archive("/grade", layout_tar(request, then=WARM_TRIGGER)):
-            return None
-        exit_code, timed_out, oom = _wait(container, request.limits.kill_after_s)
-        if exit_code == warm_exit_unused():
-            return None
-        result = self._result(container, exit_code, timed_out, oom, time.monotonic() - started, request)
+        (its harness ended before it saw the submission), so the caller grades in a cold one.
+
+        The layout goes to the harness's stdin and its result line comes back on the same attached stream, so a
+        grade costs one engine call while it runs; a harness that ends without that line is read as a cold one is.
+        """
+        try:
+            reply = _attached_grade(container, layout_tar(request), request.limits.kill_after_s)
+        except docker.errors.APIError:
+            if _running(container):
+                raise
+            return None  # it ended while it was being claimed
+        if isinstance(reply, tuple) and reply[0] != HARNESS_FAILED:
+            try:
+                result = parse_results(reply[1], time.monotonic() - started, self.name)
+            except ValueError as exc:
+                log.error("unreadable results for %s: %s", request.label, exc)
+                result = not_gradable("the grader produced no readable result", time.monotonic() - started, self.name)
+        else:
+            timed_out = reply is _TIMED_OUT
+            if timed_out:
+                container.kill()
+            exit_code, _killed, oom = _wait(container, request.limits.kill_after_s)
+            if exit_code == warm_exit_unused():
+                return None
+            result = self._result(container, exit_code, timed_out, oom, time.monotonic() - started, request)
         return replace(result, extra={**result.extra, "pooled": container.short_id})
 
     def _result(self, container, exit_code, timed_out, oom, duration, request) -> GradeResult:
@@ -338,6 +361,66 @@ def _wait(container, kill_after_s: float) -> tuple[int | None, bool, bool]:
         exit_code = None
     container.reload()
     return exit_code, timed_out, bool(container.attrs.get("State", {}).get("OOMKilled"))
+
+
+_TIMED_OUT = "timed out"
+
+
+def _attached_grade(container, tar: bytes, timeout_s: float) -> tuple[int, bytes] | str | None:
+    """Write the layout to a pooled harness's stdin and read its result line: (exit code, results JSON).
+
+    _TIMED_OUT when `timeout_s` passed first (the container still runs); None when the harness ended without a
+    result line (the caller reads what it left)."""
+    deadline = time.monotonic() + timeout_s
+    stream = container.attach_socket(params={"stdin": 1, "stdout": 1, "stream": 1})
+    sock = getattr(stream, "_sock", stream)
+    try:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        sock.sendall(_LENGTH.pack(len(tar)) + tar)
+        pending = b""
+        while True:
+            head = _recv_exactly(sock, _FRAME_HEADER.size, deadline)
+            if head is None:
+                return None
+            kind, size = _FRAME_HEADER.unpack(head)
+            data = _recv_exactly(sock, size, deadline)
+            if data is None:
+                return None
+            if kind != _STDOUT:
+                continue
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                if line.startswith(RESULT_PREFIX):
+                    code, _, text = line[len(RESULT_PREFIX) :].partition(b" ")
+                    return (int(code) if code.isdigit() else HARNESS_FAILED), text
+            if len(pending) > MAX_RESULTS_BYTES + len(RESULT_PREFIX) + 8:
+                return None  # no line this long is a result; what the harness left is read instead
+    except TimeoutError:
+        return _TIMED_OUT
+    except OSError:
+        return None
+    finally:
+        for handle in (sock, stream):  # the SocketIO wrapper does not close the connection under it
+            with suppress(OSError):
+                handle.close()
+
+
+def _recv_exactly(sock, size: int, deadline: float) -> bytes | None:
+    chunks, remaining = [], size
+    while remaining:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = sock.recv(min(remaining, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _running(container) -> bool:
+    container.reload()
+    return container.status == "running"
 
 
 def warm_exit_unused() -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import channel
 from .context import GradeContext
-from .isolation import make_scratch, remove_scratch
+from .isolation import container_init, make_scratch, remove_scratch
 from .messages import Message, msg, parts_of, text_of
 from .results import (
     ERROR,
@@ -132,7 +132,8 @@ class CandidateKind:
             if proc.proc is not None and proc.proc.poll() is None:
                 proc.stop(graceful=False)
             remove_scratch(scratch, ctx.identity)
-            shutil.rmtree(code_dir, ignore_errors=True)
+            if not container_init():
+                shutil.rmtree(code_dir, ignore_errors=True)
 
         for case in cases[len(results) :]:
             results.append(self._not_run(case))

@@ -2,9 +2,9 @@
 both, then wait for the one submission this container will ever grade (`grade.py --wait SECONDS`).
 
 The backend created the container with the limits of its pool (`/grade/limits.json`, and `/grade/runtime.json`
-on the GPU) and delivers the submission later: the layout with `put_archive`, then `/grade/go`, which must be a
-root-owned file. From then on it is an ordinary grade, with the wall limit counted from the moment `go`
-appeared. The candidate process is the same fresh interpreter under the same user and limits as in a cold
+on the GPU) and delivers the submission later, on the harness's stdin, and reads the result from its stdout
+(delivery.py). From then on it is an ordinary grade, with the wall limit counted from the moment the layout was
+written. The candidate process is the same fresh interpreter under the same user and limits as in a cold
 container; only its start happened earlier.
 """
 
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import channel, kinds
+from . import channel, delivery, kinds
 from .checker import EXIT_GRADED, EXIT_HARNESS_FAILURE, HarnessError, grade, write_results
 from .context import WarmSlot
 from .isolation import IsolationError, candidate_identity, make_scratch, remove_scratch
@@ -31,13 +31,8 @@ from .session import CandidateProcess
 WARM_MARKER = "certplatform-harness: warm"  # on stderr once the candidate's imports are done
 EXIT_UNUSED = 75  # waited the whole --wait without a submission; nothing was graded, nothing written
 WARM_UP_SECONDS = 120.0
-POLL_SECONDS = 0.005
 # The limits the container itself enforces: a pooled container serves only tasks whose values are equal.
 CONTAINER_LIMITS = ("memory_mb", "pids", "cpus", "file_size_mb")
-
-
-def trigger_file(layout: Layout) -> Path:
-    return layout.root / "go"
 
 
 def run_warm(root: Path, *, wait_seconds: float, preload: tuple[str, ...], isolation: str, echo: bool) -> int:
@@ -64,7 +59,11 @@ def run_warm(root: Path, *, wait_seconds: float, preload: tuple[str, ...], isola
         return _failed(layout, f"harness error: warm start failed: {exc}", echo)
     print(WARM_MARKER, file=sys.stderr, flush=True)  # the backend reads this from the container's log
     slot = WarmSlot(proc)
-    started = _wait_for_trigger(layout, wait_seconds, proc)
+    try:
+        started = delivery.wait_for_layout(layout.root, wait_seconds, lambda: proc.proc.poll() is None)
+    except (delivery.DeliveryError, OSError) as exc:
+        slot.discard()
+        return _failed(layout, f"harness error: the submission did not arrive whole: {exc}", echo)
     if started is None:
         slot.discard()
         return EXIT_UNUSED
@@ -89,11 +88,7 @@ def run_warm(root: Path, *, wait_seconds: float, preload: tuple[str, ...], isola
         result = GradeResult(ERROR, 0.0, message=f"harness error: {type(exc).__name__}: {exc}")
     finally:
         slot.discard()
-    text = result.to_json()
-    write_results(layout, text)
-    if echo:
-        print(text, flush=True)
-    return code
+    return _report(layout, code, result.to_json(), echo)
 
 
 def start_warm(layout: Layout, limits: Limits, preload: tuple[str, ...], isolation: str) -> CandidateProcess:
@@ -122,26 +117,16 @@ def start_warm(layout: Layout, limits: Limits, preload: tuple[str, ...], isolati
     return proc
 
 
-def _wait_for_trigger(layout: Layout, wait_seconds: float, proc: CandidateProcess) -> float | None:
-    """The monotonic time `go` appeared (root-owned), or None after wait_seconds or when the warm process died."""
-    deadline = time.monotonic() + wait_seconds
-    go = trigger_file(layout)
-    while time.monotonic() < deadline:
-        try:
-            if go.stat().st_uid == 0:
-                return time.monotonic()
-        except FileNotFoundError:
-            pass
-        if proc.proc.poll() is not None:
-            return None
-        time.sleep(POLL_SECONDS)
-    return None
-
-
 def _failed(layout: Layout, message: str, echo: bool) -> int:
-    text = GradeResult(ERROR, 0.0, message=message).to_json()
+    return _report(layout, EXIT_HARNESS_FAILURE, GradeResult(ERROR, 0.0, message=message).to_json(), echo)
+
+
+def _report(layout: Layout, code: int, text: str, echo: bool) -> int:
+    """results.json, and the result line on stdout for the backend attached to it (delivery.py); the code."""
     with contextlib.suppress(OSError):
         write_results(layout, text)
     if echo:
         print(text, flush=True)
-    return EXIT_HARNESS_FAILURE
+    sys.stdout.write(delivery.result_line(code, text))
+    sys.stdout.flush()
+    return code
