@@ -103,7 +103,7 @@ def test_each_grade_gets_its_own_container_and_it_is_destroyed(engine) -> None:
     assert labelled == [], "closing the pool removes what it held"
 
 
-def test_a_waiting_container_imports_at_a_lower_cpu_weight_and_grades_at_the_full_one(engine) -> None:
+def test_a_pooled_container_imports_at_a_lower_cpu_weight_and_grades_at_the_full_one(engine) -> None:
     backend = _pooled()
     try:
         backend.warm_up("triton-cpu", _limits("vector_add"))
@@ -119,6 +119,11 @@ def test_a_waiting_container_imports_at_a_lower_cpu_weight_and_grades_at_the_ful
         assert claimed is not None and claimed.id == waiting
         assert engine.api.inspect_container(waiting)["HostConfig"]["CpuShares"] == GRADING_CPU_SHARES
         pool.remove_container(engine, waiting)
+        # The refill imports at the lower weight too; once warm (idle until a grade takes it) the pool gives it
+        # the full weight itself, so that a grade need not ask the engine for it.
+        _wait_until(lambda: sandbox.warm_count(_key(backend)), 300, "a warm refill")
+        (refill,) = sandbox.held()
+        assert engine.api.inspect_container(refill)["HostConfig"]["CpuShares"] == GRADING_CPU_SHARES
     finally:
         backend.pool().close()
 

@@ -189,6 +189,7 @@ class SandboxPool:
     max_age_s: float
     reap_interval_s: float = 60.0
     key_idle_s: float = 3600.0
+    on_warm: Any = None  # (client, container id) -> None: done once a container is warm, before a grade takes it
     _ready: dict[PoolKey, deque[Warm]] = field(default_factory=dict)
     _starting: dict[PoolKey, int] = field(default_factory=dict)
     _used: dict[PoolKey, float] = field(default_factory=dict)
@@ -378,6 +379,8 @@ class SandboxPool:
                 if container.status != "running":
                     self._drop(warm)
                 elif says_warm(client, warm.id):
+                    if self.on_warm is not None:
+                        self.on_warm(client, warm.id)
                     warm.warm = True
             except docker.errors.NotFound:
                 self._drop(warm)

@@ -38,8 +38,9 @@ _FRAME_HEADER = struct.Struct(">BxxxL")  # the engine's attach stream without a 
 _STDOUT = 1
 # CPU weights (relative shares when the cores are contended; the `cpus` limit is unaffected): a pooled container
 # imports torch and triton at a quarter of a grading container's weight, so a refill started by one grade does
-# not slow that grade or the others down, yet still progresses on a fully loaded host. Taken for a grade, it gets
-# the engine's default weight.
+# not slow that grade or the others down, yet still progresses on a fully loaded host. Once warm (idle until its
+# submission arrives) the pool gives it the engine's default weight, so that a grade need not ask for it; one
+# taken before it was warm gets it when it is taken.
 WAITING_CPU_SHARES = 256
 GRADING_CPU_SHARES = 1024
 LABEL = pool_module.LABEL
@@ -114,6 +115,7 @@ class DockerBackend:
                 found = _POOLS[ident] = pool_module.SandboxPool(
                     start_container=self._start_warm,
                     client_factory=self.client,
+                    on_warm=_grading_weight,
                     size=self.pool_size,
                     max_age_s=self.pool_max_age_s,
                     reap_interval_s=self.pool_reap_s,
@@ -244,10 +246,11 @@ class DockerBackend:
         except docker.errors.NotFound:
             return None
         if container.status == "running":
-            try:
-                container.update(cpu_shares=GRADING_CPU_SHARES)
-            except docker.errors.NotFound:
-                return None
+            if not warm.warm:
+                try:
+                    _grading_weight(client, container.id)
+                except docker.errors.NotFound:
+                    return None
             return container
         container.remove(force=True, v=True)
         return None
@@ -361,6 +364,10 @@ def _wait(container, kill_after_s: float) -> tuple[int | None, bool, bool]:
         exit_code = None
     container.reload()
     return exit_code, timed_out, bool(container.attrs.get("State", {}).get("OOMKilled"))
+
+
+def _grading_weight(client, container_id: str) -> None:
+    client.api.update_container(container_id, cpu_shares=GRADING_CPU_SHARES)
 
 
 _TIMED_OUT = "timed out"
