@@ -41,17 +41,24 @@
     }
   }
 
-  function poll(article) {
+  // A pooled grade takes about as long as its tests, often under a second: the first looks come soon after the
+  // submission and each waits a quarter longer than the one before, up to 2 s, so a result shows at most about a
+  // fifth of its wait later than it was stored (a fixed 2 s could add 2 s to a 1 s grade), for about eleven
+  // requests in the first eight seconds instead of four.
+  var FIRST_LOOK_MS = 250, MAX_LOOK_MS = 2000;
+  function poll(article, delay) {
     var url = article.getAttribute("data-poll");
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (data) {
         render(article, data);
-        if (!data.final) { setTimeout(function () { poll(article); }, 2000); }
+        if (!data.final) {
+          setTimeout(function () { poll(article, Math.min(delay * 1.25, MAX_LOOK_MS)); }, delay);
+        }
       })
-      .catch(function () { setTimeout(function () { poll(article); }, 5000); });
+      .catch(function () { setTimeout(function () { poll(article, MAX_LOOK_MS); }, 5000); });
   }
-  document.querySelectorAll("[data-poll]").forEach(poll);
+  document.querySelectorAll("[data-poll]").forEach(function (article) { poll(article, FIRST_LOOK_MS); });
 
   // The banner shown while the grading image is being built: its percentage follows /healthz, and it goes
   // away once the build is no longer under way.
