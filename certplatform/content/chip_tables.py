@@ -100,7 +100,7 @@ def profiles_table(lang: str) -> list[str]:
     lines = [_row(columns), _row(["---"] * len(columns))]
     for p in load("chipprofile").PUBLIC_PROFILES.values():
         warps = words["ignored"] if p.allowed_num_warps is None else ", ".join(map(str, p.allowed_num_warps))
-        cells = [p.name, str(p.warp_size), warps, str(p.max_threads_per_program), _kib(p.onchip_bytes)]
+        cells = [f"`{p.name}`", str(p.warp_size), warps, str(p.max_threads_per_program), _kib(p.onchip_bytes)]
         cells += [str(p.max_block_numel), str(p.compute_units), _dtypes(p.dtypes, words), _power(p.max_index)]
         lines.append(_row(cells))
     return lines
@@ -129,7 +129,7 @@ def hidden_ranges_table(lang: str, task_ranges: dict) -> list[str]:
             )
             note = words["pow2 cell"] if how == "pow2" and field not in always_pow2 else ""
             parts.append(f"{field} {span}{note}")
-        lines.append(_row([family, _RANGE_SEPARATOR[lang].join(parts)]))
+        lines.append(_row([f"`{family}`", _RANGE_SEPARATOR[lang].join(parts)]))
     if always_pow2:
         *most, last = always_pow2
         fields = words["and"].join(most) + words["last and"] + last if most else last
@@ -280,7 +280,7 @@ def _hand_written_rows(lines: list[str]) -> list[int]:
         elif not inside and line.startswith("|"):
             if header is None:
                 header, reported = line, False
-            if not reported and line.split("|")[1].strip() in names and _generated_header(header):
+            if not reported and line.split("|")[1].strip().strip("`") in names and _generated_header(header):
                 found.append(number)
                 reported = True
             continue

@@ -179,19 +179,20 @@ def test_the_l2_lesson_and_prompts_hold_the_tables_the_command_writes() -> None:
 
 def test_the_tables_read_as_before_in_both_languages() -> None:
     lesson = {lang: "\n".join(chip_tables.profiles_table(lang)) for lang in ("en", "zh")}
-    assert "| npu-like | 32 | ignored | 1024 | 4 KiB | 256 | 40 | no fp64 | 2^31 |" in lesson["en"]
-    assert "| gpgpu-32 | 32 | 1, 2, 4, 8, 16, 32 | 1024 | 64 KiB | 16384 | 108 | 全部六种 | 2^31 |" in lesson["zh"]
-    assert "| xpu-like | 64 | 忽略 | 1024 | 32 KiB | 8192 | 12 | fp32、fp16、int32 | 2^20 |" in lesson["zh"]
+    assert "| `npu-like` | 32 | ignored | 1024 | 4 KiB | 256 | 40 | no fp64 | 2^31 |" in lesson["en"]
+    assert "| `gpgpu-32` | 32 | 1, 2, 4, 8, 16, 32 | 1024 | 64 KiB | 16384 | 108 | 全部六种 | 2^31 |" in lesson["zh"]
+    assert "| `xpu-like` | 64 | 忽略 | 1024 | 32 KiB | 8192 | 12 | fp32、fp16、int32 | 2^20 |" in lesson["zh"]
     ranges = chip_tables.hidden_ranges_table("zh", {})
     assert ranges[0] == "| 系列 | 每次评测抽取 |" and ranges[-1].startswith("onchip_bytes 和 max_block_numel 只取")
-    assert _dash("| mlu-like | onchip_bytes 2~16 KiB，max_block_numel 512~4096，compute_units 8~64 |") in ranges
+    assert _dash("| `mlu-like` | onchip_bytes 2~16 KiB，max_block_numel 512~4096，compute_units 8~64 |") in ranges
     ranges = chip_tables.hidden_ranges_table("en", {"xpu-like": {"onchip_bytes": ("pow2", 16 << 10, 32 << 10)}})
     assert ranges[0] == "| family | drawn for every run (this task) |"
-    xpu = "| xpu-like | onchip_bytes 16~32 KiB, max_block_numel 1024~8192, compute_units 8~12, max_index 65536~1048576"
+    xpu = "| `xpu-like` | onchip_bytes 16~32 KiB, max_block_numel 1024~8192, compute_units 8~12, "
+    xpu += "max_index 65536~1048576"
     assert ranges[6] == _dash(xpu + " |")
     mixed = chip_tables.hidden_ranges_table("en", {"gpgpu-64": {"compute_units": ("pow2", 32, 128)}})
     assert mixed[3] == _dash(
-        "| gpgpu-64 | onchip_bytes 8~64 KiB, max_block_numel 1024~16384, compute_units 32~128 (powers of two) |"
+        "| `gpgpu-64` | onchip_bytes 8~64 KiB, max_block_numel 1024~16384, compute_units 32~128 (powers of two) |"
     )
     assert mixed[-1].startswith("Only powers of two are drawn for onchip_bytes and max_block_numel;")
 
@@ -200,17 +201,18 @@ def test_the_tables_read_as_before_in_both_languages() -> None:
 def test_no_page_shows_the_markers(rel: str) -> None:
     html = render((REPO / rel).read_text(encoding="utf-8"))
     assert "[//]" not in html and "chip-profiles" not in html
-    assert html.count("<table>") >= 1 and all(f"<td>{name}</td>" in html for name in chipprofile.PUBLIC_PROFILES)
+    assert html.count("<table>") >= 1
+    assert all(f"<td><code>{name}</code></td>" in html for name in chipprofile.PUBLIC_PROFILES)
 
 
 def test_a_prompt_table_uses_its_task_s_ranges_and_a_lesson_table_the_profiles(tables: Path) -> None:
     assert _errors(tables) == []
     prompt = (tables / TASK / "prompt.en.md").read_text(encoding="utf-8")
     assert "| family | drawn for every run (this task) |" in prompt
-    assert _dash("| npu-like | onchip_bytes 1~4 KiB, max_block_numel 256~1024, compute_units 20~40 |") in prompt
+    assert _dash("| `npu-like` | onchip_bytes 1~4 KiB, max_block_numel 256~1024, compute_units 20~40 |") in prompt
     assert prompt.endswith(f"{END}\n\nAfter the table.\n")
     lesson = (tables / LESSON2 / "lesson.zh.md").read_text(encoding="utf-8")
-    assert "| mlu-like | 32 | 1, 4 | 128 | 16 KiB | 4096 | 48 | 无 fp64 | 2^31 |" in lesson
+    assert "| `mlu-like` | 32 | 1, 4 | 128 | 16 KiB | 4096 | 48 | 无 fp64 | 2^31 |" in lesson
     assert CliRunner().invoke(content, ["chip-profiles", str(tables)]).output.endswith("and 0 Markdown files changed\n")
 
 
@@ -219,10 +221,10 @@ def test_a_prompt_table_uses_its_task_s_ranges_and_a_lesson_table_the_profiles(t
     [
         (
             f"{LESSON2}/lesson.en.md",
-            "| mlu-like | 32 | 1, 4 | 128 | 16 KiB |",
-            "| mlu-like | 32 | 1, 4 | 128 | 32 KiB |",
+            "| `mlu-like` | 32 | 1, 4 | 128 | 16 KiB |",
+            "| `mlu-like` | 32 | 1, 4 | 128 | 32 KiB |",
         ),
-        (f"{LESSON2}/lesson.zh.md", "| xpu-like | 64 | 忽略 |", "| xpu-like | 64 | 1, 2 |"),
+        (f"{LESSON2}/lesson.zh.md", "| `xpu-like` | 64 | 忽略 |", "| `xpu-like` | 64 | 1, 2 |"),
         (f"{TASK}/prompt.en.md", _dash("max_block_numel 256~1024"), _dash("max_block_numel 64~256")),
         (f"{TASK}/prompt.zh.md", _dash("compute_units 8~12，max_index"), _dash("compute_units 8~16，max_index")),
     ],

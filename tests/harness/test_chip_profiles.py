@@ -128,7 +128,7 @@ def test_the_course_lesson_shows_the_graded_public_profiles():
             cells[0]: cells
             for line in (lesson / f"lesson.{language}.md").read_text().splitlines()
             if line.startswith("| ")
-            and (cells := [c.strip() for c in line.strip("|").split("|")])[0] in PUBLIC_PROFILES
+            and (cells := [c.strip().strip("`") for c in line.strip("|").split("|")])[0] in PUBLIC_PROFILES
         }
         assert sorted(rows) == sorted(PUBLIC_PROFILES), language
         for name, cells in rows.items():
