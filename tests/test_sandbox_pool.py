@@ -115,8 +115,9 @@ def test_a_pooled_container_imports_at_a_lower_cpu_weight_and_grades_at_the_full
         assert host_config["NanoCpus"] == _limits("vector_add").docker_options()["nano_cpus"]
         warm = sandbox.take(_key(backend))
         with closing(backend.client()) as client:
-            claimed = backend._claim(client, warm)
-        assert claimed is not None and claimed.id == waiting
+            claimed, weighting = backend._claim(client, warm)
+        assert claimed.id == waiting and weighting is not None  # taken before the pool saw it warm
+        weighting.join()
         assert engine.api.inspect_container(waiting)["HostConfig"]["CpuShares"] == GRADING_CPU_SHARES
         pool.remove_container(engine, waiting)
         # The refill imports at the lower weight too; once warm (idle until a grade takes it) the pool gives it

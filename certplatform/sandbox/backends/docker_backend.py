@@ -201,9 +201,14 @@ class DockerBackend:
             if pool is not None:
                 # A pooled container runs the image already: asking the engine for it again would only wait.
                 warm = pool.take(pool_module.PoolKey.of(request.runtime, tag, request.limits))
-                container = self._claim(client, warm) if warm is not None else None
-                if container is not None:
-                    result = self._grade_warm(container, request, started)
+                claimed = self._claim(client, warm) if warm is not None else None
+                if claimed is not None:
+                    container, weighting = claimed
+                    try:
+                        result = self._grade_warm(container, request, started)
+                    finally:
+                        if weighting is not None:
+                            weighting.join()
                     if result is not None:
                         pool.discard(container.id)
                         container = None
@@ -240,20 +245,30 @@ class DockerBackend:
                 client.close()
 
     def _claim(self, client, warm: pool_module.Warm):
-        """The pooled container, if it still waits for a submission; removed and None otherwise."""
+        """(The pooled container, None) if it still waits for a submission; removed and None otherwise.
+
+        One the pool had not yet seen warm still waits at the importing CPU weight: it gets the full one from a
+        thread of its own, so that the grade starts without waiting on that engine call, and that thread comes
+        second in the pair (the caller joins it when the grade is done)."""
         try:
             container = client.containers.get(warm.id)
         except docker.errors.NotFound:
             return None
         if container.status == "running":
+            weighting = None
             if not warm.warm:
-                try:
-                    _grading_weight(client, container.id)
-                except docker.errors.NotFound:
-                    return None
-            return container
+                weighting = threading.Thread(target=self._full_weight, args=(container.id,), daemon=True)
+                weighting.start()
+            return container, weighting
         container.remove(force=True, v=True)
         return None
+
+    def _full_weight(self, container_id: str) -> None:
+        try:
+            with closing(self.client()) as client:
+                _grading_weight(client, container_id)
+        except (docker.errors.DockerException, requests.exceptions.RequestException, BackendUnavailable) as exc:
+            log.warning("could not give pooled container %s its grading CPU weight: %s", container_id[:12], exc)
 
     def _grade_warm(self, container, request: GradeRequest, started: float) -> GradeResult | None:
         """Deliver the submission to a waiting container and grade; None when the container turned out unusable
@@ -426,7 +441,10 @@ def _recv_exactly(sock, size: int, deadline: float) -> bytes | None:
 
 
 def _running(container) -> bool:
-    container.reload()
+    try:
+        container.reload()
+    except docker.errors.NotFound:
+        return False
     return container.status == "running"
 
 
