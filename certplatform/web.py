@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -22,6 +23,24 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+
+
+class _StatelessSession(SecureCookieSession):
+    """The empty session of a request under /api/: never read from a cookie, never saved to one."""
+
+
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except under /api/: the API is stateless (its callers are programs, its language
+    comes from Accept-Language), so it neither reads the session cookie nor sets one, and does not pay for either."""
+
+    def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
+        if request.path.startswith("/api/"):
+            return _StatelessSession()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:  # type: ignore[no-untyped-def]
+        if not isinstance(session, _StatelessSession):
+            super().save_session(app, session, response)
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,7 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(bp)
     app.add_template_global(public_url)
+    app.session_interface = CookieSessionInterface()
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to open this page.")

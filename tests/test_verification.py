@@ -336,3 +336,15 @@ def test_a_revoked_api_key_gets_its_own_message(client) -> None:
     # Someone who knows only the key's public prefix learns nothing about it.
     guessed = secret[: secret.rindex("_") + 1] + "x" * 43
     assert call(guessed).status_code == 401 and call(guessed).json["error"] == "unauthorized"
+
+
+def test_the_api_neither_reads_nor_sets_the_session_cookie(client, cert) -> None:
+    post_form(client, "/language", {"locale": "zh_CN"})  # a visitor's language choice lives in the session
+    page = client.get(f"/verify/{cert.id}")
+    assert "有效证书" in page.get_data(as_text=True), "the page follows the session's language"
+    api = client.get("/api/v1/certificates/FLAGOS-L1-0000-0000")
+    assert api.json["message"] == "No certificate has this ID.", "the API speaks the request's Accept-Language only"
+    assert "Set-Cookie" not in api.headers and "Cookie" not in api.headers.get("Vary", "")
+    zh = client.get("/api/v1/certificates/FLAGOS-L1-0000-0000", headers={"Accept-Language": "zh-CN"})
+    assert zh.json["message"] != "No certificate has this ID."
+    assert "有效证书" in client.get(f"/verify/{cert.id}").get_data(as_text=True), "the session is untouched"
