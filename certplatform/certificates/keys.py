@@ -19,11 +19,11 @@ import fcntl
 import functools
 import hashlib
 import json
-import operator
 import os
 import re
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -259,34 +259,62 @@ def directory_fingerprint(directory: Path | str) -> tuple:
     """What changes whenever a file in the key directory or in one of its key sets is written, replaced or removed.
 
     Inode, size and both timestamps of every entry, two levels deep: the status change time moves on every write and
-    cannot be set back, so content that differs never shares a fingerprint with what was read before. Every public
-    verification takes one (plain strings, one stat per entry), so it stays cheap.
+    cannot be set back, so content that differs never shares a fingerprint with what was read before. Lock files are
+    left out: they hold nothing, only their lock. Every public verification takes one, so it stays cheap: one stat
+    per entry, and a folder is listed again only when its own stat moved or its last listing was not settled (see
+    `_names`).
     """
+    now = time.time_ns()  # before any stat: a listing counts as read no later than this
     found: list[tuple] = []
 
-    def visit(folder: str, prefix: str, depth: int) -> None:
+    def visit(folder: str, own: os.stat_result, prefix: str, depth: int) -> None:
         try:
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=_entry_name)
+            names = _names(folder, own, now)
         except FileNotFoundError:
             return
         except OSError as exc:
             found.append((prefix, "unreadable", str(exc)))
             return
-        for entry in entries:
+        for name in names:
+            path = os.path.join(folder, name)
             try:
-                st = entry.stat(follow_symlinks=False)
+                st = os.lstat(path)
             except OSError:
                 continue
-            found.append((prefix + entry.name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            found.append((prefix + name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
             if depth and stat.S_ISDIR(st.st_mode):
-                visit(entry.path, prefix + entry.name + "/", depth - 1)
+                visit(path, st, prefix + name + "/", depth - 1)
 
-    visit(os.fspath(directory), "", 1)
+    folder = os.fspath(directory)
+    try:
+        own = os.stat(folder)
+    except FileNotFoundError:
+        return ()
+    except OSError as exc:
+        return (("", "unreadable", str(exc)),)
+    visit(folder, own, "", 1)
     return tuple(found)
 
 
-_entry_name = operator.attrgetter("name")
+# A folder's entries change its own modification and status change times, but those come from a clock that ticks
+# coarsely (milliseconds; seconds on some filesystems): a change in the same tick as a listing can leave them as
+# they were. So a listing is reused only when it was read this long after the folder last changed; any change
+# after such a listing moves the folder's times.
+_SETTLED_NS = 2_000_000_000
+_listings: dict[str, tuple[tuple[int, int, int, int], int, tuple[str, ...]]] = {}
+
+
+def _names(folder: str, own: os.stat_result, now: int) -> tuple[str, ...]:
+    """The sorted names in `folder` but lock files; `own` is the folder's stat, taken after `now`."""
+    key = (own.st_dev, own.st_ino, own.st_mtime_ns, own.st_ctime_ns)
+    known = _listings.get(folder)
+    if known is not None and known[0] == key and key[3] + _SETTLED_NS < known[1]:
+        return known[2]
+    names = tuple(sorted(name for name in os.listdir(folder) if not name.endswith(".lock")))
+    if len(_listings) >= 256:  # key sets come and go with rotations; this only bounds memory
+        _listings.clear()
+    _listings[folder] = (key, now, names)
+    return names
 
 
 @contextlib.contextmanager

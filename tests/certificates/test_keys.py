@@ -153,3 +153,28 @@ def test_fingerprint_moves_when_any_key_file_is_rewritten_rotated_or_removed(key
 
 def test_fingerprint_of_a_missing_directory_is_empty(tmp_path: Path) -> None:
     assert directory_fingerprint(tmp_path / "absent") == ()
+
+
+def test_fingerprint_lists_a_folder_again_only_when_its_listing_may_be_stale(keystore: KeyStore, monkeypatch) -> None:
+    import os
+    import time
+
+    from certplatform.certificates import keys
+
+    listed = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(keys.os, "listdir", lambda folder: listed.append(folder) or real_listdir(folder))
+    first = directory_fingerprint(keystore.directory)
+    (keystore.directory / "extra").write_text("x")  # within the clock tick of the listing, perhaps
+    assert directory_fingerprint(keystore.directory) != first, "a listing read just after a change is not reused"
+
+    later = time.time_ns() + 10 * keys._SETTLED_NS
+    monkeypatch.setattr(keys.time, "time_ns", lambda: later)
+    settled = directory_fingerprint(keystore.directory)
+    listed.clear()
+    assert directory_fingerprint(keystore.directory) == settled and listed == [], "a settled listing is reused"
+    time.sleep(0.05)
+    (keystore.directory / "another").write_text("x")
+    assert directory_fingerprint(keystore.directory) != settled and listed, "an entry added moves the folder's times"
+    (keystore.directory / ".lock").write_text("held")
+    assert all(".lock" not in entry[0] for entry in directory_fingerprint(keystore.directory))
