@@ -12,6 +12,7 @@ be one of ``*~$=U``; they stay valid forever (they are printed on certificates),
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -92,6 +93,11 @@ def normalize_certificate_id(raw: str) -> str | None:
     Accepts lower case, missing or extra separators (hyphens, spaces) and Crockford's look-alikes in the
     random part (O for 0, I and L for 1).
     """
+    return _normalized(raw) if isinstance(raw, str) else None
+
+
+@functools.lru_cache(maxsize=4096)  # every verification normalizes the ID it is given, which alone decides the answer
+def _normalized(raw: str) -> str | None:
     parsed = _parse(raw)
     if parsed is None:
         return None
