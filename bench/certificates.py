@@ -11,7 +11,7 @@ Last two lines: `ratio issue/render = <number>` (median latency ratio, lower is 
 per second over the trivial endpoint's, same server, same clients; higher is better, the target is at least 0.7
 with a verification p99, over every round, within 20 ms).
 
-    .venv/bin/python bench/certificates.py [--rounds 30] [--pairs 7] [--requests 2000] [--clients 8]
+    .venv/bin/python bench/certificates.py [--rounds 30] [--pairs 15] [--requests 1000] [--clients 8]
 """
 
 from __future__ import annotations
@@ -171,8 +171,8 @@ def verification_rounds(port: int, paths: dict[str, str], pairs: int, requests: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="issuing rounds")
-    parser.add_argument("--pairs", type=int, default=7, help="paired trivial/verification rounds")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per endpoint and round")
+    parser.add_argument("--pairs", type=int, default=15, help="paired trivial/verification rounds")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per endpoint and round")
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
