@@ -1,13 +1,14 @@
 """Every exam's wrong solutions in real containers: each is caught by the check it was written against, with the
-verdict naming the rule, exactly as a candidate would see it (`# expect: <status> <text>` in each file). This is
-the test that proves them; tests/harness/wrong_in_process.py grades them in-process on demand, for authors."""
+verdict naming the rule, exactly as a candidate would see it (the expect line in each file; a document is graded
+without it, see content/wrong_solutions.py). This is the test that proves them; tests/harness/wrong_in_process.py
+grades them in-process on demand, for authors."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from certplatform.content.wrong_solutions import parse_expectation, wrong_files
+from certplatform.content.wrong_solutions import read_wrong, wrong_files
 from certplatform.sandbox import kinds
 from certplatform.sandbox.backends.base import GradeRequest
 from certplatform.sandbox.limits import Limits
@@ -25,7 +26,7 @@ WRONG = [
     for exam, spec in SPECS.items()
     for task in spec["tasks"]
     if kinds.proves_checks(task["kind"])
-    for path in wrong_files(REPO / "exams" / exam / "tasks" / task["id"])
+    for path in wrong_files(REPO / "exams" / exam / "tasks" / task["id"], kinds.source_suffix(task["kind"]))
 ]
 # The exams whose limits the pooled containers are warmed for (pooled_backend reads it).
 EXAMS = sorted({REPO / "exams" / p.values[0] for p in WRONG})
@@ -54,8 +55,7 @@ def _grade(backend, exam: str, task_id: str, code: str):
 
 @pytest.mark.parametrize(("exam", "task", "name"), WRONG)
 def test_wrong_solution_is_caught_in_a_container(pooled_backend, exam, task, name) -> None:  # noqa: F811
-    code = (REPO / "exams" / exam / "tasks" / task / "wrong" / name).read_text()
-    expected = parse_expectation(code)
+    expected, code = read_wrong(REPO / "exams" / exam / "tasks" / task / "wrong" / name)
     result = _grade(pooled_backend, exam, task, code)
     verdicts = [result.message] + [t.message for t in result.tests if not t.passed]
     assert expected.met_by(result.status, verdicts) and result.score < 1.0, (expected, result)

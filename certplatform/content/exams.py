@@ -87,7 +87,7 @@ def _task(loader, folder: Path, spec, exam_file: str, line: int) -> LoadedExamTa
     if spec.kind == "triton_op":
         errors.extend(_triton_op_rules(texts, loader, folder))
     if proves_checks(spec.kind):
-        errors.extend(check_wrong_folder(folder, loader.rel))
+        errors.extend(check_wrong_folder(folder, loader.rel, source_suffix(spec.kind)))
     tests = folder / "tests"
     if not tests.is_dir() or not any(p.is_file() for p in tests.rglob("*")):
         errors.append(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from certplatform.content.loader import load_content
+from certplatform.content.wrong_solutions import check_wrong_folder, read_wrong, wrong_files
 from certplatform.sandbox import kinds
 from tests.content.minimal_tree import (
     COURSE,
@@ -163,3 +164,38 @@ def test_wrong_holds_python_submissions_only(root: Path) -> None:
 def test_kinds_that_grade_no_code_need_no_wrong_solutions() -> None:
     assert {k for k in kinds.registered() if kinds.proves_checks(k)} == {"triton_op", "chip_profile"}
     assert not kinds.proves_checks("no_such_kind")
+
+
+DOC = "# Design\n\n## Plan\n\nTwo stages.\n"
+
+
+@pytest.mark.parametrize(
+    ("head", "line", "message"),
+    [
+        ("", None, "no '[//]: # (expect: <status> <text>)' first line"),
+        ("# expect: failed missing\n", None, "no '[//]: # (expect: <status> <text>)' first line"),
+        ("# Design\n\n[//]: # (expect: failed missing)\n", 3, "the expect line must be the first line"),
+        ("[//]: # (expect: failed sums (to) 79)\n", 1, "its text without parentheses"),
+        ("[//]: # (expect: failed missing\n", 1, "write the expect line as '[//]: # (expect: <status> <text>)'"),
+        ("[//]: # (expect: passed all checks)\n", 1, "status 'passed' is not one a wrong solution"),
+        ("[//]: # (expect: failed )\n", 1, "the expect line names no text"),
+    ],
+)
+def test_a_wrong_document_says_which_check_catches_it_in_a_line_no_page_shows(
+    tmp_path: Path, head: str, line, message: str
+) -> None:
+    write(tmp_path, "wrong/bad.md", head + DOC)
+    write(tmp_path, "wrong/good.md", "[//]: # (expect: failed missing a heading for: Cost)\n\n" + DOC)
+    write(tmp_path, "wrong/code.py", "# expect: failed missing\n")
+    errors = [(e.file, e.line, e.message) for e in check_wrong_folder(tmp_path, lambda p: p.name, ".md")]
+    assert errors[0][:2] == ("bad.md", line) and message in errors[0][2], errors
+    assert errors[1:] == [("code.py", None, "not a .md file: wrong/ holds submissions, one per check")]
+
+
+def test_a_wrong_document_is_graded_without_its_expect_line(tmp_path: Path) -> None:
+    write(tmp_path, "wrong/doc.md", "[//]: # (expect: failed missing a heading for: Cost)\n\n\n" + DOC)
+    write(tmp_path, "wrong/code.py", '"""Wrong."""\n# expect: failed differ\n')
+    expected, document = read_wrong(tmp_path / "wrong" / "doc.md")
+    assert (expected.status, expected.text, document) == ("failed", "missing a heading for: Cost", DOC)
+    assert read_wrong(tmp_path / "wrong" / "code.py")[1] == '"""Wrong."""\n# expect: failed differ\n'
+    assert [p.name for p in wrong_files(tmp_path, ".md")] == ["doc.md"]

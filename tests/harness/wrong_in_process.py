@@ -12,7 +12,7 @@ import secrets
 import pytest
 import yaml
 
-from certplatform.content.wrong_solutions import parse_expectation, wrong_files
+from certplatform.content.wrong_solutions import read_wrong, wrong_files
 from certplatform.sandbox import kinds
 
 from .conftest import REPO
@@ -23,7 +23,7 @@ WRONG = [
     for exam in EXAMS
     for task in yaml.safe_load((exam / "exam.yaml").read_text())["tasks"]
     if kinds.proves_checks(task["kind"])
-    for path in wrong_files(exam / "tasks" / task["id"])
+    for path in wrong_files(exam / "tasks" / task["id"], kinds.source_suffix(task["kind"]))
 ]
 ROUNDS = int(os.environ.get("WRONG_SEEDS", "1"))
 
@@ -31,12 +31,10 @@ ROUNDS = int(os.environ.get("WRONG_SEEDS", "1"))
 @pytest.mark.parametrize(("exam", "task", "path"), WRONG)
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_wrong_solution_is_caught_by_its_check(grade_source, exam, task, path, round_):
-    expected = parse_expectation(path.read_text())
+    expected, submission = read_wrong(path)
     seed = secrets.randbits(63)
     wall = max(240, task["limits"]["wall_seconds"])
-    result = grade_source(
-        path.read_text(), tests_dir=exam / "tasks" / task["id"] / "tests", wall_seconds=wall, seed=seed
-    )
+    result = grade_source(submission, tests_dir=exam / "tasks" / task["id"] / "tests", wall_seconds=wall, seed=seed)
     verdicts = [result.message] + [t.message for t in result.tests if not t.passed]
     print(f"{path.relative_to(REPO)}: {result.status} {result.score:.3f} | {result.message[:300]}")
     assert expected.met_by(result.status, verdicts) and result.score < 1.0, f"seed={seed}: {result}"
