@@ -32,8 +32,8 @@ class TaskKind:
     # Its harness kind runs the torch candidate interpreter (run_candidate.py), which a pooled container has
     # already started with torch and triton imported; other kinds are graded in a cold container.
     warm_candidate: bool = False
-    # Its tasks grade code check by check: each proves its checks with wrong solutions under wrong/ (one per
-    # check, see content/wrong_solutions.py), which the content check requires.
+    # Its tasks grade check by check: each proves its checks with wrong solutions under wrong/ (one per check,
+    # submissions with the kind's source_suffix, see content/wrong_solutions.py), which the content check requires.
     wrong_solutions: bool = False
 
 
@@ -114,6 +114,7 @@ PLAN_DOCUMENT = register(
         submission_name="design.md",
         description="A Markdown design document; sections and quoted numbers are checked against its plan",
         source_suffix=".md",
+        wrong_solutions=True,
     )
 )
 

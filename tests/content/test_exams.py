@@ -161,8 +161,8 @@ def test_wrong_holds_python_submissions_only(root: Path) -> None:
     ]
 
 
-def test_kinds_that_grade_no_code_need_no_wrong_solutions() -> None:
-    assert {k for k in kinds.registered() if kinds.proves_checks(k)} == {"triton_op", "chip_profile"}
+def test_which_kinds_prove_their_checks_with_wrong_solutions() -> None:
+    assert {k for k in kinds.registered() if kinds.proves_checks(k)} == {"triton_op", "chip_profile", "plan_document"}
     assert not kinds.proves_checks("no_such_kind")
 
 
