@@ -28,6 +28,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     is `host_candidate`: the kernel counts that user's processes across all its gradings, so scripts/test never runs
     two of them side by side as one user. Those that may grade as a user of their own (`own_candidate`: the harness
     tests and the process-backend pipeline tests) run, one after another, as such a user, beside the others."""
+    if not services.gpu_asked_for(config.getoption("markexpr")):
+        # Without a GPU they fail (tests/services.py): they run where a run asks for them, scripts/test --gpu.
+        _deselect(config, items, [item for item in items if item.get_closest_marker("gpu")])
     for item in items:
         if item.get_closest_marker("docker") or item.nodeid.startswith("tests/harness/"):
             item.add_marker(pytest.mark.host_candidate)
@@ -43,15 +46,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         and getattr(item, "callspec", None) is not None
         and item.callspec.params.get("database_url") == "sqlite"
     ]
-    if sqlite_only_copies:
-        config.hook.pytest_deselected(items=sqlite_only_copies)
-        chosen = set(map(id, sqlite_only_copies))
-        items[:] = [item for item in items if id(item) not in chosen]
+    _deselect(config, items, sqlite_only_copies)
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], chosen: list[pytest.Item]) -> None:
+    if chosen:
+        config.hook.pytest_deselected(items=chosen)
+        ids = set(map(id, chosen))
+        items[:] = [item for item in items if id(item) not in ids]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     services.require_marked(item)  # before any fixture of the test is set up
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    services.gpu_outcome(item, report)
+    return report
 
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -2,13 +2,17 @@
 
 A test says what it needs with a marker (`postgres`, `redis`, `docker`, `browser`, `gpu`; tests/conftest.py checks
 them before its fixtures run). A missing service skips the test, or fails it where it is required:
-CERTPLATFORM_REQUIRE_SERVICES=1 (.ci/run, and scripts/test once it found them) requires all but the GPU,
-CERTPLATFORM_REQUIRE_GPU=1 (scripts/test --gpu) the GPU.
+CERTPLATFORM_REQUIRE_SERVICES=1 (.ci/run, and scripts/test once it found them) requires all but the GPU.
+
+The GPU is required wherever a `gpu` test runs, and such a test runs only in a run that asks for it by its marker
+(`-m gpu`, as scripts/test --gpu does; tests/conftest.py deselects it from every other run): on a host without a GPU
+it fails, and it never ends as skipped, whatever the skip came from (gpu_outcome).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from functools import cache
@@ -40,7 +44,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 def required_services(environ) -> frozenset[str]:
     every = {"postgres", "redis", "docker", "browser"} if environ.get("CERTPLATFORM_REQUIRE_SERVICES") == "1" else set()
-    return frozenset(every | ({"gpu"} if environ.get("CERTPLATFORM_REQUIRE_GPU") == "1" else set()))
+    return frozenset(every | {"gpu"})
 
 
 REQUIRED = required_services(os.environ)
@@ -151,21 +155,32 @@ def browser_problem() -> str | None:
     return f"Chromium not found at {CHROMIUM}; scripts/test installs it"
 
 
+GPU_RUNTIME = "triton-gpu"
+
+
 @cache
 def gpu_problem() -> str | None:
-    """None when the Docker engine can give a container an NVIDIA GPU (its nvidia runtime is registered)."""
+    """None when the Docker engine can give a container an NVIDIA GPU (its nvidia runtime is registered) and has
+    the triton-gpu image that the `gpu` tests grade in (the host's own torch is the CPU build)."""
     problem = docker_problem()
     if problem:
-        return problem
+        return f"needs an NVIDIA GPU through the Docker engine, and {problem}"
     import docker
+
+    from certplatform.sandbox import images
 
     client = docker.from_env(timeout=10)
     try:
-        runtimes = client.info().get("Runtimes") or {}
+        if "nvidia" not in (client.info().get("Runtimes") or {}):
+            return (
+                "needs an NVIDIA GPU: the Docker engine has no NVIDIA runtime (a GPU and the NVIDIA container toolkit"
+                " are needed; scripts/test --gpu runs these tests on such a host)"
+            )
+        tag = images.image_tag(Path(__file__).resolve().parents[1], GPU_RUNTIME)
+        if not images.image_exists(client, tag):
+            return f"needs the {GPU_RUNTIME} image {tag}, which this engine does not have: scripts/test --gpu builds it"
     finally:
         client.close()
-    if "nvidia" not in runtimes:
-        return "the Docker engine has no NVIDIA runtime (an NVIDIA GPU and the NVIDIA container toolkit are needed)"
     return None
 
 
@@ -192,3 +207,17 @@ def require_marked(item: pytest.Item) -> None:
     for name, probe in PROBES.items():
         if item.get_closest_marker(name):
             need(probe(), name)
+
+
+def gpu_asked_for(markexpr: str) -> bool:
+    """Whether a run's `-m` expression names the `gpu` marker: only such a run keeps the `gpu` tests."""
+    return re.search(r"\bgpu\b", markexpr or "") is not None
+
+
+def gpu_outcome(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A `gpu` test that skipped (a skip or skipif of its own, a fixture's) has failed: a GPU run that skipped its
+    GPU checks would look like one that passed them."""
+    if report.skipped and item.get_closest_marker("gpu") and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"a gpu test may not skip, and this one did: {reason}"

@@ -1,11 +1,13 @@
 """The triton-gpu runtime on the backend side: one table of per-runtime container settings, runtime.json, timings
-in the results model, and what the Docker engine here (no GPU, no NVIDIA runtime) makes of a GPU container."""
+in the results model, and what the Docker engine here (no GPU, no NVIDIA runtime) makes of a GPU container; on a GPU
+host (marker `gpu`, scripts/test --gpu), the CUDA clock and every L1 reference solution in the triton-gpu image."""
 
 from __future__ import annotations
 
 import importlib.util
 import io
 import json
+import math
 import os
 import sys
 import tarfile
@@ -14,6 +16,7 @@ from contextlib import closing
 from dataclasses import replace
 
 import pytest
+import yaml
 from docker.types import DeviceRequest, Mount
 
 from certplatform.sandbox import images, kinds, pool
@@ -22,11 +25,11 @@ from certplatform.sandbox.backends.base import GradeRequest, layout_tar
 from certplatform.sandbox.backends.docker_backend import LABEL, DockerBackend, _runtime_tar
 from certplatform.sandbox.limits import RUNTIME_PROFILES, Limits, RuntimeProfile, runtime_profile
 from certplatform.sandbox.results import parse_results
-from tests import services
-from tests.exam_fixtures import REPO, TASKS, source
+from tests.exam_fixtures import REAL_EXAM, REPO, TASKS, source
 
 LIMITS = Limits(wall_seconds=60, memory_mb=1024, pids=64, cpus=1, file_size_mb=32, output_kb=16)
 OWN_LABEL = f"pytest-gpu-runtime-{os.getpid()}"  # the label value of every container this run of the module makes
+L1_TASKS = {task["id"]: task for task in yaml.safe_load((REAL_EXAM / "exam.yaml").read_text())["tasks"]}
 
 # The CPU container settings before the GPU runtime existed: they must not change.
 CPU_OPTIONS = {
@@ -102,13 +105,14 @@ def test_backend_takes_the_configured_runtime_for_its_health_check() -> None:
     assert DockerBackend.from_config({**config, "SANDBOX_RUNTIME": "triton-gpu"}).runtime == "triton-gpu"
 
 
-def _request(runtime: str, **limits: object) -> GradeRequest:
+def _request(runtime: str, task: str = "vector_add", base: Limits = LIMITS, **limits: object) -> GradeRequest:
+    """The grade of `task`'s reference solution in `runtime`, with `base` limits changed by `limits`."""
     return GradeRequest(
-        code=source("vector_add"),
-        tests_dir=TASKS / "vector_add" / "tests",
-        kind=kinds.get("triton_op"),
+        code=source(task),
+        tests_dir=TASKS / task / "tests",
+        kind=kinds.get(L1_TASKS[task]["kind"]),
         runtime=runtime,
-        limits=replace(LIMITS, **limits),
+        limits=replace(base, **limits),
         label=OWN_LABEL,
     )
 
@@ -252,13 +256,49 @@ def test_the_harness_reads_runtime_json_and_refuses_a_gpu_it_does_not_have(
     assert "no CUDA device is visible" in caplog.text
 
 
+# ---- on a GPU host: in the triton-gpu image, through the engine's NVIDIA runtime ----------------------------------
+# Only a run that asks for the `gpu` marker keeps these (scripts/test --gpu); there a host without the GPU, the
+# runtime or the image fails them (tests/services.py). This process's torch is the CPU build: nothing here uses it.
+
+# The harness's clock and timing loop on the device, as a grade's checker uses them, printed as one line.
+CUDA_CLOCK = """
+import json, sys
+sys.path.insert(0, "/opt/harness")
+import torch
+from gradelib import timing
+x = torch.randn(1 << 22, device="cuda")
+samples = timing.measure(lambda: x * 2, timing.CudaClock(), budget_s=1.0)
+print("samples", json.dumps({"device": torch.cuda.get_device_name(), "ms": samples}))
+"""
+
+
+@pytest.fixture(scope="module")
+def gpu_image() -> str:
+    return DockerBackend(repo_root=REPO, image_overrides={}).image_for("triton-gpu")
+
+
 @pytest.mark.docker
 @pytest.mark.gpu
-def test_the_reference_solution_passes_with_timings_on_a_gpu_host(docker_client) -> None:
-    """The `gpu` marker found the engine's NVIDIA runtime (the host's own torch may well be the CPU build)."""
+def test_the_cuda_clock_measures_a_real_kernel(docker_client, gpu_image, no_leftovers) -> None:
+    """In the image's CUDA torch, with the GPU settings of a grade (the device request, the exec scratch)."""
+    options = replace(LIMITS, memory_mb=8192, pids=256).docker_options("triton-gpu")
+    logs = _run(docker_client, gpu_image, {**options, "environment": {"HOME": "/tmp"}}, ["python3", "-c", CUDA_CLOCK])
+    line = next((line for line in logs.splitlines() if line.startswith("samples ")), None)
+    assert line, logs
+    measured = json.loads(line.removeprefix("samples "))
+    assert measured["ms"] and all(ms > 0 and math.isfinite(ms) for ms in measured["ms"]), measured
+
+
+@pytest.mark.docker
+@pytest.mark.gpu
+@pytest.mark.parametrize("task", list(L1_TASKS))
+def test_every_l1_reference_solution_passes_with_timings_on_a_gpu_host(task, no_leftovers) -> None:
+    """Graded as the platform grades it there: the Docker backend, the GPU runtime and the task's own limits (the
+    first compile, CUDA's start-up and its threads must fit in them)."""
     backend = DockerBackend(repo_root=REPO, image_overrides={})
-    if not images.image_exists(docker_client, backend.image_for("triton-gpu")):
-        services.need("no triton-gpu image on this host: scripts/test --gpu builds it", "gpu")
-    result = backend.grade(_request("triton-gpu", wall_seconds=300, memory_mb=8192, pids=256))
+    result = backend.grade(_request("triton-gpu", task, Limits.from_mapping(L1_TASKS[task]["limits"])))
     assert result.status == "passed", result.message
-    assert result.extra["timing"] and all(t["median_ms"] > 0 for t in result.extra["timing"])
+    timed = result.extra.get("timing")
+    assert timed, result
+    for entry in timed:
+        assert entry["median_ms"] > 0 and math.isfinite(entry.get("speedup", math.nan)), entry
