@@ -256,3 +256,14 @@ def test_a_container_that_graded_is_removed_in_the_background_and_by_a_closed_po
     sandbox.close()
     sandbox.discard("d" * 64)
     assert engine.removed == ["c" * 64, "d" * 64], "a closed pool has no thread: it removes at once"
+
+
+@pytest.mark.parametrize("runtime", ["triton-cpu", "triton-gpu"])
+def test_the_image_creates_the_candidate_account_the_harness_drops_to(runtime: str) -> None:
+    from certplatform.sandbox.harness_data import load
+
+    account = load("candidate_user")
+    dockerfile = Path(__file__).resolve().parents[1] / "sandboxes" / runtime / "Dockerfile"
+    [line] = [line for line in dockerfile.read_text(encoding="utf-8").splitlines() if "useradd" in line]
+    words = line.split()
+    assert words[words.index("--uid") + 1] == str(account.CANDIDATE_UID) and words[-1] == account.CANDIDATE_USER

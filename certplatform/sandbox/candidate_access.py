@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Literal
 
 from certplatform.sandbox import grader_messages
+from certplatform.sandbox.harness_data import load
 
-# The harness's candidate user (sandboxes/harness/gradelib/isolation.py): the account named so (or named by
+# The harness's candidate user (sandboxes/harness/gradelib/candidate_user.py): the account named so (or named by
 # CERTPLATFORM_CANDIDATE_USER), else this uid.
-CANDIDATE_USER = "candidate"
-CANDIDATE_UID = 10001
-USER_VAR = "CERTPLATFORM_CANDIDATE_USER"
+_ACCOUNT = load("candidate_user")
+CANDIDATE_USER: str = _ACCOUNT.CANDIDATE_USER
+CANDIDATE_UID: int = _ACCOUNT.CANDIDATE_UID
+USER_VAR: str = _ACCOUNT.USER_VAR
 _PROBE = "import sys; open(sys.argv[1], 'rb').close()"
 
 

@@ -20,13 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .candidate_user import CANDIDATE_UID, CANDIDATE_USER, USER_VAR
 from .limits import Limits
 
-CANDIDATE_USER = "candidate"
-CANDIDATE_UID = 10001
-# Another account for the candidate, for a host that runs graders of its own beside others as local processes:
-# the kernel counts RLIMIT_NPROC per uid, so each grader's candidate must be a user of its own.
-USER_VAR = "CERTPLATFORM_CANDIDATE_USER"
 TOKEN_VAR = "CERTPLATFORM_GRADE_TOKEN"  # noqa: S105 - a variable name, not a secret
 PR_SET_NO_NEW_PRIVS = 38
 
