@@ -1,9 +1,11 @@
-"""Pure-data modules of the in-container harness that the web app reads too (never the grading code itself).
+"""Standard-library modules of the in-container harness that the web app reads too: data and the delivery protocol,
+never the grading code itself.
 
 `host_api` (what host code may call: the allocation list the prompts must show), `messages` (the codes and
 English templates of every grader message), `chipprofile` (the L2 exam's public chip profiles and hidden ranges,
-which its profile files and the tables in its lesson and prompts must show) and `candidate_user` (the account the
-candidate's code runs as) are the single source for both sides.
+which its profile files and the tables in its lesson and prompts must show), `candidate_user` (the account the
+candidate's code runs as) and `delivery` (how a pooled container receives its submission and returns its result)
+are the single source for both sides.
 They use only the standard library, so they are loaded straight from sandboxes/harness without importing the
 harness package (which needs torch).
 """
@@ -22,6 +24,7 @@ DATA_MODULES = {
     "messages": HARNESS / "gradelib" / "messages.py",
     "chipprofile": HARNESS / "chipprofile.py",
     "candidate_user": HARNESS / "gradelib" / "candidate_user.py",
+    "delivery": HARNESS / "gradelib" / "delivery.py",
 }
 
 

@@ -25,15 +25,16 @@ from docker.types import Mount
 from certplatform.sandbox import build_status, images
 from certplatform.sandbox import pool as pool_module
 from certplatform.sandbox.backends.base import BackendUnavailable, GradeRequest, layout_tar
+from certplatform.sandbox.harness_data import load
 from certplatform.sandbox.limits import Limits, runtime_profile
 from certplatform.sandbox.results import MAX_RESULTS_BYTES, GradeResult, not_gradable, parse_results
 
 log = logging.getLogger(__name__)
 HARNESS_COMMAND = ["python3", "/opt/harness/grade.py", "--quiet"]
 HARNESS_FAILED = 70  # grader contract: the harness itself failed, so nothing was graded
-# A pooled harness's stdin frame and stdout result line (sandboxes/harness/gradelib/delivery.py).
-RESULT_PREFIX = b"certplatform-harness: result "
-_LENGTH = struct.Struct("!Q")
+# A pooled harness's stdin frame and stdout result line, as the harness's own delivery module writes and reads them.
+_DELIVERY = load("delivery")
+RESULT_PREFIX = _DELIVERY.RESULT_PREFIX.encode()
 _FRAME_HEADER = struct.Struct(">BxxxL")  # the engine's attach stream without a TTY: stream id, 3 pad bytes, size
 _STDOUT = 1
 # CPU weights (relative shares when the cores are contended; the `cpus` limit is unaffected): a pooled container
@@ -398,7 +399,7 @@ def _attached_grade(container, tar: bytes, timeout_s: float) -> tuple[int, bytes
     sock = getattr(stream, "_sock", stream)
     try:
         sock.settimeout(max(0.1, deadline - time.monotonic()))
-        sock.sendall(_LENGTH.pack(len(tar)) + tar)
+        sock.sendall(_DELIVERY.frame(tar))
         pending = b""
         while True:
             head = _recv_exactly(sock, _FRAME_HEADER.size, deadline)
